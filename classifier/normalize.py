@@ -1,0 +1,72 @@
+"""Text normalisation for matching: one function per concern, composed by ``normalize``.
+
+Why: the same hashtag or word arrives in many spellings (full-width letters,
+invisible joiners pasted from other apps, Arabic written with or without
+diacritics, tatweel used for emphasis, Persian keyboards producing ی/ک).
+Matching, counting and the classifier must see one form.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Zero-width and bidirectional control characters: invisible, yet they split
+# words and defeat matching (RLM/LRM are common in Arabic posts).
+_CONTROLS = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+)
+# Arabic harakat, Quranic marks and superscript alef; tatweel (kashida).
+_ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_ARABIC_FOLD = str.maketrans(
+    {
+        "\u0622": "\u0627",  # آ -> ا
+        "\u0623": "\u0627",  # أ -> ا
+        "\u0625": "\u0627",  # إ -> ا
+        "\u0671": "\u0627",  # ٱ -> ا
+        "\u0649": "\u064a",  # ى (alef maqsura) -> ي
+        "\u06cc": "\u064a",  # ی (Persian yeh) -> ي
+        "\u06d2": "\u064a",  # ے (Urdu yeh barree) -> ي
+        "\u06a9": "\u0643",  # ک (keheh) -> ك
+        "\u06c1": "\u0647",  # ہ (heh goal) -> ه
+    }
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def strip_controls(text: str) -> str:
+    """Remove zero-width and bidi control characters.
+
+    text: any string.
+    """
+    return _CONTROLS.sub("", text)
+
+
+def fold_arabic(text: str) -> str:
+    """Remove Arabic diacritics and tatweel, unify alef variants, fold yeh/kaf variants.
+
+    text: any string; non-Arabic characters pass through unchanged.
+    """
+    return _ARABIC_MARKS.sub("", text).translate(_ARABIC_FOLD)
+
+
+def clean(text: str) -> str:
+    """NFKC and control removal: the display-preserving clean-up done on every input.
+
+    Case, diacritics and spacing are kept so the text still reads as posted.
+    text: any string (lone surrogates from broken input are replaced).
+    """
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return strip_controls(unicodedata.normalize("NFKC", text))
+
+
+def normalize(text: str) -> str:
+    """Full normalisation for matching: clean, fold Arabic, casefold, collapse spaces.
+
+    text: any string. Idempotent: ``normalize(normalize(t)) == normalize(t)``.
+    """
+    folded = fold_arabic(clean(text)).casefold()
+    # casefold can produce sequences that NFKC composes differently; re-run both
+    # so the function is idempotent on every input.
+    folded = fold_arabic(strip_controls(unicodedata.normalize("NFKC", folded)))
+    return _WHITESPACE.sub(" ", folded).strip()
