@@ -16,6 +16,7 @@ from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBui
 from classifier.config import DETECT_LANGUAGES
 
 UNDETERMINED = "und"
+_DETECT_CHARS = 600
 _LETTER = regex.compile(r"\p{L}")
 _NOISE = regex.compile(r"(?:https?://|www\.)\S+|\S+\.[a-z]{2,4}/\S*|[#@]\S+|^RT\b")
 _LANG_CODE = regex.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
@@ -35,7 +36,8 @@ def detect(text: str) -> str:
     text: the post text. URLs, hashtags and mentions are ignored, since they
     are language-neutral and often in another language than the post.
     """
-    body = _NOISE.sub(" ", text)
+    # A few hundred characters settle the language; lingua's cost grows with length.
+    body = _NOISE.sub(" ", text[:_DETECT_CHARS])
     if len(_LETTER.findall(body)) < 3:
         return UNDETERMINED
     language = detector().detect_language_of(body)
