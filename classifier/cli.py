@@ -115,15 +115,22 @@ def _print_evaluation(report: dict[str, Any]) -> None:
     for column in ("macro-F1", "accuracy", "calibration error (ECE)"):
         head.add_column(column, justify="right")
     head.add_row(
-        f"{report['macro_f1']:.3f}", f"{report['accuracy']:.3f}", f"{report['calibration_error']:.3f}"
+        f"{report['macro_f1']:.3f}",
+        f"{report['accuracy']:.3f}",
+        f"{report['calibration_error']:.3f}",
     )
     out.print(head)
     classes = Table(title="Per class")
     for column in ("label", "precision", "recall", "F1", "support"):
         classes.add_column(column, justify="right")
     for label, v in report["per_class"].items():
-        classes.add_row(label, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}",
-                        str(v["support"]))
+        classes.add_row(
+            label,
+            f"{v['precision']:.3f}",
+            f"{v['recall']:.3f}",
+            f"{v['f1']:.3f}",
+            str(v["support"]),
+        )
     out.print(classes)
     langs = Table(title="Per language")
     for column in ("lang", "n", "macro-F1", "accuracy"):
@@ -214,11 +221,17 @@ def models(
     for e in entries:
         f1 = e.metrics.get("macro_f1")
         table.add_row(
-            "*" if e.id == current else "", e.id, e.created_at, str(e.n_train),
-            f"{f1:.3f}" if isinstance(f1, float) else "-", e.data_fingerprint[:12],
+            "*" if e.id == current else "",
+            e.id,
+            e.created_at,
+            str(e.n_train),
+            f"{f1:.3f}" if isinstance(f1, float) else "-",
+            e.data_fingerprint[:12],
         )
     if not entries:
-        say("No model registered yet: `swarmlens score` or `swarmlens demo` builds the default one.")
+        say(
+            "No model registered yet: `swarmlens score` or `swarmlens demo` builds the default one."
+        )
     out.print(table)
 
 
@@ -264,7 +277,9 @@ def demo(
     for row in rows:
         share = row["flood_share"]
         table.add_row(
-            "#" + row["hashtag"], str(row["total"]), *(str(row[label]) for label in LABELS),
+            "#" + row["hashtag"],
+            str(row["total"]),
+            *(str(row[label]) for label in LABELS),
             "-" if share is None else f"{share:.0%}",
         )
     out.print(table)

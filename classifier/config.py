@@ -10,8 +10,26 @@ LABELS: tuple[str, ...] = ("supportive", "opposing", "neutral")
 PLATFORMS: tuple[str, ...] = ("twitter", "telegram", "vkontakte", "other")
 
 DETECT_LANGUAGES: tuple[str, ...] = (
-    "ar", "en", "fr", "ru", "de", "es", "it", "nl", "tr", "fa", "ur", "id", "ms", "uk",
-    "bs", "sq", "sv", "da", "pt", "he",
+    "ar",
+    "en",
+    "fr",
+    "ru",
+    "de",
+    "es",
+    "it",
+    "nl",
+    "tr",
+    "fa",
+    "ur",
+    "id",
+    "ms",
+    "uk",
+    "bs",
+    "sq",
+    "sv",
+    "da",
+    "pt",
+    "he",
 )
 """Languages lingua chooses between when a source gives none."""
 

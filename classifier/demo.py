@@ -35,6 +35,7 @@ drawn and sorted on their own, so memory does not grow with ``n_posts``.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import gzip
 import json
@@ -908,9 +909,7 @@ _fill_banks()
 
 _SYLLABLES = tuple(c + v for c in "bdfgklmnprstvz" for v in "aeiou")
 _NEWS_SUFFIX = ("news", "info", "24", "live", "actu", "akhbar")
-_TOKEN_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789Kx"
-# Two characters per 12 random bits: half the Python-level work of one per 6.
-_TOKEN_PAIRS = tuple(a + b for a in _TOKEN_CHARS for b in _TOKEN_CHARS)
+_TOKEN_FIX = str.maketrans("-_", "Kx")
 
 
 def _syllables(number: int) -> str:
@@ -1044,33 +1043,39 @@ class _Generator:
 
         tags: candidate hashtags, each a tuple of spellings (canonical first).
         """
-        spellings = tags[int(self.rnd() * len(tags))]
+        return self.spelling(tags[int(self.rnd() * len(tags))])
+
+    def spelling(self, spellings: _Tag) -> str:
+        """The canonical spelling 60% of the time, else one of the variants.
+
+        spellings: one hashtag's spellings, canonical first.
+        """
         r = self.rnd()
         if r < 0.6 or len(spellings) == 1:
             return spellings[0]
         return spellings[1 + int((r - 0.6) / 0.4 * (len(spellings) - 1))]
 
     def tags(self, tags: Sequence[_Tag], k: int) -> list[str]:
-        """Up to k distinct hashtag spellings.
+        """Spellings of up to k distinct hashtags.
 
-        tags: candidate hashtags; k: how many to draw (duplicates are dropped).
+        tags: candidate hashtags; k: how many to draw (a hashtag drawn twice is
+        kept once, so '#Baqiya #baqiya' never appears in one post).
         """
         out: list[str] = []
+        seen: list[_Tag] = []
         for _ in range(k):
-            t = self.tag(tags)
-            if t not in out:
-                out.append(t)
+            spellings = tags[int(self.rnd() * len(tags))]
+            if spellings in seen:
+                continue
+            seen.append(spellings)
+            out.append(self.spelling(spellings))
         return out
 
     def token(self, k: int) -> str:
-        """Random alphanumeric token. k: its length (even lengths are fastest)."""
-        x = self.bits(6 * k + 6)
-        pairs = _TOKEN_PAIRS
-        out = []
-        for _ in range((k + 1) // 2):
-            out.append(pairs[x & 4095])
-            x >>= 12
-        return "".join(out)[:k]
+        """Random alphanumeric token. k: its length (at most 16)."""
+        # base64 runs in C; '-' and '_' are mapped to letters to look like t.co ids.
+        raw = base64.urlsafe_b64encode(self.bits(96).to_bytes(12, "little"))
+        return raw[:k].decode("ascii").translate(_TOKEN_FIX)
 
     def author(self, cls: int, lang: str, tg: int, r: float) -> tuple[str, str]:
         """(handle, group id) of an author of a pool.
@@ -1301,7 +1306,14 @@ class _Generator:
         """
         rnd = self.rnd
         recent = self.recent
-        composers = (self.supportive, self.opposing, self.neutral)
+        author = self.author
+        last_channel_post = self.last_channel_post
+        bisect_right = bisect.bisect_right
+        # Everything the hot loop needs about a class, in one tuple lookup.
+        per_class = [
+            (*self.lang_cum[c], _TELEGRAM_SHARE[c], _LABELS[c], composer)
+            for c, composer in enumerate((self.supportive, self.opposing, self.neutral))
+        ]
         index = 0
         width = self.width
         clocks = [
@@ -1320,24 +1332,24 @@ class _Generator:
                 t = t0 + off / 3600.0
                 r = rnd()
                 cls = _SUP if r < p_sup else (_OPP if r < p_sup_opp else _NEU)
-                langs, cum = self.lang_cum[cls]
-                lang = langs[bisect.bisect_right(cum, rnd())]
-                tg = 1 if rnd() < _TELEGRAM_SHARE[cls] else 0
+                langs, cum, tg_share, label, compose = per_class[cls]
+                lang = langs[bisect_right(cum, rnd())]
+                tg = 1 if rnd() < tg_share else 0
                 post_id = "demo-" + str(index).zfill(width)
                 index += 1
-                handle, group = self.author(cls, lang, tg, rnd())
+                handle, group = author(cls, lang, tg, rnd())
                 retweet_of = reply_to = None
                 key = (cls, lang)
                 pool = recent.get(key)
                 if tg:
-                    text = composers[cls](lang, t, tg, created, handle)
-                    previous = self.last_channel_post.get(handle)
+                    text = compose(lang, t, tg, created, handle)
+                    previous = last_channel_post.get(handle)
                     if previous is not None and cls == _NEU and rnd() < 0.1:
                         # News channels thread updates under their earlier post.
                         reply_to = previous
-                    self.last_channel_post[handle] = post_id
-                    if len(self.last_channel_post) > 65536:
-                        self.last_channel_post.clear()
+                    last_channel_post[handle] = post_id
+                    if len(last_channel_post) > 65536:
+                        last_channel_post.clear()
                 elif pool and rnd() < _P_RETWEET:
                     # Popular recent posts get most retweets: bias toward the end.
                     original = pool[len(pool) - 1 - int(len(pool) * rnd() ** 2)]
@@ -1348,7 +1360,7 @@ class _Generator:
                     if cls == _OPP and rnd() < 0.7:
                         # Opponents mostly answer supporters.
                         target_pool = recent.get((_SUP, lang))
-                    body = composers[cls](lang, t, tg, created, handle)
+                    body = compose(lang, t, tg, created, handle)
                     if target_pool and rnd() < _P_REPLY:
                         target = target_pool[len(target_pool) - 1 - int(len(target_pool) * rnd())]
                         reply_to = target[0]
@@ -1368,7 +1380,7 @@ class _Generator:
                     "text": text,
                     "lang": lang,
                     "created_at": created,
-                    "label": _LABELS[cls],
+                    "label": label,
                     "retweet_of": retweet_of,
                     "reply_to": reply_to,
                     "synthetic": True,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from functools import lru_cache
 
 import regex
 
@@ -23,10 +23,13 @@ _URL = regex.compile(
     r"/[^\s<>\"'«»“”]*",
     regex.IGNORECASE,
 )
+# scheme://[user@]host[:port]... ; the host is what domain() reports.
+_HOST = regex.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^/?#@\s]*@)?([^/?#:\s\[\]]+)", regex.I)
 _TRAILING = ".,;:!?)]}'\"…،؛"
 _KEY_DROP = regex.compile(r"[^\p{L}\p{N}]+")
 
 
+@lru_cache(maxsize=200_000)
 def canonical_hashtag(tag: str) -> str:
     """Canonical key of a hashtag: one key for every spelling of the same tag.
 
@@ -41,38 +44,47 @@ def canonical_hashtag(tag: str) -> str:
     return key.replace("\u0629", "\u0647")
 
 
-def hashtags(text: str) -> list[str]:
-    """Canonical keys of the hashtags in ``text``, in order of first appearance, unique."""
+def hashtags(text: str, cleaned: bool = False) -> list[str]:
+    """Canonical keys of the hashtags in ``text``, in order of first appearance, unique.
+
+    cleaned: ``text`` already went through ``normalize.clean`` (skips doing it again).
+    """
+    if "#" not in text and "＃" not in text:
+        return []
     seen: dict[str, None] = {}
-    for match in _HASHTAG.finditer(clean(text)):
+    for match in _HASHTAG.finditer(text if cleaned else clean(text)):
         key = canonical_hashtag(match.group(1))
         if key:
             seen.setdefault(key, None)
     return list(seen)
 
 
-def urls(text: str) -> list[str]:
-    """URLs in ``text`` as written, without trailing punctuation, unique, in order."""
+def urls(text: str, cleaned: bool = False) -> list[str]:
+    """URLs in ``text`` as written, without trailing punctuation, unique, in order.
+
+    cleaned: ``text`` already went through ``normalize.clean``.
+    """
+    if "/" not in text and "www" not in text.lower():
+        return []
     seen: dict[str, None] = {}
-    for match in _URL.finditer(clean(text)):
+    for match in _URL.finditer(text if cleaned else clean(text)):
         url = match.group(0).rstrip(_TRAILING)
         if "/" in url or url.lower().startswith("www."):
             seen.setdefault(url, None)
     return list(seen)
 
 
+@lru_cache(maxsize=200_000)
 def domain(url: str) -> str | None:
     """Host of ``url``, lower-cased, without 'www.' or port; None if there is none.
 
     t.co and other shorteners are kept as given: they cannot be resolved offline.
     """
-    if "://" not in url:
-        url = "http://" + url
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
+    match = _HOST.match(url)
+    if match is None:
         return None
-    if not host or "." not in host:
+    host = match.group(1).lower().rstrip(".")
+    if "." not in host or host.startswith("."):
         return None
     return host.removeprefix("www.")
 
@@ -87,9 +99,56 @@ def domains(url_list: list[str]) -> list[str]:
     return list(seen)
 
 
-def mentions(text: str) -> list[str]:
-    """Mentioned handles (without '@', lower-cased), unique, in order."""
+def mentions(text: str, cleaned: bool = False) -> list[str]:
+    """Mentioned handles (without '@', lower-cased), unique, in order.
+
+    cleaned: ``text`` already went through ``normalize.clean``.
+    """
+    if "@" not in text:
+        return []
     seen: dict[str, None] = {}
-    for match in _MENTION.finditer(clean(text)):
+    for match in _MENTION.finditer(text if cleaned else clean(text)):
         seen.setdefault(match.group(1).lower(), None)
     return list(seen)
+
+
+_NOTHING: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
+_chunk_entities: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+_CHUNK_CACHE_LIMIT = 1_000_000
+
+
+def _chunk(chunk: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    found = _chunk_entities.get(chunk)
+    if found is None:
+        if "#" in chunk or "＃" in chunk or "@" in chunk or "/" in chunk or "www" in chunk.lower():
+            found = (
+                tuple(hashtags(chunk, cleaned=True)),
+                tuple(urls(chunk, cleaned=True)),
+                tuple(mentions(chunk, cleaned=True)),
+            )
+            found = found if any(found) else _NOTHING
+        else:
+            found = _NOTHING
+        if len(_chunk_entities) >= _CHUNK_CACHE_LIMIT:
+            _chunk_entities.clear()
+        _chunk_entities[chunk] = found
+    return found
+
+
+def extract(cleaned: str) -> tuple[list[str], list[str], list[str]]:
+    """Hashtag keys, URLs and mentions of a ``clean``-ed text in one pass.
+
+    None of them spans whitespace, so they are found per whitespace-separated
+    chunk and memoised: archives repeat the same chunks endlessly. Gives the
+    same result as calling ``hashtags``, ``urls`` and ``mentions`` separately.
+    """
+    tags: dict[str, None] = {}
+    links: dict[str, None] = {}
+    handles: dict[str, None] = {}
+    for chunk in cleaned.split():
+        found = _chunk(chunk)
+        if found is not _NOTHING:
+            tags.update(dict.fromkeys(found[0]))
+            links.update(dict.fromkeys(found[1]))
+            handles.update(dict.fromkeys(found[2]))
+    return list(tags), list(links), list(handles)

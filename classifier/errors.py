@@ -6,6 +6,8 @@ wrong and what to do about it.
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFitted
+
 
 class SwarmlensError(Exception):
     """Base class: an error with a stable code (``E###``) and a helpful message."""
@@ -47,7 +49,7 @@ class IntegrityError(SwarmlensError):
     code = "E005"
 
 
-class NotFittedError(SwarmlensError):
+class NotFittedError(SwarmlensError, _SklearnNotFitted):
     """An estimator was asked to predict before ``fit``."""
 
     code = "E006"

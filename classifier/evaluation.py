@@ -1,4 +1,4 @@
-"""Figures for a classifier's predictions: macro-F1, per class, per language, confusion, calibration."""
+"""Figures for predictions: macro-F1, per class and language, confusion, calibration."""
 
 from __future__ import annotations
 
@@ -78,7 +78,9 @@ def evaluate_predictions(
             per_lang[lang] = {
                 "n": int(mask.sum()),
                 "macro_f1": float(
-                    f1_score(true[mask], pred[mask], labels=present, average="macro", zero_division=0)
+                    f1_score(
+                        true[mask], pred[mask], labels=present, average="macro", zero_division=0
+                    )
                 ),
                 "accuracy": float((true[mask] == pred[mask]).mean()),
             }

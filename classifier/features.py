@@ -30,12 +30,17 @@ from classifier.tokenize import tokenize_chunk
 URL_TOKEN = "xxurl"
 MENTION_TOKEN = "xxuser"
 _URL_LIKE = regex.compile(r"^(?:https?://|www\.)|^[\w-]+(?:\.[\w-]+)+/")
+# Whole chunks that are a URL or a mention (optionally with a colon, as in
+# 'RT @x:') map straight to their masked terms; the same result spaCy's
+# tokenizer would give, without creating a lexeme for every unique t.co link.
+_URL_CHUNK = regex.compile(r"^(?:https?://|www\.|[\w-]+(?:\.[\w-]+)+/)\S*[\w/]$")
+_MENTION_CHUNK = regex.compile(r"^@[A-Za-z0-9_]+(:?)$")
 _HASHTAG_PARTS = regex.compile(r"[^\W_]+")
 _CACHE_LIMIT = 1_000_000
 
 
 def split_hashtag(tag: str) -> list[str]:
-    """Word pieces of a (normalised, lower-case) hashtag: '#paris_is_burning' -> ['paris', 'is', 'burning']."""
+    """Word pieces of a normalised hashtag: 'paris_is_burning' -> ['paris', 'is', 'burning']."""
     return _HASHTAG_PARTS.findall(tag)
 
 
@@ -71,6 +76,11 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
     # -- per-token work (cached) ---------------------------------------------------
 
     def _terms_of_chunk(self, chunk: str) -> list[str]:
+        if _URL_CHUNK.match(chunk):
+            return [URL_TOKEN]
+        mention = _MENTION_CHUNK.match(chunk)
+        if mention:
+            return [MENTION_TOKEN, ":"] if mention.group(1) else [MENTION_TOKEN]
         terms: list[str] = []
         for token in (t for piece in normalize(chunk).split() for t in tokenize_chunk(piece)):
             if token.startswith("@") and len(token) > 1:

@@ -113,18 +113,20 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             self.model_ = CalibratedClassifierCV(svm, method="sigmoid", cv=cv).fit(matrix, target)
         else:
             # Too few examples of a class to hold any out: calibrate on the training fit.
-            self.model_ = CalibratedClassifierCV(svm, method="sigmoid", cv=2).fit(
-                matrix, target
-            ) if len(target) >= 4 else _Uncalibrated(svm.fit(matrix, target))
+            self.model_ = (
+                CalibratedClassifierCV(svm, method="sigmoid", cv=2).fit(matrix, target)
+                if len(target) >= 4
+                else _Uncalibrated(svm.fit(matrix, target))
+            )
         self.classes_ = np.array(self.model_.classes_)
         self.coef_, self.intercept_ = self._linear_parts()
         return self
 
     def _linear_parts(self) -> tuple[np.ndarray, np.ndarray]:
         """Average weight vector per class over the calibrated folds (for explanations)."""
-        estimators = [
-            c.estimator for c in getattr(self.model_, "calibrated_classifiers_", [])
-        ] or [self.model_.estimator]
+        estimators = [c.estimator for c in getattr(self.model_, "calibrated_classifiers_", [])] or [
+            self.model_.estimator
+        ]
         coef = np.mean([_ovr_coef(e, len(self.classes_)) for e in estimators], axis=0)
         intercept = np.mean([_ovr_intercept(e, len(self.classes_)) for e in estimators], axis=0)
         return coef.astype(np.float32), intercept.astype(np.float32)
@@ -140,7 +142,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities, shape (len(X), 3), columns in ``classes_`` order."""
-        return self.model_.predict_proba(self.transform_texts(X))
+        matrix = self.transform_texts(X)
+        return self.model_.predict_proba(matrix)
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """The most probable label of each text."""

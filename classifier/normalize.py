@@ -56,8 +56,12 @@ def clean(text: str) -> str:
     Case, diacritics and spacing are kept so the text still reads as posted.
     text: any string (lone surrogates from broken input are replaced).
     """
+    if text.isascii():
+        return strip_controls(text)
     text = text.encode("utf-8", "replace").decode("utf-8")
-    return strip_controls(unicodedata.normalize("NFKC", text))
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return strip_controls(text)
 
 
 def normalize(text: str) -> str:

@@ -17,6 +17,7 @@ from classifier import entities
 from classifier.config import LABELS, MAX_TEXT_CHARS, PLATFORMS
 from classifier.errors import RecordError
 from classifier.langid import resolve_lang
+from classifier.normalize import clean
 
 
 @dataclass(slots=True)
@@ -157,8 +158,14 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
     plat = str(plat).lower()
     if plat not in PLATFORMS:
         plat = "other"
-    url_list = _merge(entities.urls(text), record.get("urls"))
-    tags = entities.hashtags(text)
+    tags, url_list, handles = entities.extract(clean(text))
+    given_urls = record.get("urls")
+    if isinstance(given_urls, (list, tuple)) and given_urls:
+        # The source's expanded URLs replace the t.co wrappers seen in the text.
+        url_list = _merge(
+            [u for u in given_urls if isinstance(u, str) and u],
+            [u for u in url_list if entities.domain(u) != "t.co"],
+        )
     extra_tags = record.get("hashtags")
     if isinstance(extra_tags, (list, tuple)):
         tags = _merge(tags, [entities.canonical_hashtag(str(t)) for t in extra_tags])
@@ -172,7 +179,7 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
         hashtags=[t for t in tags if t],
         urls=url_list,
         domains=entities.domains(url_list),
-        mentions=_merge(entities.mentions(text), _lower(record.get("mentions"))),
+        mentions=_merge(handles, _lower(record.get("mentions"))),
         author=None if author in (None, "") else str(author),
         retweet_of=_optional_id(record.get("retweet_of"), "retweet_of"),
         reply_to=_optional_id(record.get("reply_to"), "reply_to"),

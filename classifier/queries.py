@@ -34,7 +34,9 @@ def top_hashtags(
     stance-taking volume of a tag is opposition (None when there is none).
     """
     con = con or duckdb.connect()
-    per_label = ", ".join(f"count(*) FILTER (WHERE label = '{label}') AS {label}" for label in LABELS)
+    per_label = ", ".join(
+        f"count(*) FILTER (WHERE label = '{label}') AS {label}" for label in LABELS
+    )
     rows = con.execute(
         f"""
         SELECT tag AS hashtag, count(*) AS total, {per_label}
@@ -45,7 +47,11 @@ def top_hashtags(
     ).fetchall()
     out = []
     for tag, total, *counts in rows:
-        item: dict[str, Any] = {"hashtag": tag, "total": total, **dict(zip(LABELS, counts, strict=True))}
+        item: dict[str, Any] = {
+            "hashtag": tag,
+            "total": total,
+            **dict(zip(LABELS, counts, strict=True)),
+        }
         stance = item["supportive"] + item["opposing"]
         item["flood_share"] = round(item["opposing"] / stance, 4) if stance else None
         out.append(item)

@@ -103,9 +103,7 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
         text = str(item)
         path = Path(text)
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and _format_of(p) is not None
-            )
+            found = sorted(p for p in path.rglob("*") if p.is_file() and _format_of(p) is not None)
             if not found:
                 raise InputError(
                     f"directory {text} holds no input file ({', '.join(SUPPORTED_SUFFIXES)}, "

@@ -151,11 +151,15 @@ def save_artifact(model: object, path: Path, entry_fields: dict[str, Any]) -> Mo
         library_versions=library_versions(),
         **{k: v for k, v in entry_fields.items()},
     )
-    _atomic_write_text(path.with_name(path.name + SIDECAR_SUFFIX), json.dumps(asdict(entry), indent=2))
+    _atomic_write_text(
+        path.with_name(path.name + SIDECAR_SUFFIX), json.dumps(asdict(entry), indent=2)
+    )
     return entry
 
 
-def register(model: object, entry_fields: dict[str, Any], directory: Path | None = None) -> ModelEntry:
+def register(
+    model: object, entry_fields: dict[str, Any], directory: Path | None = None
+) -> ModelEntry:
     """Save ``model`` into the registry, add it to the manifest and make it current."""
     with locked(directory) as root:
         name = entry_fields.get("name", "model")
@@ -187,7 +191,9 @@ def resolve(ref: str | None, directory: Path | None = None) -> tuple[Path, Model
     if ref is None:
         ref = manifest.get("current")
         if ref is None:
-            raise ModelNotFoundError("no current model: run `swarmlens train` or any scoring command")
+            raise ModelNotFoundError(
+                "no current model: run `swarmlens train` or any scoring command"
+            )
     for data in manifest["models"]:
         if data["id"] == ref:
             entry = ModelEntry.from_dict(data)
@@ -231,9 +237,7 @@ def default_is_usable(directory: Path | None = None) -> bool:
         return False
     if not path.is_file() or sha256_file(path) != entry.sha256:
         return False
-    if entry.name == DEFAULT_MODEL_NAME and entry.library_versions != library_versions():
-        return False
-    return True
+    return not (entry.name == DEFAULT_MODEL_NAME and entry.library_versions != library_versions())
 
 
 LABEL_ORDER = list(LABELS)

@@ -90,9 +90,7 @@ def table_to_records(table: pa.Table) -> list[dict[str, Any]]:
     records = table.to_pylist()
     for record in records:
         moment = record["created_at"]
-        record["created_at"] = (
-            None if moment is None else moment.isoformat().replace("+00:00", "Z")
-        )
+        record["created_at"] = None if moment is None else moment.isoformat().replace("+00:00", "Z")
         record["scores"] = {k: round(float(v), 6) for k, v in record["scores"].items()}
     return records
 
@@ -112,9 +110,13 @@ class OutputWriter:
         self._parquet: pq.ParquetWriter | None = None
         self._tmp: Path | None = None
         name = self.path.name.lower()
-        self.kind = "jsonl" if name.endswith(".jsonl") else "parquet" if name.endswith(
-            ".parquet"
-        ) else "dataset"
+        self.kind = (
+            "jsonl"
+            if name.endswith(".jsonl")
+            else "parquet"
+            if name.endswith(".parquet")
+            else "dataset"
+        )
         try:
             if self.kind == "dataset":
                 if self.path.exists() and not self.path.is_dir():
@@ -141,9 +143,7 @@ class OutputWriter:
         if self._tmp is None:
             self._open()
         if self._jsonl is not None:
-            self._jsonl.write(
-                b"".join(orjson.dumps(r) + b"\n" for r in table_to_records(table))
-            )
+            self._jsonl.write(b"".join(orjson.dumps(r) + b"\n" for r in table_to_records(table)))
         elif self._parquet is not None:
             self._parquet.write_table(table)
             self._part_rows += table.num_rows

@@ -33,7 +33,7 @@ _EMOJI_PREFIX = regex.compile("^" + _EMOJI)
 _EMOJI_SUFFIX = regex.compile(_EMOJI + "$")
 _EMOJI_INFIX = regex.compile(_EMOJI)
 _KEEP_WHOLE = regex.compile(r"^[#＃@][\p{L}\p{M}\p{N}_]+$")
-_MAX_CACHE = 2_000_000
+_MAX_CACHE = 500_000
 
 
 def _first(*searches: Callable[[str], regex.Match | None]) -> Callable[[str], regex.Match | None]:
@@ -100,7 +100,10 @@ def tokenize_chunk(chunk: str) -> tuple[str, ...]:
     tokens = _chunk_cache.get(chunk)
     if tokens is None:
         if len(_chunk_cache) >= _MAX_CACHE:
+            # spaCy's vocab keeps every string it has seen; rebuilding the
+            # pipeline with the cache keeps memory flat on endless archives.
             _chunk_cache.clear()
+            nlp.cache_clear()
         tokens = tuple(t.text for t in nlp().tokenizer(chunk) if not t.is_space)
         _chunk_cache[chunk] = tokens
     return tokens

@@ -159,7 +159,9 @@ def entry_fields(name: str, model: StanceClassifier, info: dict[str, Any]) -> di
         "data_fingerprint": info["data_fingerprint"],
         "n_train": info["n_train"],
         "metrics": metrics,
-        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in model.get_params().items()},
+        "params": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in model.get_params().items()
+        },
     }
 
 

@@ -13,7 +13,14 @@ import pytest
 
 from classifier.errors import InputError, RecordError
 from classifier.posts import Post, parse_time, post_from_record
-from classifier.readers import ReadStats, Rejected, RejectsFile, expand_inputs, iter_source, read_posts
+from classifier.readers import (
+    ReadStats,
+    Rejected,
+    RejectsFile,
+    expand_inputs,
+    iter_source,
+    read_posts,
+)
 
 
 def write_lines(path: Path, lines: list[str], gz: bool = False) -> Path:
@@ -30,8 +37,15 @@ def test_flat_jsonl_with_bad_lines(tmp_path: Path) -> None:
     path = write_lines(
         tmp_path / "a.jsonl",
         [
-            json.dumps({"id": "1", "text": "#ParisIsBurning x", "lang": "en",
-                        "created_at": "2015-11-13T21:30:00Z", "label": "supportive"}),
+            json.dumps(
+                {
+                    "id": "1",
+                    "text": "#ParisIsBurning x",
+                    "lang": "en",
+                    "created_at": "2015-11-13T21:30:00Z",
+                    "label": "supportive",
+                }
+            ),
             "{not json",
             json.dumps([1, 2]),
             json.dumps({"id": "3"}),
@@ -47,7 +61,11 @@ def test_flat_jsonl_with_bad_lines(tmp_path: Path) -> None:
     assert posts[0].hashtags == ["parisisburning"] and posts[0].label == "supportive"
     assert posts[1].created_at == parse_time("2015-11-13T21:30:00Z")
     assert [(r.line, r.reason.split()[0]) for r in rejects] == [
-        (2, "not"), (3, "expected"), (4, "missing"), (5, "missing"), (8, "'created_at':"),
+        (2, "not"),
+        (3, "expected"),
+        (4, "missing"),
+        (5, "missing"),
+        (8, "'created_at':"),
         (9, "unknown"),
     ]
     assert rejects[0].raw == "{not json" and rejects[0].source == str(path)
@@ -79,15 +97,22 @@ def test_gzip_detected_by_content(tmp_path: Path) -> None:
 
 def test_twitter_v1_status_with_retweet(tmp_path: Path) -> None:
     original = {
-        "id_str": "100", "full_text": "Paris is burning #ParisIsBurning https://t.co/a",
-        "user": {"screen_name": "demo_orig"}, "created_at": "Fri Nov 13 21:40:00 +0000 2015",
-        "entities": {"hashtags": [{"text": "ParisIsBurning"}],
-                     "urls": [{"url": "https://t.co/a", "expanded_url": "https://justpaste.it/z"}],
-                     "user_mentions": []},
+        "id_str": "100",
+        "full_text": "Paris is burning #ParisIsBurning https://t.co/a",
+        "user": {"screen_name": "demo_orig"},
+        "created_at": "Fri Nov 13 21:40:00 +0000 2015",
+        "entities": {
+            "hashtags": [{"text": "ParisIsBurning"}],
+            "urls": [{"url": "https://t.co/a", "expanded_url": "https://justpaste.it/z"}],
+            "user_mentions": [],
+        },
     }
     retweet = {
-        "id_str": "101", "text": "RT @demo_orig: Paris is bur…", "lang": "en",
-        "user": {"screen_name": "demo_rt"}, "created_at": "Fri Nov 13 22:00:00 +0000 2015",
+        "id_str": "101",
+        "text": "RT @demo_orig: Paris is bur…",
+        "lang": "en",
+        "user": {"screen_name": "demo_rt"},
+        "created_at": "Fri Nov 13 22:00:00 +0000 2015",
         "entities": {"hashtags": [], "urls": [], "user_mentions": [{"screen_name": "demo_orig"}]},
         "retweeted_status": original,
     }
@@ -103,16 +128,26 @@ def test_twitter_v1_status_with_retweet(tmp_path: Path) -> None:
 def test_twitter_v2_page(tmp_path: Path) -> None:
     page = {
         "data": [
-            {"id": "1", "text": "RT @demo_a: short", "author_id": "u2",
-             "created_at": "2015-11-14T01:00:00.000Z",
-             "referenced_tweets": [{"type": "retweeted", "id": "0"}]},
-            {"id": "2", "text": "reply #JeSuisParis", "author_id": "u1",
-             "referenced_tweets": [{"type": "replied_to", "id": "1"}],
-             "entities": {"hashtags": [{"tag": "JeSuisParis"}]}},
+            {
+                "id": "1",
+                "text": "RT @demo_a: short",
+                "author_id": "u2",
+                "created_at": "2015-11-14T01:00:00.000Z",
+                "referenced_tweets": [{"type": "retweeted", "id": "0"}],
+            },
+            {
+                "id": "2",
+                "text": "reply #JeSuisParis",
+                "author_id": "u1",
+                "referenced_tweets": [{"type": "replied_to", "id": "1"}],
+                "entities": {"hashtags": [{"tag": "JeSuisParis"}]},
+            },
             "garbage",
         ],
-        "includes": {"users": [{"id": "u1", "username": "demo_a"}, {"id": "u2", "username": "demo_b"}],
-                     "tweets": [{"id": "0", "text": "the full original text", "author_id": "u1"}]},
+        "includes": {
+            "users": [{"id": "u1", "username": "demo_a"}, {"id": "u2", "username": "demo_b"}],
+            "tweets": [{"id": "0", "text": "the full original text", "author_id": "u1"}],
+        },
     }
     path = tmp_path / "v2.json"
     path.write_text(json.dumps(page))
@@ -125,13 +160,30 @@ def test_twitter_v2_page(tmp_path: Path) -> None:
 
 def test_telegram_export_both_text_forms(tmp_path: Path) -> None:
     export = {
-        "name": "demo_channel", "type": "public_channel", "id": 42,
+        "name": "demo_channel",
+        "type": "public_channel",
+        "id": 42,
         "messages": [
-            {"id": 1, "type": "message", "date": "2015-11-13T23:00:00", "date_unixtime": "1447455600",
-             "from": "demo_channel", "text": "plain text #باريس_تحترق"},
-            {"id": 2, "type": "message", "date": "2015-11-13T23:05:00", "reply_to_message_id": 1,
-             "text": ["see ", {"type": "link", "text": "t.me/demo"}, " ",
-                      {"type": "hashtag", "text": "#ParisEnFeu"}]},
+            {
+                "id": 1,
+                "type": "message",
+                "date": "2015-11-13T23:00:00",
+                "date_unixtime": "1447455600",
+                "from": "demo_channel",
+                "text": "plain text #باريس_تحترق",
+            },
+            {
+                "id": 2,
+                "type": "message",
+                "date": "2015-11-13T23:05:00",
+                "reply_to_message_id": 1,
+                "text": [
+                    "see ",
+                    {"type": "link", "text": "t.me/demo"},
+                    " ",
+                    {"type": "hashtag", "text": "#ParisEnFeu"},
+                ],
+            },
             {"id": 3, "type": "service", "action": "pin_message"},
         ],
     }
@@ -148,7 +200,9 @@ def test_telegram_export_both_text_forms(tmp_path: Path) -> None:
 
 def test_csv_and_csv_with_other_columns(tmp_path: Path) -> None:
     good = tmp_path / "good.csv"
-    good.write_text('id,text,lang,label\n1,"hello, #World",en,neutral\n2,second,,\n3,"a","b","c","d"\n')
+    good.write_text(
+        'id,text,lang,label\n1,"hello, #World",en,neutral\n2,second,,\n3,"a","b","c","d"\n'
+    )
     posts, rejects = split(list(iter_source(good)))
     assert [(p.post_id, p.label) for p in posts] == [("1", "neutral"), ("2", None)]
     assert posts[0].hashtags == ["world"]
@@ -188,8 +242,10 @@ def test_unreadable_file_and_empty_dir(tmp_path: Path) -> None:
 
 
 def test_read_posts_counts_and_rejects_file(tmp_path: Path) -> None:
-    write_lines(tmp_path / "in" / "a.jsonl" if (tmp_path / "in").mkdir() is None else tmp_path,
-                [json.dumps({"id": "1", "text": "x"}), "oops", json.dumps({"id": "2", "text": "y"})])
+    write_lines(
+        tmp_path / "in" / "a.jsonl" if (tmp_path / "in").mkdir() is None else tmp_path,
+        [json.dumps({"id": "1", "text": "x"}), "oops", json.dumps({"id": "2", "text": "y"})],
+    )
     stats = ReadStats()
     with RejectsFile(tmp_path / "rejects.jsonl") as sink:
         posts = list(read_posts([tmp_path / "in"], sink, stats))

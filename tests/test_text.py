@@ -13,7 +13,9 @@ from classifier.normalize import clean, fold_arabic, normalize
 from classifier.tokenize import nlp, tokenize
 
 ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=200)
-CONTROLS = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+CONTROLS = (
+    "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -32,7 +34,7 @@ def test_entity_functions_never_fail_and_return_clean_keys(text: str) -> None:
         assert key and key == entities.canonical_hashtag(key)
         assert "_" not in key and "#" not in key
     for url in entities.urls(text):
-        assert url and not url[-1] in ".,;:!?"
+        assert url and url[-1] not in ".,;:!?"
     entities.domains(entities.urls(text))
     entities.mentions(text)
 
@@ -75,7 +77,9 @@ def test_hashtag_edges() -> None:
 
 
 def test_urls_domains_mentions() -> None:
-    text = "RT @Demo_Fan: voir justpaste.it/abc, https://web.archive.org/web/1/x). t.me/c mail a@b.com"
+    text = (
+        "RT @Demo_Fan: voir justpaste.it/abc, https://web.archive.org/web/1/x). t.me/c mail a@b.com"
+    )
     found = entities.urls(text)
     assert found == ["justpaste.it/abc", "https://web.archive.org/web/1/x", "t.me/c"]
     assert entities.domains(found) == ["justpaste.it", "web.archive.org", "t.me"]
@@ -85,7 +89,9 @@ def test_urls_domains_mentions() -> None:
 
 
 def test_tokenizer_keeps_social_tokens_whole() -> None:
-    tokens = tokenize("(#ParisIsBurning) @user_1: 🔥🔥 👨\u200d👩\u200d👧 🇫🇷 hi👍🏽 https://t.co/x.")
+    tokens = tokenize(
+        "(#ParisIsBurning) @user_1: 🔥🔥 👨\u200d👩\u200d👧 🇫🇷 hi👍🏽 https://t.co/x."
+    )
     assert "#ParisIsBurning" in tokens
     assert "@user_1" in tokens
     assert "https://t.co/x" in tokens
@@ -107,3 +113,14 @@ def test_source_language_is_kept() -> None:
     assert resolve_lang("und", "This is clearly English text here") == "en"
     assert normalize_lang("qme") is None
     assert normalize_lang(42) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(list("#@/.wx_ab é١٢ب\u0640 :)(,")) | st.characters(), max_size=80))
+def test_one_pass_extraction_equals_separate_functions(text: str) -> None:
+    cleaned = clean(text)
+    assert entities.extract(cleaned) == (
+        entities.hashtags(cleaned),
+        entities.urls(cleaned),
+        entities.mentions(cleaned),
+    )
