@@ -142,13 +142,17 @@ def extract(cleaned: str) -> tuple[list[str], list[str], list[str]]:
     chunk and memoised: archives repeat the same chunks endlessly. Gives the
     same result as calling ``hashtags``, ``urls`` and ``mentions`` separately.
     """
-    tags: dict[str, None] = {}
-    links: dict[str, None] = {}
-    handles: dict[str, None] = {}
+    tags: list[str] = []
+    links: list[str] = []
+    handles: list[str] = []
     for chunk in cleaned.split():
         found = _chunk(chunk)
         if found is not _NOTHING:
-            tags.update(dict.fromkeys(found[0]))
-            links.update(dict.fromkeys(found[1]))
-            handles.update(dict.fromkeys(found[2]))
-    return list(tags), list(links), list(handles)
+            tags.extend(found[0])
+            links.extend(found[1])
+            handles.extend(found[2])
+    return _unique(tags), _unique(links), _unique(handles)
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items)) if len(items) > 1 else items

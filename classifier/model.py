@@ -110,14 +110,14 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         folds = min(self.calibration_folds, int(smallest))
         if folds >= 2:
             cv = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-            self.model_ = CalibratedClassifierCV(svm, method="sigmoid", cv=cv).fit(matrix, target)
-        else:
-            # Too few examples of a class to hold any out: calibrate on the training fit.
-            self.model_ = (
-                CalibratedClassifierCV(svm, method="sigmoid", cv=2).fit(matrix, target)
-                if len(target) >= 4
-                else _Uncalibrated(svm.fit(matrix, target))
+            # ensemble=False: one SVM fitted on all data, calibrated on out-of-fold
+            # scores; one matrix product per prediction instead of one per fold.
+            self.model_ = CalibratedClassifierCV(svm, method="sigmoid", cv=cv, ensemble=False).fit(
+                matrix, target
             )
+        else:
+            # A class with a single example leaves nothing to calibrate on.
+            self.model_ = _Uncalibrated(svm.fit(matrix, target))
         self.classes_ = np.array(self.model_.classes_)
         self.coef_, self.intercept_ = self._linear_parts()
         return self

@@ -16,6 +16,7 @@ from typing import IO, Any
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from classifier.config import LABELS, READ_CHUNK_SIZE
@@ -87,12 +88,20 @@ def batched(items: Iterable[Post], size: int = READ_CHUNK_SIZE) -> Iterator[list
 
 def table_to_records(table: pa.Table) -> list[dict[str, Any]]:
     """Output records as JSON-ready dicts (created_at as ISO 8601 'Z')."""
-    records = table.to_pylist()
-    for record in records:
-        moment = record["created_at"]
-        record["created_at"] = None if moment is None else moment.isoformat().replace("+00:00", "Z")
-        record["scores"] = {k: round(float(v), 6) for k, v in record["scores"].items()}
-    return records
+    # Column-wise conversion: Arrow formats the timestamps, numpy rounds the
+    # scores; a row-wise to_pylist() costs several times more.
+    created = pc.strftime(table.column("created_at"), format="%Y-%m-%dT%H:%M:%S")
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
+    columns["created_at"] = [
+        None if t is None else t.removesuffix(".000000") + "Z" for t in created.to_pylist()
+    ]
+    scores = table.column("scores").combine_chunks()
+    rounded = [
+        np.round(scores.field(label).to_numpy().astype(np.float64), 6).tolist() for label in LABELS
+    ]
+    columns["scores"] = [dict(zip(LABELS, row, strict=True)) for row in zip(*rounded, strict=True)]
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 class OutputWriter:
