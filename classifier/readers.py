@@ -140,9 +140,17 @@ def open_binary(path: Path) -> IO[bytes]:
     return handle
 
 
-def iter_source(path: str | Path) -> Iterator[Post | Rejected]:
-    """Posts and rejects of one file, in file order.
+Payload = bytes | Mapping[str, Any] | Rejected
+"""One raw record: a JSONL line not yet parsed, a decoded record, or a reader-level reject."""
 
+
+def iter_raw(path: str | Path) -> Iterator[tuple[int, Payload]]:
+    """(line, payload) of every record of one file, in file order, without building posts.
+
+    Cheap enough for one process to feed many scoring workers: JSONL lines are
+    passed on unparsed; other formats are decoded into flat records. Stream
+    errors (truncated gzip, malformed JSON document, unreadable file) end the
+    file with a ``Rejected`` saying where it struck.
     path: a file in one of the supported formats (the format is taken from the
     name, '.gz' stripped; a file of unknown suffix is read as JSONL).
     """
@@ -154,23 +162,48 @@ def iter_source(path: str | Path) -> Iterator[Post | Rejected]:
     try:
         yield from readers[fmt](path, source, position)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        yield Rejected(
-            source,
-            position.line + 1,
+        line = position.line + 1
+        reason = (
             f"truncated or corrupt gzip stream after line {position.line} ({exc}); "
-            "the records before it were kept",
-            "",
+            "the records before it were kept"
         )
+        yield line, Rejected(source, line, reason, "")
     except ijson.JSONError as exc:
-        yield Rejected(
-            source,
-            position.line + 1,
+        line = position.line + 1
+        reason = (
             f"JSON document is malformed after record {position.line} ({exc}); "
-            "the records before it were kept",
-            "",
+            "the records before it were kept"
         )
+        yield line, Rejected(source, line, reason, "")
     except OSError as exc:
-        yield Rejected(source, 0, f"file cannot be read: {exc.strerror or exc}", "")
+        yield 0, Rejected(source, 0, f"file cannot be read: {exc.strerror or exc}", "")
+
+
+def decode(source: str, line: int, payload: Payload) -> Iterator[Post | Rejected]:
+    """Posts (or rejects) of one raw record from ``iter_raw``."""
+    if isinstance(payload, Rejected):
+        yield payload
+        return
+    if isinstance(payload, bytes):
+        try:
+            record = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            text = payload.decode("utf-8", "replace")
+            try:
+                # orjson refuses invalid UTF-8 outright; the text is worth keeping.
+                record = json.loads(text)
+            except json.JSONDecodeError:
+                yield Rejected(source, line, f"not valid JSON: {exc}", text.rstrip("\r\n"))
+                return
+        payload = record
+    yield from record_to_posts(payload, source, line)
+
+
+def iter_source(path: str | Path) -> Iterator[Post | Rejected]:
+    """Posts and rejects of one file, in file order."""
+    source = str(path)
+    for line, payload in iter_raw(path):
+        yield from decode(source, line, payload)
 
 
 @dataclass(slots=True)
@@ -391,33 +424,22 @@ def _dump(record: object) -> str:
         return repr(record)
 
 
-def _jsonl(path: Path, source: str, position: _Position) -> Iterator[Post | Rejected]:
+def _jsonl(path: Path, source: str, position: _Position) -> Iterator[tuple[int, Payload]]:
     with open_binary(path) as handle:
         for number, line in enumerate(handle, start=1):
             position.line = number
-            if not line.strip():
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                text = line.decode("utf-8", "replace")
-                try:
-                    # orjson refuses invalid UTF-8 outright; the text is worth keeping.
-                    record = json.loads(text)
-                except json.JSONDecodeError:
-                    yield Rejected(source, number, f"not valid JSON: {exc}", text.rstrip("\r\n"))
-                    continue
-            yield from record_to_posts(record, source, number)
+            if line.strip():
+                yield number, line
 
 
-def _json_document(path: Path, source: str, position: _Position) -> Iterator[Post | Rejected]:
+def _json_document(path: Path, source: str, position: _Position) -> Iterator[tuple[int, Payload]]:
     with open_binary(path) as handle:
         first = handle.read(1024).lstrip()
     if first.startswith(b"["):
         with open_binary(path) as handle:
             for number, record in enumerate(ijson.items(handle, "item", use_float=True), start=1):
                 position.line = number
-                yield from record_to_posts(record, source, number)
+                yield number, record
         return
     top_keys: dict[str, Any] = {}
     with open_binary(path) as handle:
@@ -436,17 +458,16 @@ def _json_document(path: Path, source: str, position: _Position) -> Iterator[Pos
                 try:
                     if not isinstance(message, Mapping):
                         raise RecordError("expected a message object")
-                    yield post_from_record(telegram_record(message, channel), platform="telegram")
+                    yield number, telegram_record(message, channel)
                 except RecordError as exc:
-                    yield Rejected(source, number, exc.message, _dump(message))
+                    yield number, Rejected(source, number, exc.message, _dump(message))
         return
     with open_binary(path) as handle:
         # A single Twitter v2 page (or one flat record): pages are small by API design.
-        record = orjson.loads(handle.read())
-    yield from record_to_posts(record, source, 1)
+        yield 1, handle.read()
 
 
-def _csv(path: Path, source: str, position: _Position) -> Iterator[Post | Rejected]:
+def _csv(path: Path, source: str, position: _Position) -> Iterator[tuple[int, Payload]]:
     with open_binary(path) as binary:
         text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="")
         reader = csv.DictReader(text)
@@ -458,23 +479,23 @@ def _csv(path: Path, source: str, position: _Position) -> Iterator[Post | Reject
             missing.append("id or post_id")
         problem = f"CSV header lacks column(s) {', '.join(missing)}" if missing else None
         for row in reader:
-            position.line = reader.line_num
-            raw = _dump(row)
+            number = position.line = reader.line_num
             if problem:
-                yield Rejected(source, reader.line_num, problem, raw)
+                yield number, Rejected(source, number, problem, _dump(row))
                 continue
             if None in row:
-                yield Rejected(source, reader.line_num, "row has more fields than the header", raw)
+                reason = "row has more fields than the header"
+                yield number, Rejected(source, number, reason, _dump(row))
                 continue
             clean = {k: v for k, v in row.items() if v not in (None, "")}
             clean.setdefault("text", "")
             for key in ("hashtags", "urls", "mentions"):
                 if isinstance(clean.get(key), str):
                     clean[key] = clean[key].split()
-            yield from record_to_posts(clean, source, reader.line_num)
+            yield number, clean
 
 
-def _parquet(path: Path, source: str, position: _Position) -> Iterator[Post | Rejected]:
+def _parquet(path: Path, source: str, position: _Position) -> Iterator[tuple[int, Payload]]:
     import pyarrow.parquet as pq
 
     try:
@@ -486,7 +507,7 @@ def _parquet(path: Path, source: str, position: _Position) -> Iterator[Post | Re
         for row in batch.to_pylist():
             number += 1
             position.line = number
-            yield from record_to_posts(row, source, number)
+            yield number, row
 
 
 def file_size(path: Path) -> int:
