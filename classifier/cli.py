@@ -7,6 +7,7 @@ Commands from other packages (``serve``, ``annotate``) plug in through the
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from importlib.metadata import entry_points
@@ -18,8 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from classifier import registry
-from classifier.config import LABELS
-from classifier.errors import SwarmlensError
+from classifier.config import BATCH_CHUNK_RECORDS, LABELS
+from classifier.errors import InputError, SwarmlensError
 
 app = typer.Typer(
     help="swarmlens: who really drives an extremist hashtag (supportive / opposing / neutral).",
@@ -155,22 +156,73 @@ def _print_evaluation(report: dict[str, Any]) -> None:
 def score(
     inputs: Annotated[list[str], typer.Argument(help="Files, globs or directories to score.")],
     out_path: Annotated[
-        Path, typer.Option("--out", help=".jsonl, .parquet, or a directory of Parquet files.")
+        Path, typer.Option("--out", help=".jsonl, .parquet, or a directory (Parquet dataset).")
     ],
     model_ref: Annotated[
         str | None, typer.Option("--model", help="Version id or artifact path (default: current).")
     ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Scoring processes for a directory output (default: all cores).")
+    ] = 0,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="'local' for a Dask LocalCluster, or a Dask scheduler address."),
+    ] = None,
+    chunk_records: Annotated[
+        int, typer.Option(help="Records per chunk (unit of work and of resumption).")
+    ] = BATCH_CHUNK_RECORDS,
     rejects: Annotated[
-        Path | None, typer.Option(help="Rejects file (default: next to the output).")
+        Path | None, typer.Option(help="Rejects file for a file output (default: beside it).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Score posts: one output record per accepted post; malformed records go to rejects."""
+    """Score posts: one output record per accepted post; malformed records go to rejects.
+
+    A directory output is the archive-scale path: parallel, resumable (re-run the
+    same command after a crash), hive-partitioned by day, with _summary.json.
+    """
+    from classifier.training import ensure_default_model
+
+    if model_ref is None:
+        ensure_default_model(say=say)
+    if out_path.suffix.lower() in (".jsonl", ".parquet"):
+        if scheduler or workers > 1:
+            say("note: --workers/--scheduler apply to directory outputs; scoring in one process")
+        summary = _score_to_file(inputs, out_path, model_ref, rejects)
+    else:
+        from classifier.batch import BatchJob, ModelRef
+
+        path, entry = registry.verify(model_ref)
+        job = BatchJob(
+            inputs=inputs,
+            out_dir=out_path,
+            ref=ModelRef(str(path.resolve()), entry.sha256, entry.id),
+            workers=workers or (os.cpu_count() or 1),
+            scheduler=scheduler,
+            chunk_records=chunk_records,
+            say=say,
+        )
+        summary = job.run()
+    if as_json:
+        _print_json(summary)
+        return
+    if summary.get("already_complete"):
+        return
+    say(
+        f"Read {summary['read']} records: scored {summary['scored']}, rejected "
+        f"{summary['rejected']}"
+        + (f", duplicates dropped {summary['duplicates']}" if summary.get("duplicates") else "")
+        + f"; model {summary['model_version']}; output {out_path}"
+    )
+
+
+def _score_to_file(
+    inputs: list[str], out_path: Path, model_ref: str | None, rejects: Path | None
+) -> dict[str, Any]:
     from classifier.readers import ReadStats, RejectsFile, read_posts
     from classifier.scoring import OutputWriter, batched, score_batch
-    from classifier.training import ensure_model
 
-    model, entry = ensure_model(model_ref, say=say)
+    model, entry = registry.load(model_ref)
     rejects_path = rejects or _default_rejects(out_path)
     rejects_path.unlink(missing_ok=True)
     stats = ReadStats()
@@ -179,7 +231,7 @@ def score(
         for batch in batched(read_posts(inputs, sink, stats)):
             writer.write(score_batch(model, batch, entry.id))
     seconds = time.perf_counter() - started
-    summary = {
+    return {
         "read": stats.read,
         "scored": writer.rows,
         "rejected": stats.rejected,
@@ -189,14 +241,6 @@ def score(
         "seconds": round(seconds, 3),
         "posts_per_second": round(stats.read / seconds, 1) if seconds else None,
     }
-    if as_json:
-        _print_json(summary)
-        return
-    say(
-        f"Read {stats.read} records: scored {writer.rows}, rejected {stats.rejected}"
-        + (f" (see {rejects_path})" if stats.rejected else "")
-        + f"; {summary['posts_per_second']} posts/s with model {entry.id}; output {out_path}"
-    )
 
 
 def _default_rejects(out_path: Path) -> Path:
@@ -235,6 +279,59 @@ def models(
     out.print(table)
 
 
+@app.command()
+def volumes(
+    dataset: Annotated[list[Path], typer.Argument(help="Scored dataset directory or files.")],
+    hashtag: Annotated[str, typer.Option(help="Hashtag, any spelling, with or without '#'.")],
+    label: Annotated[
+        list[str] | None, typer.Option(help="Label to count (repeatable; default all three).")
+    ] = None,
+    interval: Annotated[str, typer.Option(help="'hour' or 'day' (UTC).")] = "hour",
+    lang: Annotated[str | None, typer.Option(help="Only posts in this language.")] = None,
+    start: Annotated[str | None, typer.Option(help="ISO time, inclusive.")] = None,
+    end: Annotated[str | None, typer.Option(help="ISO time, exclusive.")] = None,
+    min_score: Annotated[
+        float | None, typer.Option(help="Count a post only if its label's score is >= this.")
+    ] = None,
+    exclude_retweets: Annotated[bool, typer.Option(help="Leave retweets out.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the series as JSON.")] = False,
+) -> None:
+    """Volume of a hashtag over time, per label, from a scored dataset (DuckDB)."""
+    from classifier import queries
+    from classifier.posts import parse_time
+
+    for path in dataset:
+        if not path.exists():
+            raise InputError(f"dataset {path} does not exist")
+    try:
+        start_at, end_at = parse_time(start), parse_time(end)
+    except ValueError as exc:
+        raise InputError(f"--start/--end: {exc}") from None
+    result = queries.volume_series(
+        queries.parquet_source(dataset),
+        hashtag,
+        interval,
+        label,
+        start_at,
+        end_at,
+        lang,
+        min_score,
+        exclude_retweets,
+    )
+    if as_json:
+        _print_json(result)
+        return
+    chosen = [x for x in LABELS if x in (label or LABELS)]
+    table = Table(title=f"#{result['hashtag']} per {interval} (UTC)")
+    for column in ("bucket", *chosen, "total"):
+        table.add_column(column, justify="left" if column == "bucket" else "right")
+    for point in result["series"]:
+        table.add_row(point["t"], *(str(point[x]) for x in chosen), str(point["total"]))
+    if not result["series"]:
+        say(f"No post with #{result['hashtag']} matches these filters.")
+    out.print(table)
+
+
 @app.command("demo-data")
 def demo_data(
     out_path: Annotated[Path, typer.Option("--out", help="File to write (.jsonl or .jsonl.gz).")],
@@ -266,7 +363,7 @@ def demo(
         write_demo_jsonl(archive)
         say(f"Wrote the synthetic demo archive to {archive}")
     scored = workdir / "scored.parquet"
-    score([str(archive)], scored, None, None, as_json=False)
+    score([str(archive)], scored, as_json=False)
     rows = queries.top_hashtags(queries.parquet_source([scored]), limit=top)
     if as_json:
         _print_json({"scored": str(scored), "top_hashtags": rows})

@@ -55,3 +55,6 @@ MODEL_DEFAULTS: dict = {
     "calibration_folds": 5,
 }
 """Hyper-parameters of the default stance classifier (see bench/accuracy.py for why)."""
+
+BATCH_CHUNK_RECORDS = 50_000
+"""Raw records per chunk in batch scoring: the unit of parallel work and of resumption."""

@@ -130,21 +130,47 @@ def _format_of(path: Path) -> str | None:
     return None
 
 
-def open_binary(path: Path) -> IO[bytes]:
-    """Open ``path`` for reading bytes, decompressing gzip when the content is gzip."""
-    handle = path.open("rb")
-    if handle.read(2) == _GZIP_MAGIC:
-        handle.close()
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    handle.seek(0)
-    return handle
+class _CountingReader(io.RawIOBase):
+    """A raw file that records in ``position.bytes`` how far into the file reading got."""
+
+    def __init__(self, path: Path, position: ReadPosition) -> None:
+        self._file = path.open("rb", buffering=0)
+        self._position = position
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._file.readinto(buffer)
+        self._position.bytes += count or 0
+        return count  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def open_binary(path: Path, position: ReadPosition | None = None) -> IO[bytes]:
+    """Open ``path`` for reading bytes, decompressing gzip when the content is gzip.
+
+    position: when given, its ``bytes`` counts the file's (compressed) bytes read.
+    """
+    with path.open("rb") as probe:
+        is_gzip = probe.read(2) == _GZIP_MAGIC
+    raw = _CountingReader(path, position if position is not None else ReadPosition())
+    buffered = io.BufferedReader(raw, buffer_size=1 << 20)
+    if is_gzip:
+        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+    return buffered
 
 
 Payload = bytes | Mapping[str, Any] | Rejected
 """One raw record: a JSONL line not yet parsed, a decoded record, or a reader-level reject."""
 
 
-def iter_raw(path: str | Path) -> Iterator[tuple[int, Payload]]:
+def iter_raw(
+    path: str | Path, position: ReadPosition | None = None
+) -> Iterator[tuple[int, Payload]]:
     """(line, payload) of every record of one file, in file order, without building posts.
 
     Cheap enough for one process to feed many scoring workers: JSONL lines are
@@ -153,12 +179,13 @@ def iter_raw(path: str | Path) -> Iterator[tuple[int, Payload]]:
     file with a ``Rejected`` saying where it struck.
     path: a file in one of the supported formats (the format is taken from the
     name, '.gz' stripped; a file of unknown suffix is read as JSONL).
+    position: updated with the line reached and the bytes read (for progress).
     """
     path = Path(path)
     source = str(path)
     fmt = _format_of(path) or "jsonl"
     readers = {"jsonl": _jsonl, "json": _json_document, "csv": _csv, "parquet": _parquet}
-    position = _Position()
+    position = position if position is not None else ReadPosition()
     try:
         yield from readers[fmt](path, source, position)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
@@ -207,10 +234,12 @@ def iter_source(path: str | Path) -> Iterator[Post | Rejected]:
 
 
 @dataclass(slots=True)
-class _Position:
-    """Last line (or record) a reader reached, so a stream error can say where it struck."""
+class ReadPosition:
+    """How far a reader got: last line (or record), so a stream error can say where it
+    struck, and bytes of the file read, for progress."""
 
     line: int = 0
+    bytes: int = 0
 
 
 def read_posts(
@@ -424,19 +453,21 @@ def _dump(record: object) -> str:
         return repr(record)
 
 
-def _jsonl(path: Path, source: str, position: _Position) -> Iterator[tuple[int, Payload]]:
-    with open_binary(path) as handle:
+def _jsonl(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[int, Payload]]:
+    with open_binary(path, position) as handle:
         for number, line in enumerate(handle, start=1):
             position.line = number
             if line.strip():
                 yield number, line
 
 
-def _json_document(path: Path, source: str, position: _Position) -> Iterator[tuple[int, Payload]]:
+def _json_document(
+    path: Path, source: str, position: ReadPosition
+) -> Iterator[tuple[int, Payload]]:
     with open_binary(path) as handle:
         first = handle.read(1024).lstrip()
     if first.startswith(b"["):
-        with open_binary(path) as handle:
+        with open_binary(path, position) as handle:
             for number, record in enumerate(ijson.items(handle, "item", use_float=True), start=1):
                 position.line = number
                 yield number, record
@@ -451,7 +482,7 @@ def _json_document(path: Path, source: str, position: _Position) -> Iterator[tup
                 break
     if top_keys.get("_kind") == "messages":
         channel = str(top_keys.get("name") or top_keys.get("id") or path.stem)
-        with open_binary(path) as handle:
+        with open_binary(path, position) as handle:
             messages = ijson.items(handle, "messages.item", use_float=True)
             for number, message in enumerate(messages, start=1):
                 position.line = number
@@ -462,13 +493,13 @@ def _json_document(path: Path, source: str, position: _Position) -> Iterator[tup
                 except RecordError as exc:
                     yield number, Rejected(source, number, exc.message, _dump(message))
         return
-    with open_binary(path) as handle:
+    with open_binary(path, position) as handle:
         # A single Twitter v2 page (or one flat record): pages are small by API design.
         yield 1, handle.read()
 
 
-def _csv(path: Path, source: str, position: _Position) -> Iterator[tuple[int, Payload]]:
-    with open_binary(path) as binary:
+def _csv(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[int, Payload]]:
+    with open_binary(path, position) as binary:
         text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="")
         reader = csv.DictReader(text)
         columns = set(reader.fieldnames or [])
@@ -495,7 +526,7 @@ def _csv(path: Path, source: str, position: _Position) -> Iterator[tuple[int, Pa
             yield number, clean
 
 
-def _parquet(path: Path, source: str, position: _Position) -> Iterator[tuple[int, Payload]]:
+def _parquet(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[int, Payload]]:
     import pyarrow.parquet as pq
 
     try:

@@ -211,8 +211,8 @@ def resolve(ref: str | None, directory: Path | None = None) -> tuple[Path, Model
     raise ModelNotFoundError(f"{ref!r} is neither a registered version ({known}) nor a file")
 
 
-def load(ref: str | None = None, directory: Path | None = None) -> tuple[Any, ModelEntry]:
-    """Load a model after checking its SHA-256; never unpickles a mismatching file."""
+def verify(ref: str | None = None, directory: Path | None = None) -> tuple[Path, ModelEntry]:
+    """Resolve ``ref`` and check its artifact's SHA-256 without unpickling it."""
     path, entry = resolve(ref, directory)
     if not path.is_file():
         raise ModelNotFoundError(f"artifact {path} of model {entry.id} is missing")
@@ -223,6 +223,12 @@ def load(ref: str | None = None, directory: Path | None = None) -> tuple[Any, Mo
             f"{entry.sha256[:16]}...: it was modified or replaced, so it is not loaded. "
             "Retrain it or restore the original file."
         )
+    return path, entry
+
+
+def load(ref: str | None = None, directory: Path | None = None) -> tuple[Any, ModelEntry]:
+    """Load a model after checking its SHA-256; never unpickles a mismatching file."""
+    path, entry = verify(ref, directory)
     model = joblib.load(path)
     model.model_version_ = entry.id
     return model, entry

@@ -193,9 +193,15 @@ def ensure_model(
 ) -> tuple[StanceClassifier, registry.ModelEntry]:
     """Load model ``ref`` (a version id or path); with no ref, the current model,
     building and registering the default one first when there is none usable."""
-    if ref is None and not registry.default_is_usable(directory):
+    if ref is None:
+        ensure_default_model(directory, say)
+    return registry.load(ref, directory)
+
+
+def ensure_default_model(directory: Path | None = None, say: Callable[[str], None] = print) -> None:
+    """Build and register the default model unless the current model is usable."""
+    if not registry.default_is_usable(directory):
         with registry.locked(directory, ".build.lock"):
             # Another process may have built it while this one waited for the lock.
             if not registry.default_is_usable(directory):
                 build_default_model(directory, say)
-    return registry.load(ref, directory)

@@ -1,0 +1,555 @@
+"""Archive-scale scoring: streamed, parallel, resumable, hive-partitioned Parquet output.
+
+One process reads the inputs and cuts them into chunks of raw records (JSONL
+lines stay unparsed); workers (local processes or a Dask cluster) decode,
+score and write each chunk. Output layout under the output directory:
+
+    day=YYYY-MM-DD/part-<chunk>.parquet   scored rows, by UTC day of created_at
+                                          (day=unknown when the source gives no time)
+    _chunks/<chunk>.json                  marker: the chunk is complete (its counts)
+    _rejects/<chunk>.jsonl                rejected records of the chunk
+    _job.json                             what this directory is the output of
+    rejects.jsonl, _summary.json          written when the job completes
+
+Every file is written under a temporary name and renamed, and a chunk's
+marker is written last, so a crash at any moment leaves only complete files
+and a re-run redoes exactly the chunks without a marker. Chunk outputs are a
+pure function of the chunk, so redone chunks are identical to the lost ones.
+A post_id seen again in a later chunk (overlapping archives) is dropped from
+the later chunk after all chunks are done; the earliest occurrence is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from classifier.config import BATCH_CHUNK_RECORDS, READ_CHUNK_SIZE
+from classifier.errors import InputError, OutputError
+from classifier.posts import Post
+from classifier.readers import Payload, ReadPosition, Rejected, decode, expand_inputs, iter_raw
+from classifier.scoring import OUTPUT_SCHEMA, score_batch
+
+JOB_FILE = "_job.json"
+SUMMARY_FILE = "_summary.json"
+REJECTS_FILE = "rejects.jsonl"
+UNKNOWN_DAY = "unknown"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a worker needs to load the model itself: path, expected hash, version id."""
+
+    path: str
+    sha256: str
+    version: str
+
+
+@dataclass
+class InputFile:
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass
+class ChunkResult:
+    chunk: str
+    read: int
+    scored: int
+    rejected: int
+    duplicates: int
+    seconds: float
+    files: list[str] = field(default_factory=list)
+
+
+# -- files ------------------------------------------------------------------------------
+
+
+def _atomic_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def _atomic_parquet(path: Path, table: pa.Table) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- the worker side -------------------------------------------------------------------
+
+_MODELS: dict[str, Any] = {}
+
+
+def _model(ref: ModelRef) -> Any:
+    """The model, loaded once per worker process, after checking its SHA-256."""
+    model = _MODELS.get(ref.sha256)
+    if model is None:
+        from classifier import registry
+        from classifier.errors import IntegrityError
+
+        path = Path(ref.path)
+        if registry.sha256_file(path) != ref.sha256:
+            raise IntegrityError(f"artifact {path} no longer matches its recorded SHA-256")
+        import joblib
+
+        model = _MODELS[ref.sha256] = joblib.load(path)
+    return model
+
+
+def score_chunk(
+    chunk_id: str, source: str, items: list[tuple[int, Payload]], ref: ModelRef, out_dir: str
+) -> ChunkResult:
+    """Decode, score and write one chunk; the marker file is written last.
+
+    chunk_id: the chunk's name ('<file index>-<chunk index>', zero-padded so names
+        sort in input order). source: the input file. items: (line, payload) pairs
+        from ``iter_raw``. ref: the model. out_dir: the job's output directory.
+    """
+    started = time.perf_counter()
+    root = Path(out_dir)
+    model = _model(ref)
+    posts: list[Post] = []
+    rejects: list[Rejected] = []
+    seen: set[str] = set()
+    duplicates = 0
+    read = 0
+    for line, payload in items:
+        for item in decode(source, line, payload):
+            read += 1
+            if isinstance(item, Rejected):
+                rejects.append(item)
+            elif item.post_id in seen:
+                duplicates += 1
+            else:
+                seen.add(item.post_id)
+                posts.append(item)
+    tables = [
+        score_batch(model, posts[i : i + READ_CHUNK_SIZE], ref.version)
+        for i in range(0, len(posts), READ_CHUNK_SIZE)
+    ]
+    table = pa.concat_tables(tables) if tables else OUTPUT_SCHEMA.empty_table()
+    files = []
+    for day, part in _split_by_day(table):
+        relative = f"day={day}/part-{chunk_id}.parquet"
+        _atomic_parquet(root / relative, part)
+        files.append(relative)
+    if rejects:
+        lines = b"".join(
+            json.dumps(r.to_dict(), ensure_ascii=False).encode() + b"\n" for r in rejects
+        )
+        _atomic_bytes(root / "_rejects" / f"{chunk_id}.jsonl", lines)
+    result = ChunkResult(
+        chunk=chunk_id,
+        read=read,
+        scored=len(posts),
+        rejected=len(rejects),
+        duplicates=duplicates,
+        seconds=round(time.perf_counter() - started, 3),
+        files=files,
+    )
+    _atomic_bytes(root / "_chunks" / f"{chunk_id}.json", json.dumps(asdict(result)).encode())
+    return result
+
+
+def _split_by_day(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
+    if table.num_rows == 0:
+        return
+    days = pc.strftime(table.column("created_at"), format="%Y-%m-%d").to_pylist()
+    keys = [UNKNOWN_DAY if d is None else d for d in days]
+    for day in sorted(set(keys)):
+        mask = pa.array([k == day for k in keys])
+        yield day, table.filter(mask)
+
+
+# -- the driver side -------------------------------------------------------------------
+
+
+def plan_inputs(inputs: Iterable[str | Path], previous: list[dict[str, Any]]) -> list[InputFile]:
+    """Input files with size, mtime and SHA-256 (reused from ``previous`` when unchanged)."""
+    known = {p["path"]: p for p in previous}
+    planned = []
+    for path in expand_inputs(inputs):
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise InputError(f"input {path} cannot be read: {exc.strerror}") from None
+        old = known.get(str(path))
+        if old and old["size"] == stat.st_size and old["mtime_ns"] == stat.st_mtime_ns:
+            digest = old["sha256"]
+        else:
+            try:
+                digest = sha256_of(path)
+            except OSError:
+                digest = ""  # unreadable: the reader will reject it with the reason
+        planned.append(InputFile(str(path), stat.st_size, stat.st_mtime_ns, digest))
+    return planned
+
+
+def iter_chunks(
+    files: list[InputFile], chunk_records: int, progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[str, str, list[tuple[int, Payload]]]]:
+    """(chunk id, source, items) for every chunk of every file, in input order.
+
+    progress: called with the number of input bytes read so far (all files).
+    """
+    done_bytes = 0
+    for index, file in enumerate(files):
+        position = ReadPosition()
+        items: list[tuple[int, Payload]] = []
+        number = 0
+        for item in iter_raw(file.path, position):
+            items.append(item)
+            if len(items) >= chunk_records:
+                yield f"{index:05d}-{number:07d}", file.path, items
+                if progress:
+                    progress(done_bytes + position.bytes)
+                items = []
+                number += 1
+        if items or number == 0:
+            yield f"{index:05d}-{number:07d}", file.path, items
+        done_bytes += file.size
+        if progress:
+            progress(done_bytes)
+
+
+@dataclass
+class BatchJob:
+    """A batch scoring job. Run it with ``run()``; re-running finishes an interrupted job.
+
+    inputs: files, globs or directories. out_dir: output directory.
+    ref: the model. workers: processes to score with (local executor or Dask cluster).
+    scheduler: None for local processes, 'local' for a dask.distributed LocalCluster,
+        or a Dask scheduler address ('tcp://host:8786').
+    chunk_records: raw records per chunk (the unit of work and of resumption).
+    say: where progress lines and notices go.
+    """
+
+    inputs: list[str]
+    out_dir: Path
+    ref: ModelRef
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    scheduler: str | None = None
+    chunk_records: int = BATCH_CHUNK_RECORDS
+    say: Callable[[str], None] = lambda message: print(message, file=sys.stderr)
+    show_progress: bool | None = None
+
+    def _job_description(self, files: list[InputFile]) -> dict[str, Any]:
+        return {
+            "format": 1,
+            "inputs": [asdict(f) for f in files],
+            "model_version": self.ref.version,
+            "model_sha256": self.ref.sha256,
+            "chunk_records": self.chunk_records,
+        }
+
+    def run(self) -> dict[str, Any]:
+        """Score everything not yet scored; returns the summary (also in _summary.json)."""
+        root = self.out_dir
+        if root.exists() and not root.is_dir():
+            raise OutputError(f"{root} exists and is not a directory")
+        root.mkdir(parents=True, exist_ok=True)
+        job_path = root / JOB_FILE
+        previous = json.loads(job_path.read_text()) if job_path.exists() else None
+        files = plan_inputs(self.inputs, previous["inputs"] if previous else [])
+        job = self._job_description(files)
+        if previous is not None:
+            if _identity(previous) != _identity(job):
+                raise OutputError(
+                    f"{root} holds the output of another job (other inputs, model or chunk "
+                    "size); choose a new output directory or delete this one"
+                )
+            summary_path = root / SUMMARY_FILE
+            if summary_path.exists():
+                summary = json.loads(summary_path.read_text())
+                self.say(
+                    f"Nothing to do: {root} already holds the complete output of this job "
+                    f"({summary['scored']} posts scored with {summary['model_version']})."
+                )
+                summary["already_complete"] = True
+                return summary
+        else:
+            if any(root.iterdir()):
+                raise OutputError(f"{root} is not empty and holds no swarmlens job")
+            _atomic_bytes(job_path, json.dumps(job, indent=2).encode())
+
+        started = time.perf_counter()
+        done = _completed_chunks(root)
+        if done:
+            self.say(f"Resuming: {len(done)} chunk(s) already complete in {root}.")
+        total_bytes = sum(f.size for f in files)
+        with _Progress(total_bytes, self.say, self.show_progress) as progress:
+            for result in self._execute(files, done, progress):
+                done[result.chunk] = result
+                progress.advance_posts(result.read)
+        duplicates_across = deduplicate(root)
+        return self._finish(root, files, done, duplicates_across, time.perf_counter() - started)
+
+    def _execute(
+        self, files: list[InputFile], done: dict[str, ChunkResult], progress: _Progress
+    ) -> Iterator[ChunkResult]:
+        todo = (
+            (chunk_id, source, items)
+            for chunk_id, source, items in iter_chunks(files, self.chunk_records, progress.read)
+            if chunk_id not in done
+        )
+        if self.scheduler:
+            yield from _run_dask(todo, self.ref, str(self.out_dir), self.workers, self.scheduler)
+        elif self.workers <= 1:
+            for chunk_id, source, items in todo:
+                yield score_chunk(chunk_id, source, items, self.ref, str(self.out_dir))
+        else:
+            yield from _run_local(todo, self.ref, str(self.out_dir), self.workers)
+
+    def _finish(
+        self,
+        root: Path,
+        files: list[InputFile],
+        done: dict[str, ChunkResult],
+        duplicates_across: int,
+        seconds: float,
+    ) -> dict[str, Any]:
+        rejects = sorted((root / "_rejects").glob("*.jsonl"))
+        _atomic_bytes(root / REJECTS_FILE, b"".join(p.read_bytes() for p in rejects))
+        read = sum(r.read for r in done.values())
+        rejected = sum(r.rejected for r in done.values())
+        scored = _count_rows(root)
+        summary = {
+            "read": read,
+            "scored": scored,
+            "rejected": rejected,
+            "duplicates": read - scored - rejected,
+            "duplicates_within_chunks": sum(r.duplicates for r in done.values()),
+            "duplicates_across_chunks": read
+            - scored
+            - rejected
+            - sum(r.duplicates for r in done.values()),
+            "model_version": self.ref.version,
+            "inputs": [{"path": f.path, "bytes": f.size, "sha256": f.sha256} for f in files],
+            "chunks": len(done),
+            "workers": self.workers,
+            "scheduler": self.scheduler or "processes",
+            "timings": {
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "seconds_this_run": round(seconds, 3),
+                "chunk_seconds_total": round(sum(r.seconds for r in done.values()), 3),
+                "posts_per_second_this_run": round(read / seconds, 1) if seconds else None,
+            },
+        }
+        _atomic_bytes(root / SUMMARY_FILE, json.dumps(summary, indent=2).encode())
+        return summary
+
+
+def _identity(job: dict[str, Any]) -> tuple:
+    return (
+        tuple((f["path"], f["size"], f["sha256"]) for f in job["inputs"]),
+        job["model_sha256"],
+        job["chunk_records"],
+    )
+
+
+def _completed_chunks(root: Path) -> dict[str, ChunkResult]:
+    done = {}
+    for marker in (root / "_chunks").glob("*.json"):
+        result = ChunkResult(**json.loads(marker.read_text()))
+        done[result.chunk] = result
+    return done
+
+
+def _count_rows(root: Path) -> int:
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in root.glob("day=*/part-*.parquet"))
+
+
+def deduplicate(root: Path) -> int:
+    """Drop rows whose post_id already appears in an earlier chunk; returns rows dropped.
+
+    Idempotent and deterministic: the earliest chunk (by name, i.e. input order)
+    keeps the row, so an interrupted pass finishes identically when re-run.
+    """
+    parts = sorted(root.glob("day=*/part-*.parquet"))
+    if not parts:
+        return 0
+    import duckdb
+
+    con = duckdb.connect()
+    listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
+    rows = con.execute(
+        f"""
+        WITH ids AS (
+            SELECT post_id, filename,
+                   regexp_extract(filename, 'part-([0-9-]+)\\.parquet$', 1) AS chunk
+            FROM read_parquet([{listing}], filename = true, hive_partitioning = false)
+        ), firsts AS (SELECT post_id, min(chunk) AS keep FROM ids GROUP BY post_id
+                      HAVING count(*) > 1)
+        SELECT ids.filename, list(ids.post_id)
+        FROM ids JOIN firsts USING (post_id)
+        WHERE ids.chunk <> firsts.keep
+        GROUP BY ids.filename
+        """
+    ).fetchall()
+    dropped = 0
+    for filename, ids in rows:
+        path = Path(filename)
+        table = pq.read_table(path)
+        keep = pc.invert(pc.is_in(table.column("post_id"), value_set=pa.array(ids, pa.string())))
+        kept = table.filter(keep)
+        dropped += table.num_rows - kept.num_rows
+        if kept.num_rows:
+            _atomic_parquet(path, kept)
+        else:
+            path.unlink()
+    return dropped
+
+
+# -- executors -------------------------------------------------------------------------
+
+
+def _bounded(
+    submit: Callable[[str, str, list[tuple[int, Payload]]], Future],
+    todo: Iterator[tuple[str, str, list[tuple[int, Payload]]]],
+    limit: int,
+) -> Iterator[Any]:
+    """Submit chunks keeping at most ``limit`` in flight (flat memory), yield results."""
+    pending: set[Future] = set()
+    for chunk in todo:
+        pending.add(submit(*chunk))
+        if len(pending) >= limit:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield future.result()
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            yield future.result()
+
+
+def _run_local(todo: Iterator, ref: ModelRef, out_dir: str, workers: int) -> Iterator[ChunkResult]:
+    context = get_context("spawn")  # no inherited locks or threads from the driver
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from _bounded(
+            lambda c, s, i: pool.submit(score_chunk, c, s, i, ref, out_dir), todo, workers * 2
+        )
+
+
+def _run_dask(
+    todo: Iterator, ref: ModelRef, out_dir: str, workers: int, scheduler: str
+) -> Iterator[ChunkResult]:
+    from dask.distributed import Client, LocalCluster
+    from dask.distributed import wait as dask_wait
+
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        pending: set[Any] = set()
+        limit = max(2, 2 * len(client.scheduler_info()["workers"]) or 2 * workers)
+        for chunk_id, source, items in todo:
+            pending.add(
+                client.submit(score_chunk, chunk_id, source, items, ref, out_dir, pure=False)
+            )
+            if len(pending) >= limit:
+                finished = dask_wait(pending, return_when="FIRST_COMPLETED")
+                pending = set(finished.not_done)
+                for future in finished.done:
+                    yield future.result()
+        for future in pending:
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# -- progress ---------------------------------------------------------------------------
+
+
+class _Progress:
+    """A rich progress bar on a terminal; plain periodic log lines otherwise."""
+
+    def __init__(self, total_bytes: int, say: Callable[[str], None], tty: bool | None) -> None:
+        self.total = max(total_bytes, 1)
+        self.say = say
+        self.tty = sys.stderr.isatty() if tty is None else tty
+        self.posts = 0
+        self.bytes = 0
+        self.started = time.perf_counter()
+        self.last_log = self.started
+        self._bar: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.tty:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("scoring"),
+                BarColumn(),
+                DownloadColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                transient=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("score", total=self.total, rate="")
+        return self
+
+    def read(self, bytes_read: int) -> None:
+        self.bytes = bytes_read
+
+    def advance_posts(self, count: int) -> None:
+        self.posts += count
+        elapsed = time.perf_counter() - self.started
+        rate = self.posts / elapsed if elapsed else 0.0
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.bytes, rate=f"{rate:,.0f} posts/s")
+        elif time.perf_counter() - self.last_log >= 10:
+            self.last_log = time.perf_counter()
+            share = self.bytes / self.total
+            eta = elapsed / share - elapsed if share > 0 else float("nan")
+            self.say(
+                f"scored {self.posts:,} posts, {share:.0%} of input read, {rate:,.0f} posts/s, "
+                f"ETA {eta:,.0f} s"
+            )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.total)
+            self._bar.stop()
