@@ -67,7 +67,9 @@ def time_fasttext(path: str, out: str, train_path: str) -> dict[str, float]:
     labels, probs = model.predict(texts, k=3)
     with open(out, "wb") as handle:
         for post_id, names, values in zip(ids, labels, probs, strict=True):
-            scores = {n.removeprefix("__label__"): float(v) for n, v in zip(names, values, strict=True)}
+            scores = {
+                n.removeprefix("__label__"): float(v) for n, v in zip(names, values, strict=True)
+            }
             handle.write(orjson.dumps({"post_id": post_id, "scores": scores}) + b"\n")
     seconds = time.perf_counter() - started
     return {"posts": len(texts), "seconds": seconds}
@@ -101,9 +103,21 @@ def main() -> None:
         pool.apply(time_swarmlens, (str(archive), str(work / "warm.jsonl"), args.model))
     runs = {}
     for name, func, fargs in [
-        ("swarmlens score (lang given)", time_swarmlens, (str(archive), str(work / "a.jsonl"), args.model)),
-        ("swarmlens score (lang detected)", time_swarmlens, (str(no_lang), str(work / "b.jsonl"), args.model)),
-        ("fastText (minn 2, maxn 5, wordNgrams 2)", time_fasttext, (str(archive), str(work / "c.jsonl"), str(train))),
+        (
+            "swarmlens score (lang given)",
+            time_swarmlens,
+            (str(archive), str(work / "a.jsonl"), args.model),
+        ),
+        (
+            "swarmlens score (lang detected)",
+            time_swarmlens,
+            (str(no_lang), str(work / "b.jsonl"), args.model),
+        ),
+        (
+            "fastText (minn 2, maxn 5, wordNgrams 2)",
+            time_fasttext,
+            (str(archive), str(work / "c.jsonl"), str(train)),
+        ),
     ]:
         with ctx.Pool(1) as pool:  # a fresh process per run: cold caches, as a user gets
             runs[name] = pool.apply(func, fargs)
@@ -115,9 +129,14 @@ def main() -> None:
         rates[name] = result["posts"] / result["seconds"]
         print(f"{name:44} {rates[name]:>10,.0f} {result['seconds']:>8.2f}")
     ft = rates["fastText (minn 2, maxn 5, wordNgrams 2)"]
-    print(f"\nswarmlens / fastText: {rates['swarmlens score (lang given)'] / ft:.2f}x (lang given), "
-          f"{rates['swarmlens score (lang detected)'] / ft:.2f}x (lang detected)")
-    print(f"command: python bench/throughput.py --n {args.n}" + (f" --model {args.model}" if args.model else ""))
+    print(
+        f"\nswarmlens / fastText: {rates['swarmlens score (lang given)'] / ft:.2f}x (lang given), "
+        f"{rates['swarmlens score (lang detected)'] / ft:.2f}x (lang detected)"
+    )
+    print(
+        f"command: python bench/throughput.py --n {args.n}"
+        + (f" --model {args.model}" if args.model else "")
+    )
 
 
 if __name__ == "__main__":
