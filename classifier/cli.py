@@ -308,7 +308,7 @@ def volumes(
     except ValueError as exc:
         raise InputError(f"--start/--end: {exc}") from None
     result = queries.volume_series(
-        queries.parquet_source(dataset),
+        queries.post_counts(queries.parquet_source(dataset)),
         hashtag,
         interval,
         label,
