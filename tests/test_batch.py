@@ -285,7 +285,10 @@ def test_volumes_match_independent_counts(
     assert sum(p["total"] for p in series) == sum(expected.values())
     assert any(p["total"] == 0 for p in series)  # empty hours are present
     supportive = queries.volume_series(
-        queries.parquet_source([out]), "parisisburning", interval="day", labels=["supportive"]
+        queries.post_counts(queries.parquet_source([out])),
+        "parisisburning",
+        interval="day",
+        labels=["supportive"],
     )
     assert set(supportive["series"][0]) == {"t", "supportive", "total"}
     table = swarmlens(
