@@ -314,7 +314,7 @@ def emerging_hashtags(
         )
         SELECT key, recent::BIGINT, base / $windows AS baseline,
                (recent - base / $windows) / sqrt(base / $windows + 1) AS burst
-        FROM c WHERE recent >= $min_recent
+        FROM c WHERE recent >= $min_recent AND recent > base / $windows
         ORDER BY burst DESC, key LIMIT $limit
         """,
         params,

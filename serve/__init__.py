@@ -1,0 +1,1 @@
+"""The swarmlens HTTP API and dashboard (FastAPI); imports ``classifier``, never the reverse."""

@@ -1,0 +1,77 @@
+"""``swarmlens serve``: run the API and dashboard with uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from classifier.errors import SwarmlensError
+
+
+class BindError(SwarmlensError):
+    code = "E010"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only ever resolves to loopback addresses."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except socket.gaierror:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the DuckDB store lives (default: user data dir).")
+    ] = None,
+    attach: Annotated[
+        list[Path] | None, typer.Option(help="Scored dataset(s) to attach at start (repeatable).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model version or path.")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) and the dashboard (/)."""
+    import uvicorn
+
+    from serve.app import create_app
+    from serve.settings import Settings
+
+    overrides: dict = {"host": host, "port": port}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if model is not None:
+        overrides["model"] = model
+    settings = Settings(**overrides)
+    if not settings.keys and not is_loopback(host):
+        raise BindError(
+            f"refusing to bind to {host} with no API keys: set SWARMLENS_API_KEYS, "
+            "or bind to 127.0.0.1"
+        )
+    app = create_app(settings, say=lambda m: typer.echo(m, err=True))
+    if attach:
+        from serve.store import Store
+
+        # Attach before the server opens the store: DuckDB allows one writer process.
+        store = Store(settings.data_dir)
+        try:
+            for path in attach:
+                result = store.attach(path)
+                typer.echo(f"attached {result['path']} ({result['rows']} posts)", err=True)
+        finally:
+            store.close()
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(
+        f"swarmlens dashboard: http://{shown}:{port}/   API docs: http://{shown}:{port}/docs",
+        err=True,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

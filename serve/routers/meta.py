@@ -1,0 +1,66 @@
+"""Service endpoints: current model, info, health, Prometheus metrics, the dashboard."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from serve.schemas import Health, Info, ModelInfo
+
+router = APIRouter(tags=["service"])
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def _version() -> str:
+    try:
+        return version("swarmlens")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@router.get("/v1/models/current", response_model=ModelInfo)
+def current_model(request: Request) -> ModelInfo:
+    entry = request.app.state.entry
+    return ModelInfo(
+        model_version=entry.id,
+        created_at=entry.created_at,
+        labels=entry.labels,
+        n_train=entry.n_train,
+        data_fingerprint=entry.data_fingerprint,
+        metrics=entry.metrics,
+    )
+
+
+@router.get("/info", response_model=Info)
+def info(request: Request) -> Info:
+    settings = request.app.state.settings
+    return Info(
+        version=_version(),
+        model_version=request.app.state.entry.id,
+        max_batch=settings.max_batch,
+        max_body_bytes=settings.max_body_bytes,
+        max_inflight=settings.max_inflight,
+        writes_need_api_key=bool(settings.keys),
+        store=request.app.state.store.counts(),
+    )
+
+
+@router.get("/healthz", response_model=Health)
+def healthz() -> Health:
+    return Health()
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )
+
+
+@router.get("/", include_in_schema=False)
+def dashboard() -> FileResponse:
+    return FileResponse(STATIC / "index.html")

@@ -1,0 +1,194 @@
+"""The server's DuckDB store: ingested posts, attached datasets and their aggregates.
+
+The API process owns the database file (DuckDB allows one read-write
+process); batch jobs write Parquet datasets that are attached here and read
+in place. Attaching a dataset also stores its hourly, score-binned counts per
+hashtag and per domain, so volume queries do not scan millions of posts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from classifier import queries
+from classifier.errors import InputError, SwarmlensError
+from classifier.scoring import OUTPUT_SCHEMA
+
+DATABASE_NAME = "swarmlens.duckdb"
+_COLUMNS = [field.name for field in OUTPUT_SCHEMA]
+_REQUIRED = {"post_id", "label", "scores", "hashtags", "created_at", "lang"}
+
+
+class StoreLockedError(SwarmlensError):
+    """Another process holds the database file."""
+
+    code = "E009"
+
+
+class Store:
+    """Posts and datasets in one DuckDB file; one writer at a time, many readers.
+
+    directory: where the database file lives (created if missing).
+    """
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / DATABASE_NAME
+        try:
+            self._con = queries.connect(str(self.path))
+        except duckdb.IOException as exc:
+            raise StoreLockedError(
+                f"cannot open {self.path}: {exc}. Another swarmlens server probably owns it; "
+                "stop it or use another --data-dir"
+            ) from None
+        self._write = threading.Lock()
+        self._local = threading.local()
+        self._con.execute(
+            """
+            CREATE TABLE IF NOT EXISTS posts (
+                post_id VARCHAR PRIMARY KEY, label VARCHAR,
+                scores STRUCT(supportive FLOAT, opposing FLOAT, neutral FLOAT),
+                model_version VARCHAR, lang VARCHAR, hashtags VARCHAR[], domains VARCHAR[],
+                created_at TIMESTAMPTZ, platform VARCHAR, author VARCHAR, retweet_of VARCHAR);
+            CREATE TABLE IF NOT EXISTS datasets (
+                path VARCHAR PRIMARY KEY, attached_at TIMESTAMPTZ, rows BIGINT);
+            CREATE TABLE IF NOT EXISTS dataset_tag_counts (
+                dataset VARCHAR, key VARCHAR, t TIMESTAMPTZ, label VARCHAR, lang VARCHAR,
+                retweet BOOLEAN, score DOUBLE, n BIGINT);
+            CREATE TABLE IF NOT EXISTS dataset_domain_counts (
+                dataset VARCHAR, key VARCHAR, t TIMESTAMPTZ, label VARCHAR, lang VARCHAR,
+                retweet BOOLEAN, score DOUBLE, n BIGINT);
+            """
+        )
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's connection (DuckDB connections must not be shared across threads)."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self._con.cursor()
+            cursor.execute("SET TimeZone = 'UTC'")
+        return cursor
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- writes ---------------------------------------------------------------------
+
+    def add_posts(self, table: pa.Table) -> tuple[list[str], list[str]]:
+        """Insert scored posts; returns (inserted ids, ids already stored)."""
+        ids = table.column("post_id").to_pylist()
+        with self._write:
+            cursor = self.cursor()
+            existing = {
+                row[0]
+                for row in cursor.execute(
+                    "SELECT post_id FROM posts WHERE post_id IN (SELECT unnest($ids))", {"ids": ids}
+                ).fetchall()
+            }
+            fresh = table.filter(pa.array([i not in existing for i in ids]))
+            if fresh.num_rows:
+                cursor.register("incoming", fresh)
+                try:
+                    cursor.execute(
+                        f"INSERT INTO posts SELECT {', '.join(_COLUMNS)} FROM incoming "
+                        "ON CONFLICT DO NOTHING"
+                    )
+                finally:
+                    cursor.unregister("incoming")
+        return fresh.column("post_id").to_pylist(), [i for i in ids if i in existing]
+
+    def attach(self, path: Path) -> dict[str, Any]:
+        """Attach (or refresh) a scored Parquet dataset made by ``swarmlens score``."""
+        path = path.resolve()
+        if not path.exists():
+            raise InputError(f"dataset {path} does not exist")
+        if path.is_dir() and not any(path.rglob("*.parquet")):
+            raise InputError(f"dataset {path} holds no Parquet file")
+        source = queries.parquet_source([path])
+        with self._write:
+            cursor = self.cursor()
+            try:
+                columns = {
+                    row[0] for row in cursor.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+                }
+            except duckdb.Error as exc:
+                raise InputError(f"dataset {path} cannot be read as Parquet: {exc}") from None
+            missing = _REQUIRED - columns
+            if missing:
+                raise InputError(
+                    f"dataset {path} lacks column(s) {', '.join(sorted(missing))}: "
+                    "attach the output of `swarmlens score`"
+                )
+            key = str(path)
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                for table in ("dataset_tag_counts", "dataset_domain_counts"):
+                    cursor.execute(f"DELETE FROM {table} WHERE dataset = $d", {"d": key})
+                for table, column in (
+                    ("dataset_tag_counts", "hashtags"),
+                    ("dataset_domain_counts", "domains"),
+                ):
+                    cursor.execute(
+                        f"INSERT INTO {table} SELECT $d, * FROM "
+                        f"({queries.aggregate_counts(source, column)}) ORDER BY key, t",
+                        {"d": key},
+                    )
+                rows = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+                attached = datetime.now(UTC)
+                cursor.execute(
+                    "INSERT OR REPLACE INTO datasets VALUES ($p, $a, $r)",
+                    {"p": key, "a": attached, "r": rows},
+                )
+                cursor.execute("COMMIT")
+            except Exception:
+                cursor.execute("ROLLBACK")
+                raise
+        return {"path": key, "rows": int(rows), "attached_at": attached}
+
+    # -- reads -------------------------------------------------------------------------
+
+    def dataset_paths(self) -> list[str]:
+        return [
+            row[0]
+            for row in self.cursor().execute("SELECT path FROM datasets ORDER BY path").fetchall()
+        ]
+
+    def counts(self) -> dict[str, int]:
+        cursor = self.cursor()
+        posts = cursor.execute("SELECT count(*) FROM posts").fetchone()[0]
+        datasets, rows = cursor.execute(
+            "SELECT count(*), coalesce(sum(rows), 0) FROM datasets"
+        ).fetchone()
+        return {"ingested_posts": int(posts), "datasets": int(datasets), "dataset_rows": int(rows)}
+
+    def relation(self, kind: str, exact: bool) -> str:
+        """Counts relation over everything stored: 'hashtags' or 'domains'.
+
+        exact: scan posts (needed for ranges not on hour boundaries or a
+        min_score between score bins); otherwise use the datasets' aggregates.
+        """
+        column = "hashtags" if kind == "hashtags" else "domains"
+        live = queries.post_counts("posts", column)
+        paths = self.dataset_paths()
+        if not paths:
+            return live
+        if exact:
+            source = queries.parquet_source(paths)
+            scanned = queries.post_counts(source, column)
+            return f"(SELECT * FROM {live} UNION ALL SELECT * FROM {scanned})"
+        table = "dataset_tag_counts" if column == "hashtags" else "dataset_domain_counts"
+        return (
+            f"(SELECT * FROM {live} UNION ALL "
+            f"SELECT key, t, label, lang, retweet, score, n FROM {table})"
+        )
+
+
+def scored_posts_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(list(rows), schema=OUTPUT_SCHEMA)
