@@ -45,14 +45,15 @@ MAX_TEXT_CHARS = 100_000
 """Longer texts are cut (and the cut is counted): no post on these networks is longer."""
 
 MODEL_DEFAULTS: dict = {
-    "char_ngram_range": (2, 5),
+    "char_ngram_range": (1, 5),
     "word_features": True,
-    "hashtag_words": True,
-    "min_df": 1,
+    "hashtag_words": False,
+    "min_df": 2,
     "sublinear_tf": True,
-    "C": 0.5,
+    "C": 1.0,
+    "alpha": 1.0,
     "class_weight": "balanced",
-    "calibration_folds": 5,
+    "calibration_folds": 3,
 }
 """Hyper-parameters of the default stance classifier (see bench/accuracy.py for why)."""
 

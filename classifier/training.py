@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -118,7 +119,11 @@ def cross_validate(
     predicted = np.empty(len(labels), dtype=object)
     top = np.zeros(len(labels))
     for train_idx, test_idx in splits:
-        model = make().fit(list(texts[train_idx]), list(labels[train_idx]))
+        model = make()
+        extra = {}
+        if data.has_groups and "groups" in inspect.signature(model.fit).parameters:
+            extra["groups"] = [data.groups[i] for i in train_idx]
+        model.fit(list(texts[train_idx]), list(labels[train_idx]), **extra)
         proba = model.predict_proba(list(texts[test_idx]))
         predicted[test_idx] = model.classes_[proba.argmax(axis=1)]
         top[test_idx] = proba.max(axis=1)
@@ -133,7 +138,9 @@ def train_model(
     """Fit on all of ``data``; also cross-validate when cv_folds >= 2. Returns (model, info)."""
     started = time.perf_counter()
     cv = cross_validate(data, cv_folds, params=params) if cv_folds >= 2 else None
-    model = StanceClassifier(**(params or {})).fit(data.texts, data.labels)
+    model = StanceClassifier(**(params or {})).fit(
+        data.texts, data.labels, groups=data.groups if data.has_groups else None
+    )
     info: dict[str, Any] = {
         "n_train": len(data),
         "label_counts": data.counts(),

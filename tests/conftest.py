@@ -56,3 +56,116 @@ def dev_data() -> Path:
             f"real dev data not found at {DEV_DATA} (shared/ is not part of a user's clone)"
         )
     return DEV_DATA
+
+
+# -- real processes: a shared model registry and live servers -------------------------
+
+import os  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def shared_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for subprocesses with a registry holding the default model (built once)."""
+    models = tmp_path_factory.mktemp("shared-models")
+    env = {**os.environ, "SWARMLENS_MODELS_DIR": str(models), "COLUMNS": "200"}
+    subprocess.run(
+        [sys.executable, "-c", "from classifier.training import ensure_default_model as e; e()"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """A real ``swarmlens serve`` process on a loopback port."""
+
+    def __init__(self, env: dict[str, str], data_dir: Path, args: list[str] = ()) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.with_suffix(".log")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "classifier.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+                *args,
+            ],
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server did not start: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def demo_dataset(shared_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo archive, scored by the CLI into a Parquet dataset."""
+    from classifier.demo import write_demo_jsonl
+
+    root = tmp_path_factory.mktemp("demo-dataset")
+    archive = write_demo_jsonl(root / "demo.jsonl.gz")
+    out = root / "scored"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "classifier.cli",
+            "score",
+            str(archive),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+        ],
+        env=shared_env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    shared_env: dict[str, str], demo_dataset: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Base URL of a real server with the demo corpus attached."""
+    data = tmp_path_factory.mktemp("live") / "data"
+    server = LiveServer(shared_env, data, ["--attach", str(demo_dataset)])
+    yield server.url
+    server.stop()

@@ -23,28 +23,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    models = tmp_path_factory.mktemp("batch-models")
-    environment = {**os.environ, "SWARMLENS_MODELS_DIR": str(models)}
-    # Build the default model once for the module, outside any timed or killed run.
-    subprocess.run(
-        [sys.executable, "-m", "classifier.cli", "models"],
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
-    from classifier.training import ensure_default_model
-
-    old = os.environ.get("SWARMLENS_MODELS_DIR")
-    os.environ["SWARMLENS_MODELS_DIR"] = str(models)
-    try:
-        ensure_default_model(say=lambda m: None)
-    finally:
-        if old is None:
-            os.environ.pop("SWARMLENS_MODELS_DIR")
-        else:
-            os.environ["SWARMLENS_MODELS_DIR"] = old
-    return environment
+def env(shared_env: dict[str, str]) -> dict[str, str]:
+    return shared_env
 
 
 @pytest.fixture(scope="module")
