@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from importlib.metadata import entry_points
@@ -20,7 +21,7 @@ from rich.table import Table
 
 from classifier import registry
 from classifier.config import BATCH_CHUNK_RECORDS, LABELS
-from classifier.errors import InputError, SwarmlensError
+from classifier.errors import InputError, OutputError, SwarmlensError
 
 app = typer.Typer(
     help="swarmlens: who really drives an extremist hashtag (supportive / opposing / neutral).",
@@ -362,8 +363,14 @@ def demo(
     if not archive.exists():
         write_demo_jsonl(archive)
         say(f"Wrote the synthetic demo archive to {archive}")
-    scored = workdir / "scored.parquet"
-    score([str(archive)], scored, as_json=False)
+    scored = workdir / "scored"
+    try:
+        score([str(archive)], scored, as_json=False)
+    except OutputError:
+        # Scored by an earlier default model (say, before a library upgrade): redo it.
+        say(f"{scored} holds scores from another model: scoring the demo archive again.")
+        shutil.rmtree(scored)
+        score([str(archive)], scored, as_json=False)
     rows = queries.top_hashtags(queries.parquet_source([scored]), limit=top)
     if as_json:
         _print_json({"scored": str(scored), "top_hashtags": rows})
