@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import regex
@@ -113,6 +114,10 @@ def mentions(text: str, cleaned: bool = False) -> list[str]:
 
 
 _NOTHING: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
+# Characters that become '#', '@' or '/' under NFKC are listed too.
+_CANDIDATE = re.compile(
+    r"(?<!\S)(?=\S*?[#@/＃＠／﹟﹫⁄∕]|\S*?[wW][wW][wW]|\S*?\.[A-Za-z][A-Za-z])\S+"
+)
 _chunk_entities: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
 _CHUNK_CACHE_LIMIT = 1_000_000
 
@@ -120,11 +125,12 @@ _CHUNK_CACHE_LIMIT = 1_000_000
 def _chunk(chunk: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     found = _chunk_entities.get(chunk)
     if found is None:
-        if "#" in chunk or "＃" in chunk or "@" in chunk or "/" in chunk or "www" in chunk.lower():
+        piece = clean(chunk)
+        if "#" in piece or "＃" in piece or "@" in piece or "/" in piece or "www" in piece.lower():
             found = (
-                tuple(hashtags(chunk, cleaned=True)),
-                tuple(urls(chunk, cleaned=True)),
-                tuple(mentions(chunk, cleaned=True)),
+                tuple(hashtags(piece, cleaned=True)),
+                tuple(urls(piece, cleaned=True)),
+                tuple(mentions(piece, cleaned=True)),
             )
             found = found if any(found) else _NOTHING
         else:
@@ -135,18 +141,26 @@ def _chunk(chunk: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...
     return found
 
 
-def extract(cleaned: str) -> tuple[list[str], list[str], list[str]]:
-    """Hashtag keys, URLs and mentions of a ``clean``-ed text in one pass.
+def extract(text: str) -> tuple[list[str], list[str], list[str]]:
+    """Hashtag keys, URLs and mentions of ``text`` in one pass.
 
-    None of them spans whitespace, so they are found per whitespace-separated
-    chunk and memoised: archives repeat the same chunks endlessly. Gives the
-    same result as calling ``hashtags``, ``urls`` and ``mentions`` separately.
+    None of them spans whitespace, and cleaning (NFKC, control removal) never
+    moves whitespace, so they are found per whitespace-separated chunk of the
+    raw text, cleaned and memoised chunk by chunk: archives repeat the same
+    chunks endlessly. Gives the same result as ``hashtags``, ``urls`` and
+    ``mentions`` on the cleaned text.
     """
     tags: list[str] = []
     links: list[str] = []
     handles: list[str] = []
-    for chunk in cleaned.split():
-        found = _chunk(chunk)
+    get = _chunk_entities.get
+    # Only chunks holding a marker character can hold an entity: let the regex
+    # engine skip plain words rather than a Python loop. Anchoring at chunk
+    # starts keeps it linear on huge chunks.
+    for chunk in _CANDIDATE.findall(text):
+        found = get(chunk)
+        if found is None:
+            found = _chunk(chunk)
         if found is not _NOTHING:
             tags.extend(found[0])
             links.extend(found[1])

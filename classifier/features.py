@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 import regex
@@ -168,10 +169,17 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         chunks = cache.chunks
         ids: list[int] = []
         indptr = np.zeros(len(X) + 1, dtype=np.int64)
+        get = chunks.get
         for row, text in enumerate(X):
-            for chunk in text.split():
-                found = chunks.get(chunk)
-                ids.extend(found if found is not None else self._chunk_ids(chunk, cache))
+            parts = text.split()
+            start = len(ids)
+            try:
+                ids.extend(chain.from_iterable(map(get, parts)))
+            except TypeError:  # a chunk not seen before (None): fill the cache
+                del ids[start:]
+                for chunk in parts:
+                    found = get(chunk)
+                    ids.extend(found if found is not None else self._chunk_ids(chunk, cache))
             indptr[row + 1] = len(ids)
         all_ids = np.array(ids, dtype=np.int64)
         unique, inverse = np.unique(all_ids, return_inverse=True)

@@ -46,6 +46,17 @@ def detect(text: str) -> str:
     return language.iso_code_639_1.name.lower()
 
 
+@lru_cache(maxsize=4096)
+def _normalize_code(code: str) -> str | None:
+    code = code.strip()
+    if not _LANG_CODE.match(code):
+        return None
+    primary = code.split("-")[0].split("_")[0].lower()
+    if primary in {"und", "qme", "qht", "qam", "qct", "zxx", "art"}:
+        return None
+    return primary
+
+
 def normalize_lang(code: object) -> str | None:
     """A source-provided language tag as a lower-case primary subtag, or None.
 
@@ -54,13 +65,7 @@ def normalize_lang(code: object) -> str | None:
     """
     if not isinstance(code, str):
         return None
-    code = code.strip()
-    if not _LANG_CODE.match(code):
-        return None
-    primary = code.split("-")[0].split("_")[0].lower()
-    if primary in {"und", "qme", "qht", "qam", "qct", "zxx", "art"}:
-        return None
-    return primary
+    return _normalize_code(code)
 
 
 def resolve_lang(given: object, text: str) -> str:

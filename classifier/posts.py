@@ -17,7 +17,6 @@ from classifier import entities
 from classifier.config import LABELS, MAX_TEXT_CHARS, PLATFORMS
 from classifier.errors import RecordError
 from classifier.langid import resolve_lang
-from classifier.normalize import clean
 
 
 @dataclass(slots=True)
@@ -98,7 +97,9 @@ def parse_time(value: object) -> datetime | None:
     else:
         raise ValueError(f"unreadable time {value!r}; use ISO 8601")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        return moment.replace(tzinfo=UTC)
+    if moment.tzinfo is UTC:
+        return moment
     return moment.astimezone(UTC)
 
 
@@ -109,7 +110,9 @@ def _twitter_to_rfc2822(text: str) -> str:
 
 
 def _optional_id(value: object, name: str) -> str | None:
-    if value is None or value == "":
+    if type(value) is str:
+        return value or None
+    if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise RecordError(f"'{name}' must be a string or an integer, got {type(value).__name__}")
@@ -123,6 +126,8 @@ def normalize_label(value: object) -> str | None:
     """
     if value is None or value == "":
         return None
+    if value in LABELS:
+        return value  # type: ignore[return-value]
     if isinstance(value, str) and value.strip().lower() in LABELS:
         return value.strip().lower()
     raise RecordError(f"unknown label {value!r}; expected one of {', '.join(LABELS)}")
@@ -139,26 +144,35 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
     """
     if not isinstance(record, Mapping):
         raise RecordError(f"expected a JSON object, got {type(record).__name__}")
-    raw_id = record.get("post_id", record.get("id"))
-    post_id = _optional_id(raw_id, "post_id")
+    raw_id = record.get("post_id")
+    if raw_id is None:
+        raw_id = record.get("id")
+    post_id = raw_id if type(raw_id) is str and raw_id else _optional_id(raw_id, "post_id")
     if post_id is None:
         raise RecordError("missing 'post_id' (or 'id')")
     text = record.get("text")
-    if text is None:
-        raise RecordError("missing 'text'")
-    if not isinstance(text, str):
+    if type(text) is not str:
+        if text is None:
+            raise RecordError("missing 'text'")
         raise RecordError(f"'text' must be a string, got {type(text).__name__}")
-    # Lone surrogates (from broken JSON escapes) cannot be encoded anywhere downstream.
-    text = text.encode("utf-8", "replace").decode("utf-8")[:MAX_TEXT_CHARS]
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS]
+    if not text.isascii():
+        # Lone surrogates (from broken JSON escapes) cannot be encoded anywhere downstream.
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "replace").decode("utf-8")
     try:
         created_at = parse_time(record.get("created_at"))
     except ValueError as exc:
         raise RecordError(f"'created_at': {exc}") from None
     plat = record.get("platform") or platform or "other"
-    plat = str(plat).lower()
     if plat not in PLATFORMS:
-        plat = "other"
-    tags, url_list, handles = entities.extract(clean(text))
+        plat = str(plat).lower()
+        if plat not in PLATFORMS:
+            plat = "other"
+    tags, url_list, handles = entities.extract(text)
     given_urls = record.get("urls")
     if isinstance(given_urls, (list, tuple)) and given_urls:
         # The source's expanded URLs replace the t.co wrappers seen in the text.

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
+import duckdb
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -86,22 +86,29 @@ def batched(items: Iterable[Post], size: int = READ_CHUNK_SIZE) -> Iterator[list
         yield batch
 
 
-def table_to_records(table: pa.Table) -> list[dict[str, Any]]:
-    """Output records as JSON-ready dicts (created_at as ISO 8601 'Z')."""
-    # Column-wise conversion: Arrow formats the timestamps, numpy rounds the
-    # scores; a row-wise to_pylist() costs several times more.
-    created = pc.strftime(table.column("created_at"), format="%Y-%m-%dT%H:%M:%S")
-    columns = {name: table.column(name).to_pylist() for name in table.column_names}
-    columns["created_at"] = [
-        None if t is None else t.removesuffix(".000000") + "Z" for t in created.to_pylist()
-    ]
+def jsonl_bytes(table: pa.Table) -> bytes:
+    """Output records as JSON lines (created_at as ISO 8601 'Z', scores rounded to 1e-6).
+
+    DuckDB renders the JSON: several times faster than building dicts in Python.
+    """
+    if table.num_rows == 0:
+        return b""
+    seconds = pc.cast(table.column("created_at"), pa.timestamp("s", tz="UTC"), safe=False)
+    created = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
     scores = table.column("scores").combine_chunks()
-    rounded = [
-        np.round(scores.field(label).to_numpy().astype(np.float64), 6).tolist() for label in LABELS
-    ]
-    columns["scores"] = [dict(zip(LABELS, row, strict=True)) for row in zip(*rounded, strict=True)]
-    names = list(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    rounded = pa.StructArray.from_arrays(
+        [pc.round(pc.cast(scores.field(label), pa.float64()), 6) for label in LABELS],
+        names=list(LABELS),
+    )
+    view = table.set_column(table.schema.get_field_index("created_at"), "created_at", created)
+    view = view.set_column(view.schema.get_field_index("scores"), "scores", rounded)
+    con = duckdb.connect()
+    try:
+        con.register("batch", view)
+        lines = con.sql("SELECT to_json(b)::VARCHAR FROM batch AS b").to_arrow_table().column(0)
+    finally:
+        con.close()
+    return ("\n".join(lines.to_pylist()) + "\n").encode()
 
 
 class OutputWriter:
@@ -152,7 +159,7 @@ class OutputWriter:
         if self._tmp is None:
             self._open()
         if self._jsonl is not None:
-            self._jsonl.write(b"".join(orjson.dumps(r) + b"\n" for r in table_to_records(table)))
+            self._jsonl.write(jsonl_bytes(table))
         elif self._parquet is not None:
             self._parquet.write_table(table)
             self._part_rows += table.num_rows

@@ -325,7 +325,7 @@
       bits.push(s + " – " + e + " UTC");
     }
     if (!sameLabels(st.labels, LABELS)) bits.push("labels: " + st.labels.join(", "));
-    if (st.lang && which !== "domains") bits.push("lang " + st.lang);
+    if (st.lang) bits.push("lang " + st.lang);
     if (which === "volume") {
       if (st.minScore !== "") bits.push("min score " + st.minScore);
       if (st.excludeRetweets) bits.push("no retweets");
@@ -591,7 +591,7 @@
     const n = series.length;
     const step = iw / n;
     const gap = step >= 8 ? Math.min(step * 0.2, 6) : step >= 3 ? 0.75 : 0;
-    const barW = Math.max(step - gap, 0.6);
+    const barW = Math.min(Math.max(step - gap, 0.6), 72); // few buckets: no slabs
 
     const sums = series.map((p) => labels.reduce((a, l) => a + (Number(p[l]) || 0), 0));
     const maxSum = Math.max(1, ...sums);
@@ -637,7 +637,7 @@
     // Stacked bars.
     out.push('<g class="bars" shape-rendering="crispEdges">');
     series.forEach((p, i) => {
-      const x = m.left + i * step + gap / 2;
+      const x = m.left + i * step + (step - barW) / 2;
       const total = sums[i];
       let acc = 0;
       const when = bucketLabel(p.t, st.interval);
@@ -822,6 +822,7 @@
     } catch (err) {
       if (err.name === "AbortError" || token !== seq.top) return null;
       placeholderRow(tbody, 8, "Could not load top hashtags.", "is-error");
+      tablesKey = null; // retry on the next Update
       table.setAttribute("data-state", "error");
       showError("Top hashtags", err);
       return null;
@@ -841,11 +842,15 @@
         start: localToIso(st.start),
         end: localToIso(st.end),
         label: sameLabels(st.labels, LABELS) ? [] : st.labels,
+        lang: st.lang,
         limit: DOMAIN_LIMIT,
       });
       if (token !== seq.domains) return;
       const items = Array.isArray(data.domains) ? data.domains : [];
-      if (!items.length) placeholderRow(tbody, 5, "No linked domains in this range.");
+      const filters = describeFilters(st, "domains");
+      $("#domains-subtitle").textContent =
+        "Domains linked in posts, by label" + (filters.length ? " · " + filters.join(" · ") : "") + ".";
+      if (!items.length) placeholderRow(tbody, 5, "No linked domains match these filters.");
       else {
         const max = Math.max(...items.map((d) => Number(d.total) || 0));
         tbody.innerHTML = items
@@ -863,6 +868,7 @@
     } catch (err) {
       if (err.name === "AbortError" || token !== seq.domains) return;
       placeholderRow(tbody, 5, "Could not load domains.", "is-error");
+      tablesKey = null;
       table.setAttribute("data-state", "error");
       showError("Top domains", err);
     } finally {
@@ -953,6 +959,8 @@
     writeUrl(push);
     loadVolume(state);
     loadTables(state);
+    if ($("#emerging-hashtags").getAttribute("data-state") === "error") loadEmerging();
+    if ($("#model-version").textContent === "unavailable") loadModel();
   }
 
   function chooseHashtag(tag) {
