@@ -1,0 +1,1 @@
+"""Annotation in Label Studio: project set-up, task push, active learning, agreement, export."""
