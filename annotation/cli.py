@@ -1,0 +1,185 @@
+"""``swarmlens annotate ...``: the Label Studio workflow from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from classifier.config import LABELS
+
+app = typer.Typer(
+    help="Annotate posts in Label Studio: setup, push, pull, status, retrain.", no_args_is_help=True
+)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+Url = Annotated[str | None, typer.Option("--url", help="Label Studio URL (LABEL_STUDIO_URL).")]
+Key = Annotated[
+    str | None, typer.Option("--api-key", help="Label Studio token (LABEL_STUDIO_API_KEY).")
+]
+ProjectName = Annotated[str, typer.Option("--project", help="Project title.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")]
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _client(url: str | None, api_key: str | None) -> Any:
+    from annotation.workflow import connect
+
+    return connect(url, api_key)
+
+
+@app.command()
+def setup(
+    project: ProjectName = "swarmlens stance",
+    url: Url = None,
+    api_key: Key = None,
+    as_json: AsJson = False,
+) -> None:
+    """Create or update the project (labels, guidelines, right-to-left aware layout)."""
+    from annotation.workflow import setup as do_setup
+
+    result = do_setup(_client(url, api_key), project)
+    if as_json:
+        _json(result)
+    elif result["created"]:
+        err.print(f"Created project {project!r} (id {result['project_id']}).")
+    elif result["changed"]:
+        err.print(f"Updated project {project!r}: {', '.join(result['changed'])}.")
+    else:
+        err.print(f"Project {project!r} is up to date; nothing changed.")
+
+
+@app.command()
+def push(
+    inputs: Annotated[list[str], typer.Argument(help="Posts to choose from (any input format).")],
+    n: Annotated[int, typer.Option("--n", help="How many posts to add.")] = 50,
+    strategy: Annotated[
+        str, typer.Option(help="uncertainty | diversity | random | hashtag-stratified")
+    ] = "uncertainty",
+    project: ProjectName = "swarmlens stance",
+    model: Annotated[str | None, typer.Option("--model", help="Model version or path.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for random choices.")] = 0,
+    url: Url = None,
+    api_key: Key = None,
+    as_json: AsJson = False,
+) -> None:
+    """Import N posts not yet in the project, with the model's prediction as pre-annotation."""
+    from annotation.workflow import push as do_push
+    from classifier.training import ensure_model
+
+    loaded, entry = ensure_model(model, say=lambda m: err.print(m))
+    report = do_push(_client(url, api_key), project, inputs, n, strategy, loaded, entry.id, seed)
+    if as_json:
+        _json(report.__dict__)
+        return
+    err.print(
+        f"Imported {report.imported} task(s) into {project!r} ({strategy}; "
+        f"{report.already_in_project} post(s) already there; model {report.model_version})."
+    )
+
+
+def _agreement_table(figures: dict[str, Any]) -> Table:
+    table = Table(title="Agreement")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    table.add_row("Krippendorff's alpha (all labels)", fmt(figures["alpha"]))
+    for label in LABELS:
+        table.add_row(f"  alpha, {label} vs rest", fmt(figures["alpha_per_label"][label]))
+    for pair in figures["kappa_pairs"]:
+        a, b = pair["annotators"]
+        table.add_row(
+            f"Cohen's kappa {a} / {b} ({pair['shared_tasks']} shared)", fmt(pair["kappa"])
+        )
+    counts = figures["tasks_by_annotations"]
+    table.add_row(
+        "tasks with 1 / 2 / 3+ annotations", f"{counts['1']} / {counts['2']} / {counts['3+']}"
+    )
+    return table
+
+
+@app.command()
+def pull(
+    out_path: Annotated[Path, typer.Option("--out", help="Training file to write (JSONL).")],
+    project: ProjectName = "swarmlens stance",
+    url: Url = None,
+    api_key: Key = None,
+    as_json: AsJson = False,
+) -> None:
+    """Export annotations, resolve by majority, write a training file; print agreement."""
+    from annotation.workflow import pull as do_pull
+
+    report = do_pull(_client(url, api_key), project, out_path)
+    if as_json:
+        _json(report.__dict__)
+        return
+    err.print(
+        f"Wrote {report.examples} labelled posts to {report.out} (version {report.version}, "
+        f"fingerprint {report.fingerprint[:12]}); {report.review} task(s) for review"
+        + (f" in {report.review_file}" if report.review_file else "")
+        + "."
+    )
+    out.print(_agreement_table(report.agreement))
+
+
+@app.command()
+def status(
+    project: ProjectName = "swarmlens stance",
+    url: Url = None,
+    api_key: Key = None,
+    as_json: AsJson = False,
+) -> None:
+    """Tasks, annotated, pending, agreement so far and the project's model version."""
+    from annotation.workflow import status as do_status
+
+    result = do_status(_client(url, api_key), project)
+    if as_json:
+        _json(result)
+        return
+    table = Table(title=f"Project {project!r}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key in ("tasks", "annotated", "pending", "model_version"):
+        table.add_row(key, str(result[key]))
+    out.print(table)
+    out.print(_agreement_table(result["agreement"]))
+
+
+@app.command()
+def retrain(
+    out_path: Annotated[Path, typer.Option("--out", help="Training file to write (JSONL).")] = Path(
+        "annotations.jsonl"
+    ),
+    data: Annotated[
+        list[Path] | None, typer.Option("--data", help="Extra labelled files to train on too.")
+    ] = None,
+    project: ProjectName = "swarmlens stance",
+    url: Url = None,
+    api_key: Key = None,
+    as_json: AsJson = False,
+) -> None:
+    """Pull, train, register a new model version, push its predictions for open tasks."""
+    from annotation.workflow import retrain as do_retrain
+
+    result = do_retrain(
+        _client(url, api_key), project, out_path, data or [], say=lambda m: err.print(m)
+    )
+    if as_json:
+        _json(result)
+        return
+    err.print(
+        f"Registered {result['model_version']} ({result['examples']} examples, export "
+        f"{result['export']}); predictions pushed for {result['predictions_pushed']} open task(s)."
+    )

@@ -1,0 +1,415 @@
+"""The annotation loop against a real Label Studio: push, pull, status, retrain.
+
+Every call to Label Studio goes through ``call``, which retries with
+exponential backoff when the server is down or answers 5xx/429. Pushing is
+idempotent by ``post_id``: before each batch is imported the project is asked
+which of its posts it already holds, so a re-run after a failure (even one
+where an import reached the server but its answer was lost) adds no duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import numpy as np
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
+
+from annotation.agreement import AnnotatedTask, agreement, resolve
+from annotation.project import ensure_project, find_project, label_of
+from classifier import registry
+from classifier.config import LABELS
+from classifier.errors import SwarmlensError
+from classifier.posts import Post, format_time
+from classifier.readers import read_posts
+
+T = TypeVar("T")
+PUSH_BATCH = 200
+
+
+class AnnotationError(SwarmlensError):
+    """Label Studio cannot be reached or refuses what was asked."""
+
+    code = "E011"
+
+
+def _retryable(exc: BaseException) -> bool:
+    from label_studio_sdk.core.api_error import ApiError
+
+    if isinstance(exc, httpx.TransportError):
+        return True
+    return isinstance(exc, ApiError) and (exc.status_code or 0) in (429, 500, 502, 503, 504)
+
+
+def call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run one Label Studio call, retrying transient failures with backoff.
+
+    Gives up after ``SWARMLENS_LS_RETRY_SECONDS`` (default 120) seconds.
+    """
+    limit = float(os.environ.get("SWARMLENS_LS_RETRY_SECONDS", "120"))
+    retrying = retry(
+        retry=retry_if_exception(_retryable),
+        wait=wait_exponential(multiplier=0.5, max=10),
+        stop=stop_after_delay(limit),
+        reraise=True,
+    )
+    try:
+        return retrying(func)(*args, **kwargs)
+    except httpx.TransportError as exc:
+        raise AnnotationError(
+            f"Label Studio unreachable after retrying {limit:.0f} s: {exc}"
+        ) from None
+
+
+def connect(url: str | None = None, api_key: str | None = None) -> Any:
+    """A label-studio-sdk client; URL and token from the arguments or
+    ``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY``."""
+    from label_studio_sdk import LabelStudio
+
+    url = url or os.environ.get("LABEL_STUDIO_URL")
+    api_key = api_key or os.environ.get("LABEL_STUDIO_API_KEY")
+    if not url or not api_key:
+        raise AnnotationError(
+            "Label Studio URL and token needed: set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY "
+            "or pass --url and --api-key"
+        )
+    return LabelStudio(base_url=url.rstrip("/"), api_key=api_key, timeout=60)
+
+
+def project_id(ls: Any, name: str) -> int:
+    project = call(find_project, ls, name)
+    if project is None:
+        raise AnnotationError(
+            f"no project {name!r}: run `swarmlens annotate setup --project {name}`"
+        )
+    return project.id
+
+
+def setup(ls: Any, name: str) -> dict[str, Any]:
+    result = call(ensure_project, ls, name)
+    return {"project_id": result.project_id, "created": result.created, "changed": result.changed}
+
+
+# -- push -------------------------------------------------------------------------------
+
+
+def task_post_ids(ls: Any, pid: int) -> dict[str, int]:
+    """post_id -> task id of every task in the project."""
+    found: dict[str, int] = {}
+
+    def collect() -> None:
+        found.clear()
+        for task in ls.tasks.list(project=pid, page_size=500, fields="all"):
+            post_id = (task.data or {}).get("post_id")
+            if post_id is not None:
+                found[str(post_id)] = task.id
+
+    call(collect)
+    return found
+
+
+def task_data(post: Post) -> dict[str, Any]:
+    return {
+        "text": post.text,
+        "post_id": post.post_id,
+        "posted_at": format_time(post.created_at),
+        "lang": post.lang,
+        "hashtags": " ".join("#" + tag for tag in post.hashtags),
+        "platform": post.platform,
+        "author": post.author,
+    }
+
+
+def prediction(label: str, score: float, model_version: str) -> dict[str, Any]:
+    from annotation.project import choice_result
+
+    return {
+        "model_version": model_version,
+        "score": round(float(score), 6),
+        "result": choice_result(label),
+    }
+
+
+@dataclass
+class PushReport:
+    project_id: int
+    candidates: int
+    already_in_project: int
+    chosen: int
+    imported: int
+    model_version: str
+    strategy: str
+    task_ids: list[int] = field(default_factory=list)
+
+
+def push(
+    ls: Any,
+    name: str,
+    inputs: Iterable[str | Path],
+    n: int,
+    strategy: str,
+    model: Any,
+    model_version: str,
+    seed: int = 0,
+) -> PushReport:
+    """Choose ``n`` posts not yet in the project and import them with pre-annotations."""
+    from annotation.sampling import select
+
+    pid = project_id(ls, name)
+    present = task_post_ids(ls, pid)
+    pool: dict[str, Post] = {}
+    total = 0
+    for post in read_posts(inputs):
+        total += 1
+        if post.post_id not in present:
+            pool.setdefault(post.post_id, post)
+    candidates = list(pool.values())
+    chosen = [candidates[i] for i in select(candidates, n, strategy, model=model, seed=seed)]
+    proba = model.predict_proba([p.text for p in chosen]) if chosen else np.zeros((0, 3))
+    classes = [str(c) for c in model.classes_]
+    imported = 0
+    for start in range(0, len(chosen), PUSH_BATCH):
+        batch = chosen[start : start + PUSH_BATCH]
+        rows = proba[start : start + PUSH_BATCH]
+        # Ask again before every batch: a lost answer must not cause a second import.
+        present = task_post_ids(ls, pid)
+        tasks = [
+            {
+                "data": task_data(post),
+                "predictions": [prediction(classes[int(row.argmax())], row.max(), model_version)],
+            }
+            for post, row in zip(batch, rows, strict=True)
+            if post.post_id not in present
+        ]
+        if tasks:
+            call(ls.projects.import_tasks, id=pid, request=tasks)
+            imported += len(tasks)
+    call(ls.projects.update, id=pid, model_version=model_version)
+    return PushReport(
+        pid,
+        len(candidates),
+        total - len(candidates),
+        len(chosen),
+        imported,
+        model_version,
+        strategy,
+    )
+
+
+# -- pull -------------------------------------------------------------------------------
+
+
+def export_tasks(ls: Any, pid: int) -> list[dict[str, Any]]:
+    """Every task of the project with its annotations (Label Studio's JSON export)."""
+
+    def download() -> list[dict[str, Any]]:
+        chunks = ls.projects.exports.download_sync(
+            id=pid, export_type="JSON", download_all_tasks=True
+        )
+        return json.loads(b"".join(chunks))
+
+    return call(download)
+
+
+def annotator_names(ls: Any) -> dict[int, str]:
+    def collect() -> dict[int, str]:
+        return {u.id: (u.email or u.username or str(u.id)) for u in ls.users.list()}
+
+    return call(collect)
+
+
+def to_annotated(tasks: Sequence[dict[str, Any]], names: dict[int, str]) -> list[AnnotatedTask]:
+    """AnnotatedTask per exported task; one (annotator, label) per annotator, latest kept."""
+    out = []
+    for task in tasks:
+        data = task.get("data") or {}
+        votes: dict[str, str] = {}
+        for annotation in sorted(task.get("annotations") or [], key=lambda a: a.get("id", 0)):
+            if annotation.get("was_cancelled"):
+                continue
+            label = label_of(annotation.get("result"))
+            if label is None:
+                continue
+            who = annotation.get("completed_by")
+            if isinstance(who, dict):
+                who = who.get("email") or who.get("id")
+            votes[names.get(who, str(who)) if isinstance(who, int) else str(who)] = label
+        out.append(
+            AnnotatedTask(
+                post_id=str(data.get("post_id", task.get("id"))),
+                text=str(data.get("text", "")),
+                annotations=sorted(votes.items()),
+                data=data,
+            )
+        )
+    return out
+
+
+@dataclass
+class PullReport:
+    project_id: int
+    out: str
+    version: str
+    fingerprint: str
+    examples: int
+    review: int
+    review_file: str | None
+    agreement: dict[str, Any]
+    label_counts: dict[str, int]
+
+
+def pull(ls: Any, name: str, out: Path) -> PullReport:
+    """Export, resolve by majority, write the training file (+ meta and review list)."""
+    pid = project_id(ls, name)
+    tasks = to_annotated(export_tasks(ls, pid), annotator_names(ls))
+    resolution = resolve(tasks)
+    figures = agreement([t for t in tasks if t.annotations])
+    records = [
+        {
+            "id": task.post_id,
+            "text": task.text,
+            "label": label,
+            "lang": task.data.get("lang"),
+            "created_at": task.data.get("posted_at"),
+            "platform": task.data.get("platform"),
+            "group": task.data.get("author") or task.post_id,
+            "annotators": len(task.annotations),
+        }
+        for task, label in sorted(resolution.resolved, key=lambda item: item[0].post_id)
+    ]
+    digest = hashlib.sha256()
+    for record in records:
+        digest.update(f"{record['label']}\x1f{record['text']}\x1e".encode())
+    fingerprint = digest.hexdigest()
+    version = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{fingerprint[:8]}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    review_file = None
+    if resolution.review:
+        review_path = out.with_name(out.name + ".review.jsonl")
+        _write_atomic(
+            review_path,
+            "".join(
+                json.dumps(
+                    {
+                        "post_id": t.post_id,
+                        "text": t.text,
+                        "reason": why,
+                        "annotations": t.annotations,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+                for t, why in resolution.review
+            ),
+        )
+        review_file = str(review_path)
+    counts = {label: sum(1 for r in records if r["label"] == label) for label in LABELS}
+    meta = {
+        "version": version,
+        "fingerprint": fingerprint,
+        "project": name,
+        "project_id": pid,
+        "examples": len(records),
+        "label_counts": counts,
+        "agreement": figures,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    _write_atomic(out.with_name(out.name + ".meta.json"), json.dumps(meta, indent=2) + "\n")
+    return PullReport(
+        pid,
+        str(out),
+        version,
+        fingerprint,
+        len(records),
+        len(resolution.review),
+        review_file,
+        figures,
+        counts,
+    )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# -- status and retrain -----------------------------------------------------------------
+
+
+def status(ls: Any, name: str) -> dict[str, Any]:
+    pid = project_id(ls, name)
+    project = call(ls.projects.get, id=pid)
+    tasks = to_annotated(export_tasks(ls, pid), annotator_names(ls))
+    annotated = sum(1 for t in tasks if t.annotations)
+    return {
+        "project": name,
+        "project_id": pid,
+        "tasks": len(tasks),
+        "annotated": annotated,
+        "pending": len(tasks) - annotated,
+        "model_version": getattr(project, "model_version", None),
+        "agreement": agreement([t for t in tasks if t.annotations]),
+    }
+
+
+def push_predictions(ls: Any, pid: int, model: Any, model_version: str) -> int:
+    """Predictions of ``model`` for every task without annotations; returns how many."""
+    open_tasks: list[tuple[int, str]] = []
+
+    def collect() -> None:
+        open_tasks.clear()
+        for task in ls.tasks.list(project=pid, page_size=500, fields="all"):
+            if not (task.total_annotations or 0):
+                open_tasks.append((task.id, str((task.data or {}).get("text", ""))))
+
+    call(collect)
+    if not open_tasks:
+        return 0
+    proba = model.predict_proba([text for _, text in open_tasks])
+    classes = [str(c) for c in model.classes_]
+    for (task_id, _), row in zip(open_tasks, proba, strict=True):
+        pred = prediction(classes[int(row.argmax())], row.max(), model_version)
+        call(ls.predictions.create, task=task_id, **pred)
+    return len(open_tasks)
+
+
+def retrain(
+    ls: Any,
+    name: str,
+    out: Path,
+    extra_data: Sequence[Path] = (),
+    cv_folds: int = 3,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Pull, train on the labels (plus ``extra_data``), register, predict open tasks."""
+    from classifier.training import entry_fields, load_labelled, train_model
+
+    report = pull(ls, name, out)
+    if report.examples == 0:
+        raise AnnotationError("no resolved annotation yet: nothing to train on")
+    data = load_labelled([out, *extra_data])
+    say(f"Training on {len(data)} labelled posts ({report.examples} from {name})...")
+    model, info = train_model(data, cv_folds=cv_folds)
+    fields = entry_fields("annotated", model, info)
+    fields["metrics"]["annotation_export"] = report.version
+    entry = registry.register(model, fields)
+    model.model_version_ = entry.id
+    call(ls.projects.update, id=report.project_id, model_version=entry.id)
+    predicted = push_predictions(ls, report.project_id, model, entry.id)
+    return {
+        "model_version": entry.id,
+        "examples": len(data),
+        "export": report.version,
+        "cv_macro_f1": info.get("cv", {}).get("macro_f1"),
+        "predictions_pushed": predicted,
+        "agreement": report.agreement,
+    }
