@@ -15,7 +15,7 @@ from classifier.errors import InputError, SwarmlensError
 from classifier.training import ensure_model
 from serve.metrics import Metrics
 from serve.middleware import GuardMiddleware
-from serve.routers import classify, datasets, domains, hashtags, meta, posts
+from serve.routers import classify, datasets, domains, hashtags, labelstudio, meta, posts
 from serve.settings import Settings
 from serve.store import Store
 
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, say: Callable[[str], None] = pr
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    for module in (classify, posts, datasets, hashtags, domains, meta):
+    for module in (classify, posts, datasets, hashtags, domains, labelstudio, meta):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=meta.STATIC), name="static")
     app.add_middleware(

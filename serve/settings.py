@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     max_inflight: requests handled at once; beyond it the server answers 503
         at once instead of letting requests time out.
     model: model version or path to serve (default: the registry's current one).
+    label_studio_url / label_studio_api_key: the Label Studio the webhook retrains from
+        (``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY``).
+    retrain_min_labels: new annotations that trigger a background retrain.
     """
 
     model_config = SettingsConfigDict(env_prefix="SWARMLENS_", extra="ignore")
@@ -38,6 +41,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 8 * 1024 * 1024
     max_inflight: int = 64
     model: str | None = None
+    label_studio_url: str | None = Field(default=None, validation_alias="LABEL_STUDIO_URL")
+    label_studio_api_key: str | None = Field(default=None, validation_alias="LABEL_STUDIO_API_KEY")
+    retrain_min_labels: int = 20
 
     @property
     def keys(self) -> list[str]:
