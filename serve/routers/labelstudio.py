@@ -120,6 +120,18 @@ def health(request: Request) -> dict[str, Any]:
     return {"status": "UP", "model_class": "swarmlens", "model_version": request.app.state.entry.id}
 
 
+@router.get("/status")
+def training_status(request: Request) -> dict[str, Any]:
+    """What the webhook has seen and the last background retrain's outcome."""
+    coach = trainer(request)
+    return {
+        "new_labels": coach.new_labels, "retraining": coach.running,
+        "threshold": request.app.state.settings.retrain_min_labels,
+        "last_result": coach.last_result, "last_error": coach.last_error,
+        "model_version": request.app.state.entry.id,
+    }
+
+
 @router.post("/setup")
 def setup(request: Request) -> dict[str, str]:
     return {"model_version": request.app.state.entry.id}
