@@ -21,7 +21,6 @@ the later chunk after all chunks are done; the earliest occurrence is kept.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -42,6 +41,7 @@ from classifier.config import BATCH_CHUNK_RECORDS, READ_CHUNK_SIZE
 from classifier.errors import InputError, OutputError
 from classifier.posts import Post
 from classifier.readers import Payload, ReadPosition, Rejected, decode, expand_inputs, iter_raw
+from classifier.registry import sha256_file
 from classifier.scoring import OUTPUT_SCHEMA, score_batch
 
 JOB_FILE = "_job.json"
@@ -96,14 +96,6 @@ def _atomic_parquet(path: Path, table: pa.Table) -> None:
     os.replace(tmp, path)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # -- the worker side -------------------------------------------------------------------
 
 _MODELS: dict[str, Any] = {}
@@ -113,11 +105,10 @@ def _model(ref: ModelRef) -> Any:
     """The model, loaded once per worker process, after checking its SHA-256."""
     model = _MODELS.get(ref.sha256)
     if model is None:
-        from classifier import registry
         from classifier.errors import IntegrityError
 
         path = Path(ref.path)
-        if registry.sha256_file(path) != ref.sha256:
+        if sha256_file(path) != ref.sha256:
             raise IntegrityError(f"artifact {path} no longer matches its recorded SHA-256")
         import joblib
 
@@ -207,7 +198,7 @@ def plan_inputs(inputs: Iterable[str | Path], previous: list[dict[str, Any]]) ->
             digest = old["sha256"]
         else:
             try:
-                digest = sha256_of(path)
+                digest = sha256_file(path)
             except OSError:
                 digest = ""  # unreadable: the reader will reject it with the reason
         planned.append(InputFile(str(path), stat.st_size, stat.st_mtime_ns, digest))

@@ -127,6 +127,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             if index is None:
                 index = cache.term_ids[term] = len(cache.rows)
                 cache.rows.append(self._term_row(term))
+                cache.terms.append(term)
             ids.append(index)
         found = cache.chunks[chunk] = tuple(ids)
         return found
@@ -183,6 +184,17 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             indptr[row + 1] = len(ids)
         all_ids = np.array(ids, dtype=np.int64)
         unique, inverse = np.unique(all_ids, return_inverse=True)
+        # Order the batch's terms by their text, not by cache id: cache ids depend on
+        # what this process saw before, and float sums depend on the order of terms.
+        # Sorted by text, a post gets bit-identical scores whatever came before it
+        # (a resumed batch job must reproduce an uninterrupted one exactly).
+        by_text = sorted(
+            range(len(unique)), key=[cache.terms[i] for i in unique.tolist()].__getitem__
+        )
+        position = np.empty(len(unique), dtype=np.int64)
+        position[by_text] = np.arange(len(unique))
+        inverse = position[inverse]
+        unique = unique[by_text]
         doc_term = sp.csr_matrix(
             (np.ones(len(all_ids), dtype=np.float32), inverse.astype(np.int32), indptr),
             shape=(len(X), len(unique)),
@@ -233,11 +245,12 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
 class _TermCache:
     """Chunk -> term ids and term id -> feature row, for one fitted featurizer."""
 
-    __slots__ = ("chunks", "rows", "term_ids")
+    __slots__ = ("chunks", "rows", "term_ids", "terms")
 
     def __init__(self) -> None:
         self.chunks: dict[str, tuple[int, ...]] = {}
         self.term_ids: dict[str, int] = {}
+        self.terms: list[str] = []
         self.rows: list[tuple[np.ndarray, np.ndarray]] = []
 
 

@@ -83,6 +83,22 @@ def shared_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
+def swarmlens(
+    args: list[str], env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess:
+    """Run the ``swarmlens`` CLI as a real process; fail with its output unless ``check`` is off."""
+    result = subprocess.run(
+        [sys.executable, "-m", "classifier.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"swarmlens {args} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -18,6 +18,7 @@ import pytest
 
 from classifier import queries
 from classifier.demo import write_demo_jsonl
+from tests.conftest import swarmlens
 
 pytestmark = pytest.mark.integration
 
@@ -32,21 +33,6 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("batch-in") / "archive.jsonl.gz"
     write_demo_jsonl(path, n_posts=12_000, seed=11)
     return path
-
-
-def swarmlens(
-    args: list[str], env: dict[str, str], check: bool = True
-) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "classifier.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"{args}\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def dataset_rows(directory: Path) -> list[tuple]:

@@ -116,3 +116,17 @@ def test_pickle_drops_caches(fitted: StanceClassifier) -> None:
     clone = pickle.loads(pickle.dumps(fitted))
     assert "_term_cache" not in clone.featurizer_.__dict__
     np.testing.assert_allclose(clone.predict_proba(["x y z"]), fitted.predict_proba(["x y z"]))
+
+
+def test_scores_do_not_depend_on_what_was_scored_before(
+    fitted: StanceClassifier, tiny_corpus: tuple[list[str], list[str]]
+) -> None:
+    """Bit-identical scores whatever the cache saw first: resumed batch jobs rely on it."""
+    texts, _ = tiny_corpus
+    probe = texts[:6] + ["#ParisIsBurning caliphate solidarity ce soir باقية"]
+    fitted.featurizer_.clear_cache()
+    first = fitted.predict_proba(probe)
+    fitted.featurizer_.clear_cache()
+    fitted.predict_proba(list(reversed(texts)) + ["other words entirely, soir, caliphate"])
+    again = fitted.predict_proba(probe)
+    assert np.array_equal(first, again)
