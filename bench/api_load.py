@@ -22,8 +22,11 @@ What it does, on loopback (127.0.0.1) only:
    dataset with varying tag (top 8), interval (hour with an hour-aligned 1-14 day
    range; day unbounded or with a 30-365 day range), ``label=supportive`` on a third
    and ``lang=en`` on a tenth. Requests are sent at their scheduled times whatever the
-   responses (asyncio + httpx), and latency is measured from the *scheduled* time, so a
-   slow server cannot hide its queueing (no coordinated omission). Exactly
+   responses, and latency is measured from the *scheduled* time, so a slow server
+   cannot hide its queueing (no coordinated omission). The load uses asyncio (uvloop if
+   installed) and a minimal keep-alive HTTP/1.1 client (``LeanClient``, up to 2 x rate
+   connections): httpx's pool cost a full core at this rate and made the client, not
+   the server, the bottleneck. httpx serves the control requests (/healthz, /metrics). Exactly
    rate x seconds requests are sent; stragglers get ``--drain`` seconds, then count as
    errors. A few sequential warm-up requests precede each phase (not counted).
 4. Reports per phase: requests, achieved rate, errors by status, p50/p95/p99/max
@@ -63,7 +66,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import psutil
@@ -81,8 +84,15 @@ def log(message: str) -> None:
     print(f"[api_load {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _raise_exit(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+_RUNNING: list[subprocess.Popen[bytes]] = []  # the server, while it runs
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C / SIGTERM: stop the server at once (the finally blocks then clean up)."""
+    for proc in _RUNNING:
+        if proc.poll() is None:
+            proc.terminate()
+    raise KeyboardInterrupt
 
 
 # -- 1. the dataset --------------------------------------------------------------------------
@@ -236,6 +246,7 @@ def start_server(cache: Path, run_dir: Path, dataset: Path, timeout: float) -> S
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=_env(cache), stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
         )
+    _RUNNING.append(proc)
     server = Server(proc, port, log_path)
     started = time.perf_counter()
     deadline = started + timeout
@@ -408,6 +419,7 @@ class PhaseResult:
             "completed": self.completed,
             "ok": self.ok,
             "achieved_rate": round(self.completed / self.wall_seconds, 1) if self.wall_seconds else 0.0,
+            "ok_rate": round(self.ok / self.wall_seconds, 1) if self.wall_seconds else 0.0,
             "errors": sum(self.errors.values()),
             "errors_by_status": dict(self.errors),
             "p50_ms": r(percentile(lat, 50)),
@@ -449,12 +461,89 @@ async def server_metrics(client: httpx.AsyncClient) -> dict[str, float]:
     return out
 
 
-async def send(client: httpx.AsyncClient, spec: Spec) -> httpx.Response:
-    return await client.request(spec.method, spec.url, params=spec.params, json=spec.body)
+class LeanClient:
+    """Minimal keep-alive HTTP/1.1 client over asyncio streams, for the load phases only.
+
+    httpx's connection pool spends CPU per request in proportion to the requests and
+    connections outstanding; with hundreds in flight it saturated a core of this
+    2-core machine and the generator fell minutes behind its schedule. This client
+    does one thing (send a request, read a Content-Length or chunked response) at
+    a small, constant cost. At most ``max_connections`` requests are on the wire;
+    more wait for a connection (and that wait counts in their latency).
+    """
+
+    def __init__(self, port: int, max_connections: int) -> None:
+        self.port = port
+        self._slots = asyncio.Semaphore(max_connections)
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._host_header = f"Host: {HOST}:{port}\r\n".encode()
+
+    def close(self) -> None:
+        for _, writer in self._idle:
+            writer.close()
+        self._idle.clear()
+
+    async def request(self, spec: Spec, timeout: float) -> tuple[int, bytes]:
+        """(status, body); raises TimeoutError or OSError / IncompleteReadError."""
+        target = spec.url + (f"?{urlencode(spec.params)}" if spec.params else "")
+        body = json.dumps(spec.body).encode() if spec.body is not None else b""
+        head = f"{spec.method} {target} HTTP/1.1\r\n".encode() + self._host_header
+        if spec.body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n".encode()
+        message = head + b"\r\n" + body
+        async with self._slots:
+            async with asyncio.timeout(timeout):
+                reused = bool(self._idle)
+                try:
+                    return await self._exchange(message)
+                except (OSError, asyncio.IncompleteReadError):
+                    if not reused:
+                        raise
+                    # An idle connection the server had closed: one retry on a fresh one.
+                    self.close()
+                    return await self._exchange(message)
+
+    async def _exchange(self, message: bytes) -> tuple[int, bytes]:
+        if self._idle:
+            reader, writer = self._idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection(HOST, self.port)
+        try:
+            writer.write(message)
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ", 2)[1])
+            headers: dict[str, str] = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    name, value = line.split(":", 1)
+                    headers[name.strip().lower()] = value.strip().lower()
+            if "content-length" in headers:
+                body = await reader.readexactly(int(headers["content-length"]))
+            elif headers.get("transfer-encoding") == "chunked":
+                parts = []
+                while True:
+                    size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                    parts.append(await reader.readexactly(size + 2))
+                    if size == 0:
+                        break
+                body = b"".join(part[:-2] for part in parts)
+            else:
+                body = await reader.read()
+                headers["connection"] = "close"
+        except BaseException:
+            writer.close()
+            raise
+        if headers.get("connection") == "close":
+            writer.close()
+        else:
+            self._idle.append((reader, writer))
+        return status, body
 
 
 async def run_phase(
     client: httpx.AsyncClient,
+    lean: LeanClient,
     name: str,
     route: str,
     make: Callable[[int], Spec],
@@ -463,22 +552,22 @@ async def run_phase(
     seconds: float,
     drain: float,
     warmup: int,
+    timeout: float,
 ) -> PhaseResult:
     result = PhaseResult(name, rate, seconds)
     for i in range(warmup):  # sequential, not counted; lets caches and pools fill
         begun = time.perf_counter()
         try:
-            response = await send(client, make(-1 - i))
-            if response.status_code >= 300:
-                log(f"{name} warm-up request answered {response.status_code}: {response.text[:200]}")
-        except httpx.HTTPError as exc:
+            status, body = await lean.request(make(-1 - i), timeout)
+            if status >= 300:
+                log(f"{name} warm-up request answered {status}: {body[:200]!r}")
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             log(f"{name} warm-up request failed: {exc!r}")
         result.warmup_ms.append((time.perf_counter() - begun) * 1000)
     before = await server_metrics(client)
     result.rss_before = result.rss_peak = rss_bytes(pid)
     cpu_before = cpu_seconds(pid)
     client_cpu_before = cpu_seconds(os.getpid())
-    loop = asyncio.get_running_loop()
     total = int(rate * seconds)
     stop_sampling = asyncio.Event()
 
@@ -492,32 +581,32 @@ async def run_phase(
         spec = make(i)
         result.kinds[spec.kind] += 1
         try:
-            response = await send(client, spec)
-        except httpx.TimeoutException:
+            status, body = await lean.request(spec, timeout)
+        except TimeoutError:
             result.errors["timeout"] += 1
             return
-        except httpx.HTTPError as exc:
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             result.errors[f"exception {type(exc).__name__}"] += 1
             return
-        done = loop.time()
+        done = time.perf_counter()
         result.completed += 1
-        result.bytes_in += len(response.content)
-        if 200 <= response.status_code < 300:
+        result.bytes_in += len(body)
+        if 200 <= status < 300:
             result.ok += 1
             result.latencies_ms.append((done - scheduled) * 1000)
             result.by_kind.setdefault(spec.kind, []).append((done - scheduled) * 1000)
         else:
-            result.errors[str(response.status_code)] += 1
+            result.errors[str(status)] += 1
 
     sampler = asyncio.create_task(sample_rss())
     tasks: list[asyncio.Task[None]] = []
-    t0 = loop.time() + 0.05
+    t0 = time.perf_counter() + 0.05
     for i in range(total):
         scheduled = t0 + i / rate
-        delay = scheduled - loop.time()
+        delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        result.lag_ms.append(max(0.0, (loop.time() - scheduled) * 1000))
+        result.lag_ms.append(max(0.0, (time.perf_counter() - scheduled) * 1000))
         tasks.append(asyncio.create_task(one(i, scheduled)))
         result.sent += 1
     _, pending = await asyncio.wait(tasks, timeout=drain) if tasks else (set(), set())
@@ -526,7 +615,7 @@ async def run_phase(
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
         result.errors["unfinished after drain"] += len(pending)
-    result.wall_seconds = loop.time() - t0
+    result.wall_seconds = time.perf_counter() - t0
     stop_sampling.set()
     await sampler
     result.server_cpu_seconds = cpu_seconds(pid) - cpu_before
@@ -587,6 +676,8 @@ async def load(server: Server, meta: dict[str, Any], args: argparse.Namespace) -
         base_url=server.base_url, limits=limits, timeout=args.timeout, trust_env=False
     ) as client:
         info = (await client.get("/info")).json()
+        loadavg = os.getloadavg()[0]
+        lean = LeanClient(server.port, connections)
         pid = server.proc.pid
         phases = {}
         plan = [
@@ -596,11 +687,23 @@ async def load(server: Server, meta: dict[str, Any], args: argparse.Namespace) -
         for name, route, make in plan:
             if args.phase in (name, "both"):
                 log(f"phase {name}: {args.rate:g} req/s for {args.seconds:g} s")
+                lean.close()  # no stale keep-alive connections from the previous phase
                 phases[name] = await run_phase(
-                    client, name, route, make, pid, args.rate, args.seconds, args.drain, args.warmup
-                )
+                    client, lean, name, route, make, pid,
+                    args.rate, args.seconds, args.drain, args.warmup, args.timeout,
+                )  # fmt: skip
+        lean.close()
         probe_results = [] if args.no_probes else await probes(client, meta)
-    return {"info": info, "phases": phases, "probes": probe_results}
+    return {"info": info, "phases": phases, "probes": probe_results, "loadavg_1min": loadavg}
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop (installed with uvicorn[standard]) when present: a cheaper client loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 # -- 4. report --------------------------------------------------------------------------------
@@ -645,15 +748,19 @@ def print_table(report: dict[str, Any]) -> None:
     print(f"server start-up: attached after {fmt(s['attach_seconds'])} s, /healthz ok after {s['ready_seconds']:.1f} s; "
           f"RSS after start {s['rss_after_start_mb']:.0f} MiB; max_inflight {s['max_inflight']}")
     print()
-    head = (f"{'phase':9} {'sent':>6} {'ok':>6} {'req/s':>7} {'errors':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+    head = (f"{'phase':9} {'sent':>6} {'ok':>6} {'req/s':>7} {'ok/s':>7} {'errors':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
             f"{'RSS before':>10} {'RSS after':>9} {'RSS peak':>9} {'srv CPU':>8} {'srv mean':>9} {'cli CPU':>8} {'lag p99':>8}")
     print(head)
     print("-" * len(head))
     for name, p in report["phases"].items():
-        print(f"{name:9} {p['sent']:>6} {p['ok']:>6} {p['achieved_rate']:>7.1f} {p['errors']:>7} {fmt(p['p50_ms']):>8} "
+        print(f"{name:9} {p['sent']:>6} {p['ok']:>6} {p['achieved_rate']:>7.1f} {p['ok_rate']:>7.1f} {p['errors']:>7} {fmt(p['p50_ms']):>8} "
               f"{fmt(p['p95_ms']):>8} {fmt(p['p99_ms']):>8} {fmt(p['max_ms']):>8} {p['rss_before_mb']:>7.0f} MB "
               f"{p['rss_after_mb']:>6.0f} MB {p['rss_peak_mb']:>6.0f} MB {fmt(p['server_cpu_pct'], '.0f'):>7}% "
               f"{fmt(p['server_mean_handling_ms']):>6} ms {fmt(p['client_cpu_pct'], '.0f'):>7}% {fmt(p['client_lag_p99_ms']):>5} ms")
+    print("req/s: responses of any status per second (wall time includes the drain); ok/s: 2xx per second; latencies: 2xx only,")
+    print("from the scheduled send time; CPU: % of one core over the phase; srv mean: the server's own handling time (/metrics);")
+    print("lag: how late the load generator itself sent (client-side delay, included in latencies)")
+    print(f"machine load average (1 min) before the phases: {report['config']['loadavg_1min']:.2f} on {report['config']['cpus']} CPUs")
     print()
     for name, p in report["phases"].items():
         if p["errors_by_status"]:
@@ -707,7 +814,8 @@ def main() -> None:
     if args.json:
         command += " --json"
 
-    signal.signal(signal.SIGTERM, _raise_exit)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     cache = args.cache_dir.resolve()
     cache.mkdir(parents=True, exist_ok=True)
     meta = build_dataset(cache, args.rows, args.base_posts)
@@ -728,7 +836,8 @@ def main() -> None:
             raise
         rss_start = rss_bytes(server.proc.pid)
         log(f"server ready in {server.ready_seconds:.1f} s (pid {server.proc.pid}, port {server.port})")
-        results = asyncio.run(load(server, meta, args))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            results = runner.run(load(server, meta, args))
     finally:
         stop_server(server)
         if keep_log:
@@ -743,7 +852,7 @@ def main() -> None:
         "config": {
             "rows": args.rows, "rate": args.rate, "seconds": args.seconds,
             "base_posts": args.base_posts, "warmup": args.warmup, "phase": args.phase,
-            "cpus": os.cpu_count(),
+            "cpus": os.cpu_count(), "loadavg_1min": results["loadavg_1min"],
         },
         "build": meta,
         "server": {
@@ -765,4 +874,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        log("interrupted; the server was stopped")
+        sys.exit(130)

@@ -66,7 +66,9 @@ def test_score_parquet_and_directory(workspace: tuple[Path, dict[str, str]]) -> 
     assert table.num_rows == 400
     assert table.schema.field("scores").type.num_fields == 3
     run(["score", str(root / "test.jsonl.gz"), "--out", str(root / "outdir")], env)
-    assert pq.read_table(root / "outdir").num_rows == 400
+    parts = sorted((root / "outdir").glob("day=*/part-*.parquet"))
+    assert pq.read_table(parts).num_rows == 400
+    assert json.loads((root / "outdir" / "_summary.json").read_text())["scored"] == 400
     assert not list((root / "outdir").glob(".*tmp"))
 
 

@@ -123,10 +123,10 @@ def test_scores_do_not_depend_on_what_was_scored_before(
 ) -> None:
     """Bit-identical scores whatever the cache saw first: resumed batch jobs rely on it."""
     texts, _ = tiny_corpus
-    probe = texts[:6] + ["#ParisIsBurning caliphate solidarity ce soir باقية"]
+    probe = [*texts[:6], "#ParisIsBurning caliphate solidarity ce soir باقية"]
     fitted.featurizer_.clear_cache()
     first = fitted.predict_proba(probe)
     fitted.featurizer_.clear_cache()
-    fitted.predict_proba(list(reversed(texts)) + ["other words entirely, soir, caliphate"])
+    fitted.predict_proba([*list(reversed(texts)), "other words entirely, soir, caliphate"])
     again = fitted.predict_proba(probe)
     assert np.array_equal(first, again)
