@@ -287,6 +287,12 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds spent by everything on the machine (all cores), idle and iowait excluded."""
+    t = psutil.cpu_times()
+    return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
+
+
 def cpu_seconds(pid: int) -> float:
     try:
         times = psutil.Process(pid).cpu_times()
@@ -399,8 +405,10 @@ class PhaseResult:
     rss_before: int = 0
     rss_after: int = 0
     rss_peak: int = 0
+    rss_settled: int = 0
     server_cpu_seconds: float = 0.0
     client_cpu_seconds: float = 0.0
+    machine_cpu_seconds: float = 0.0
     by_kind: dict[str, list[float]] = field(default_factory=dict)
     server_mean_ms: float | None = None
     shed: int = 0
@@ -433,11 +441,15 @@ class PhaseResult:
             "rss_before_mb": round(self.rss_before / 2**20, 1),
             "rss_after_mb": round(self.rss_after / 2**20, 1),
             "rss_peak_mb": round(self.rss_peak / 2**20, 1),
+            "rss_settled_mb": round(self.rss_settled / 2**20, 1),
             "rss_growth_pct": round(100 * (self.rss_after - self.rss_before) / self.rss_before, 1)
             if self.rss_before
             else None,
             "server_cpu_pct": round(100 * self.server_cpu_seconds / self.wall_seconds, 1) if self.wall_seconds else None,
             "client_cpu_pct": round(100 * self.client_cpu_seconds / self.wall_seconds, 1) if self.wall_seconds else None,
+            "other_processes_cpu_pct": round(
+                100 * (self.machine_cpu_seconds - self.server_cpu_seconds - self.client_cpu_seconds) / self.wall_seconds, 1
+            ) if self.wall_seconds else None,
             "latency_by_kind": {
                 kind: {"ok": len(v), "p50_ms": r(percentile(v, 50)), "p99_ms": r(percentile(v, 99)), "max_ms": r(max(v))}
                 for kind, v in sorted(self.by_kind.items())
@@ -553,6 +565,7 @@ async def run_phase(
     drain: float,
     warmup: int,
     timeout: float,
+    settle: float = 5.0,
 ) -> PhaseResult:
     result = PhaseResult(name, rate, seconds)
     for i in range(warmup):  # sequential, not counted; lets caches and pools fill
@@ -568,6 +581,7 @@ async def run_phase(
     result.rss_before = result.rss_peak = rss_bytes(pid)
     cpu_before = cpu_seconds(pid)
     client_cpu_before = cpu_seconds(os.getpid())
+    machine_before = machine_busy_seconds()
     total = int(rate * seconds)
     stop_sampling = asyncio.Event()
 
@@ -620,9 +634,12 @@ async def run_phase(
     await sampler
     result.server_cpu_seconds = cpu_seconds(pid) - cpu_before
     result.client_cpu_seconds = cpu_seconds(os.getpid()) - client_cpu_before
+    result.machine_cpu_seconds = machine_busy_seconds() - machine_before
     result.rss_after = rss_bytes(pid)
     result.rss_peak = max(result.rss_peak, result.rss_after)
     after = await server_metrics(client)
+    await asyncio.sleep(settle)
+    result.rss_settled = rss_bytes(pid)
     key = f"{{route={route}}}"
     count = after.get(f"swarmlens_request_seconds_count{key}", 0.0) - before.get(f"swarmlens_request_seconds_count{key}", 0.0)
     total_s = after.get(f"swarmlens_request_seconds_sum{key}", 0.0) - before.get(f"swarmlens_request_seconds_sum{key}", 0.0)
@@ -637,7 +654,12 @@ async def probes(client: httpx.AsyncClient, meta: dict[str, Any]) -> list[dict[s
     first = datetime.fromisoformat(meta["first"]).replace(minute=0, second=0, microsecond=0)
     odd_start = _iso(first + timedelta(days=30, minutes=30))
     odd_end = _iso(first + timedelta(days=31, minutes=30))
+    week = (_iso(first + timedelta(days=30)), _iso(first + timedelta(days=37)))
+    year = (_iso(first + timedelta(days=30)), _iso(first + timedelta(days=395)))
     cases = [
+        ("volume hour, 7 d range", f"/v1/hashtags/{tag}/volume", [("interval", "hour"), ("start", week[0]), ("end", week[1])]),
+        ("volume day, 365 d range", f"/v1/hashtags/{tag}/volume", [("interval", "day"), ("start", year[0]), ("end", year[1])]),
+        ("volume day, whole series", f"/v1/hashtags/{tag}/volume", [("interval", "day")]),
         ("volume hour, whole series", f"/v1/hashtags/{tag}/volume", [("interval", "hour")]),
         (
             "volume hour, 1 d range not hour-aligned (raw scan)",
@@ -749,18 +771,21 @@ def print_table(report: dict[str, Any]) -> None:
           f"RSS after start {s['rss_after_start_mb']:.0f} MiB; max_inflight {s['max_inflight']}")
     print()
     head = (f"{'phase':9} {'sent':>6} {'ok':>6} {'req/s':>7} {'ok/s':>7} {'errors':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-            f"{'RSS before':>10} {'RSS after':>9} {'RSS peak':>9} {'srv CPU':>8} {'srv mean':>9} {'cli CPU':>8} {'lag p99':>8}")
+            f"{'RSS before':>10} {'RSS after':>9} {'RSS peak':>9} {'RSS +5 s':>9} {'srv CPU':>8} {'srv mean':>9} {'cli CPU':>8} {'lag p99':>8}")
     print(head)
     print("-" * len(head))
     for name, p in report["phases"].items():
         print(f"{name:9} {p['sent']:>6} {p['ok']:>6} {p['achieved_rate']:>7.1f} {p['ok_rate']:>7.1f} {p['errors']:>7} {fmt(p['p50_ms']):>8} "
               f"{fmt(p['p95_ms']):>8} {fmt(p['p99_ms']):>8} {fmt(p['max_ms']):>8} {p['rss_before_mb']:>7.0f} MB "
-              f"{p['rss_after_mb']:>6.0f} MB {p['rss_peak_mb']:>6.0f} MB {fmt(p['server_cpu_pct'], '.0f'):>7}% "
+              f"{p['rss_after_mb']:>6.0f} MB {p['rss_peak_mb']:>6.0f} MB {p['rss_settled_mb']:>6.0f} MB {fmt(p['server_cpu_pct'], '.0f'):>7}% "
               f"{fmt(p['server_mean_handling_ms']):>6} ms {fmt(p['client_cpu_pct'], '.0f'):>7}% {fmt(p['client_lag_p99_ms']):>5} ms")
     print("req/s: responses of any status per second (wall time includes the drain); ok/s: 2xx per second; latencies: 2xx only,")
     print("from the scheduled send time; CPU: % of one core over the phase; srv mean: the server's own handling time (/metrics);")
-    print("lag: how late the load generator itself sent (client-side delay, included in latencies)")
-    print(f"machine load average (1 min) before the phases: {report['config']['loadavg_1min']:.2f} on {report['config']['cpus']} CPUs")
+    print("RSS +5 s: server RSS 5 s after the phase ended (transient vs retained growth); lag: how late the load generator")
+    print("itself sent (client-side delay, included in latencies)")
+    others = ", ".join(f"{n} {fmt(p['other_processes_cpu_pct'], '.0f')}%" for n, p in report["phases"].items())
+    print(f"machine: {report['config']['cpus']} CPUs, load average (1 min) {report['config']['loadavg_1min']:.2f} before the phases; "
+          f"CPU used by other processes during the phases (% of one core): {others}")
     print()
     for name, p in report["phases"].items():
         if p["errors_by_status"]:

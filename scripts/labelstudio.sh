@@ -9,7 +9,10 @@
 #                          instead and a warning says so)
 # The last line printed on stdout is the path of the `label-studio` executable; progress and
 # warnings go to stderr. Exit status 3 means the package registry could not be reached.
-# A first install downloads ~1 GB and takes 2-4 minutes.
+# A first install downloads ~1 GB and takes 1-4 minutes.
+# Do NOT check an install with `label-studio --version`: in 1.23.2 it does not exit but starts a
+# server on 0.0.0.0:8080 with the default data dir (~/.local/share/label-studio). The version
+# is read from the package metadata instead.
 set -euo pipefail
 
 venv="${SWARMLENS_LS_VENV:-$HOME/.cache/swarmlens/label-studio-venv}"
@@ -23,7 +26,8 @@ log() { echo "labelstudio.sh: $*" >&2; }
 installed_ok() {
   # The stamp records the version we asked for; the executable must still answer.
   [ -f "$stamp" ] && [ "$(head -n1 "$stamp")" = "$version" ] && [ -x "$exe" ] \
-    && "$venv/bin/python" -c "import label_studio" >/dev/null 2>&1
+    && "$venv/bin/python" -c "import importlib.metadata as m; m.version('label-studio')" \
+      >/dev/null 2>&1
 }
 
 if installed_ok; then
@@ -49,20 +53,36 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check)
 errlog="$(mktemp)"
 trap 'rm -f "$errlog"' EXIT
 
+registry_reachable() {
+  # pip does not always say that it could not connect (not with PIP_RETRIES=0, nor with
+  # --quiet): ask the configured index directly.
+  "$venv/bin/python" - <<'PY'
+import os, subprocess, sys, urllib.request
+url = os.environ.get("PIP_INDEX_URL") or subprocess.run(
+    [sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+    capture_output=True, text=True,
+).stdout.strip() or "https://pypi.org/simple"
+try:
+    urllib.request.urlopen(url.rstrip("/") + "/pip/", timeout=20).read(1)
+except Exception as exc:
+    print(f"labelstudio.sh: {url} unreachable: {exc}", file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
 log "installing label-studio==$version (about 1 GB, a few minutes the first time)"
 if ! "${pip[@]}" install --quiet "label-studio==$version" 2>"$errlog"; then
   cat "$errlog" >&2
-  if grep -qiE "No matching distribution|Could not find a version" "$errlog" \
-      && ! grep -qiE "connection|network|resolve|timed out|Max retries" "$errlog"; then
+  if ! registry_reachable; then
+    log "the package registry is unreachable"
+    exit 3
+  elif grep -qiE "No matching distribution|Could not find a version" "$errlog"; then
     # The exact pin is gone from the registry: take the newest 1.x and say so.
     log "WARNING: label-studio==$version is unavailable; installing the newest 1.x instead"
     "${pip[@]}" install --quiet "label-studio>=1,<2" 2>"$errlog" || {
       cat "$errlog" >&2
       exit 1
     }
-  elif grep -qiE "connection|network|resolve|timed out|Max retries|Temporary failure" "$errlog"; then
-    log "the package registry is unreachable"
-    exit 3
   else
     exit 1
   fi
@@ -70,7 +90,6 @@ fi
 
 got="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("label-studio"))')"
 [ "$got" = "$version" ] || log "WARNING: installed label-studio $got, not the pinned $version"
-"$exe" --version >/dev/null 2>&1 || log "WARNING: '$exe --version' failed"
 # The stamp keys on the requested version, so the next run skips the install.
 printf '%s\n%s\n' "$version" "$got" >"$stamp"
 log "label-studio $got installed in $venv"
