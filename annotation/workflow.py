@@ -103,15 +103,10 @@ def setup(ls: Any, name: str) -> dict[str, Any]:
 def task_post_ids(ls: Any, pid: int) -> dict[str, int]:
     """post_id -> task id of every task in the project."""
     found: dict[str, int] = {}
-
-    def collect() -> None:
-        found.clear()
-        for task in ls.tasks.list(project=pid, page_size=500, fields="all"):
-            post_id = (task.data or {}).get("post_id")
-            if post_id is not None:
-                found[str(post_id)] = task.id
-
-    call(collect)
+    for task in ls.tasks.list(project=pid, page_size=500, fields="all"):
+        post_id = (task.data or {}).get("post_id")
+        if post_id is not None:
+            found[str(post_id)] = task.id
     return found
 
 
@@ -135,6 +130,19 @@ def prediction(label: str, score: float, model_version: str) -> dict[str, Any]:
         "score": round(float(score), 6),
         "result": choice_result(label),
     }
+
+
+def _import_missing(ls: Any, pid: int, tasks: dict[str, dict[str, Any]]) -> int:
+    """Import the tasks whose post the project does not hold yet; the unit that is retried.
+
+    Asking first makes a retry safe: an import whose answer was lost is not repeated. The
+    SDK's own retries are off for the import for the same reason.
+    """
+    present = task_post_ids(ls, pid)
+    missing = [task for post_id, task in tasks.items() if post_id not in present]
+    if missing:
+        ls.projects.import_tasks(id=pid, request=missing, request_options={"max_retries": 0})
+    return len(missing)
 
 
 @dataclass
@@ -163,7 +171,7 @@ def push(
     from annotation.sampling import select
 
     pid = project_id(ls, name)
-    present = task_post_ids(ls, pid)
+    present = call(task_post_ids, ls, pid)
     pool: dict[str, Post] = {}
     total = 0
     for post in read_posts(inputs):
@@ -178,20 +186,17 @@ def push(
     for start in range(0, len(chosen), PUSH_BATCH):
         batch = chosen[start : start + PUSH_BATCH]
         rows = proba[start : start + PUSH_BATCH]
-        # Ask again before every batch: a lost answer must not cause a second import.
-        present = task_post_ids(ls, pid)
-        tasks = [
-            {
+        tasks = {
+            post.post_id: {
                 "data": task_data(post),
                 "predictions": [prediction(classes[int(row.argmax())], row.max(), model_version)],
             }
             for post, row in zip(batch, rows, strict=True)
-            if post.post_id not in present
-        ]
-        if tasks:
-            call(ls.projects.import_tasks, id=pid, request=tasks)
-            imported += len(tasks)
-    call(ls.projects.update, id=pid, model_version=model_version)
+        }
+        imported += call(_import_missing, ls, pid, tasks)
+    if imported:
+        # Label Studio accepts a project model_version only once predictions carry it.
+        call(ls.projects.update, id=pid, model_version=model_version)
     return PushReport(
         pid,
         len(candidates),

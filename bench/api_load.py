@@ -26,22 +26,26 @@ What it does, on loopback (127.0.0.1) only:
    cannot hide its queueing (no coordinated omission). The load uses asyncio (uvloop if
    installed) and a minimal keep-alive HTTP/1.1 client (``LeanClient``, up to 2 x rate
    connections): httpx's pool cost a full core at this rate and made the client, not
-   the server, the bottleneck. httpx serves the control requests (/healthz, /metrics). Exactly
-   rate x seconds requests are sent; stragglers get ``--drain`` seconds, then count as
-   errors. A few sequential warm-up requests precede each phase (not counted).
-4. Reports per phase: requests, achieved rate, errors by status, p50/p95/p99/max
-   latency (2xx responses), server RSS before/after (and peak), server CPU, the
-   server's own mean handling time and shed (503) count from ``/metrics``, then checks
-   the targets: classify p99 < 25 ms, volume p99 < 100 ms, no errors, RSS flat (grows
-   by less than 5 %). A few single "probe" requests follow (unbounded hourly series,
-   a non-hour-aligned range that forces a raw Parquet scan, /info, /metrics).
-   ``--json`` prints the figures as JSON instead of the table. Figures are printed,
-   never asserted: missed targets do not change the exit code.
-5. Always stops the server (SIGTERM, then SIGKILL) and removes its data dir, also on
-   Ctrl-C.
+   the server, the bottleneck. httpx serves the control requests (/healthz, /metrics,
+   /info, probes). Exactly rate x seconds requests are sent; stragglers get ``--drain``
+   seconds, then count as errors. ``--warmup`` sequential requests precede each phase
+   (not counted). ``--phase classify|volume`` runs one phase only.
+4. Reports per phase: requests, achieved rate (responses/s and 2xx/s), errors by
+   status, p50/p95/p99/max latency (2xx responses; also per kind of volume query),
+   server RSS before/after/peak and 5 s later, CPU of the server, of the client and of
+   other processes, the server's own mean handling time and shed (503) count from
+   ``/metrics``, then the targets: classify p99 < 25 ms, volume p99 < 100 ms, no
+   errors, RSS flat (grows by less than 5 %). Single "probe" requests follow, without
+   load (volume: 7 d hourly, 365 d daily, whole series daily and hourly, a
+   non-hour-aligned range that forces a raw Parquet scan; top hashtags, /info,
+   /metrics). ``--json`` prints the figures as JSON instead of the table. Figures are
+   printed, never asserted: missed targets do not change the exit code.
+5. Always stops the server (SIGTERM, then SIGKILL after 20 s) and removes its data dir,
+   also on Ctrl-C or SIGTERM (the handler stops the server at once).
 
-The client shares the machine with the server: on 2 cores, the "client lag" figures
-(how late the generator itself sent) tell whether the client kept its schedule.
+The client shares the machine with the server (and with whatever else runs): the
+"lag" column (how late the generator itself sent) and the CPU of other processes tell
+whether the figures are the server's alone.
 """
 
 from __future__ import annotations

@@ -185,3 +185,26 @@ def live_server(
     server = LiveServer(shared_env, data, ["--attach", str(demo_dataset)])
     yield server.url
     server.stop()
+
+
+# -- a real Label Studio, one per session ---------------------------------------------
+
+from labelstudio_server import LabelStudioServer, LabelStudioUnavailable  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def labelstudio() -> Iterator[LabelStudioServer]:
+    """A real Label Studio on a free loopback port, fresh data, admin token in ``.token``."""
+    server = LabelStudioServer()
+    try:
+        server.start()
+    except LabelStudioUnavailable as exc:
+        if exc.registry_unreachable:
+            pytest.skip(
+                f"label-studio cannot be installed, the package registry is unreachable: {exc}"
+            )
+        raise
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -108,7 +108,7 @@ ML backend (what Label Studio sends; captured with a throwaway HTTP server)
   ``{"status": "UP", "model_class": "X"}``. Health + setup are called again before most
   backend uses (several times per annotation).
 * ``POST {url}/setup`` body ``{"project": "<project id>.<created_at epoch>", "schema":
-  <label config XML>, "hostname": <LABEL_STUDIO_HOST or "http://localhost:<port>">,
+  <label config XML>, "hostname": <LABEL_STUDIO_HOST (this harness sets its url) or "http://localhost:<port>">,
   "access_token": <legacy token of the project's creator>, "extra_params": null}``; answer
   ``{"model_version": "..."}``.
 * ``POST {url}/predict`` body ``{"tasks": [{"id", "data", "meta", "annotations": [...],
@@ -160,13 +160,16 @@ Server
 ------
 * ``label-studio --version`` does NOT exit: it starts a server on 0.0.0.0:8080 with the
   default data dir. One process (Django runserver, threaded); SIGTERM stops it in ~1 s.
-* First start on an empty data dir ~55-160 s (migrations); restart on the same data ~10 s.
-  This module keeps a migrated template data dir next to the venv, so later sessions start
-  in ~10 s.
+* Measured here (2 cores): install 1-1.5 min (pip cache warm: ~1.5 min, ~1 GB); first start
+  on an empty data dir 32-56 s (migrations; up to 160 s elsewhere); restart on the same data
+  3.5-10 s. This module keeps a migrated template data dir next to the venv (made once per
+  installed version, ~50 s), so later sessions start in ~4-5 s. SWARMLENS_LS_NO_TEMPLATE=1
+  turns that off.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import http.cookiejar
 import json
@@ -197,6 +200,16 @@ DEFAULT_ADMIN_TOKEN = "swarmlens-admin-token-0001"
 
 _STARTED_RE = re.compile(r"Starting development server at (http://[^\s/]+)/")
 _NOISE_RE = re.compile(r"^get '.*' casted as|^\s*warnings\.warn\(|RuntimeWarning: Accessing the")
+
+
+_RUNNING: set[LabelStudioServer] = set()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """Servers run in their own session (no Ctrl-C reaches them): stop any left running."""
+    for server in list(_RUNNING):
+        server.stop()
 
 
 class LabelStudioUnavailable(RuntimeError):
@@ -337,13 +350,19 @@ class LabelStudioServer:
         if self._port is None:
             self._port = free_port()
         t2 = time.monotonic()
-        self._launch()
+        _RUNNING.add(self)
+        try:
+            self._launch()
+        except BaseException:
+            self.stop()  # the error message carries the log tail
+            raise
         self.timings["first_start"] = time.monotonic() - t2
         return self
 
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM the server (SIGKILL after ``timeout``) and delete its temporary files."""
         self._terminate(timeout)
+        _RUNNING.discard(self)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None

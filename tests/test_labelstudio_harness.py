@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from label_studio_sdk.core.api_error import ApiError
-from labelstudio_server import LabelStudioServer, LabelStudioUnavailable
+from labelstudio_server import LabelStudioServer
 
 pytestmark = pytest.mark.integration
 
@@ -27,24 +26,6 @@ def choice(label: str) -> list[dict]:
     return [
         {"from_name": "stance", "to_name": "text", "type": "choices", "value": {"choices": [label]}}
     ]
-
-
-@pytest.fixture(scope="session")
-def labelstudio() -> Iterator[LabelStudioServer]:
-    """A real Label Studio on a free loopback port, fresh data, admin token in ``.token``."""
-    server = LabelStudioServer()
-    try:
-        server.start()
-    except LabelStudioUnavailable as exc:
-        if exc.registry_unreachable:
-            pytest.skip(
-                f"label-studio cannot be installed, the package registry is unreachable: {exc}"
-            )
-        raise
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture()
