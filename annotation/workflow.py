@@ -408,8 +408,10 @@ def retrain(
     fields["metrics"]["annotation_export"] = report.version
     entry = registry.register(model, fields)
     model.model_version_ = entry.id
-    call(ls.projects.update, id=report.project_id, model_version=entry.id)
     predicted = push_predictions(ls, report.project_id, model, entry.id)
+    if predicted:
+        # Label Studio accepts a project model_version only once predictions carry it.
+        call(ls.projects.update, id=report.project_id, model_version=entry.id)
     return {
         "model_version": entry.id,
         "examples": len(data),

@@ -108,7 +108,7 @@ def cross_validate(
     labels = np.array(data.labels, dtype=object)
     smallest = min(Counter(data.labels).values())
     folds = max(2, min(folds, smallest))
-    if data.has_groups:
+    if data.has_groups and len(set(data.groups)) >= folds:
         splitter: Any = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
         splits = splitter.split(texts, labels, np.array(data.groups, dtype=object))
         scheme = "group"
@@ -137,7 +137,9 @@ def train_model(
 ) -> tuple[StanceClassifier, dict[str, Any]]:
     """Fit on all of ``data``; also cross-validate when cv_folds >= 2. Returns (model, info)."""
     started = time.perf_counter()
-    cv = cross_validate(data, cv_folds, params=params) if cv_folds >= 2 else None
+    # Too few examples of some label to hold any out: report no CV rather than fail.
+    enough = min(Counter(data.labels).values()) >= 2
+    cv = cross_validate(data, cv_folds, params=params) if cv_folds >= 2 and enough else None
     model = StanceClassifier(**(params or {})).fit(
         data.texts, data.labels, groups=data.groups if data.has_groups else None
     )
