@@ -22,6 +22,10 @@ from classifier.errors import InputError, SwarmlensError
 from classifier.scoring import OUTPUT_SCHEMA
 
 DATABASE_NAME = "swarmlens.duckdb"
+AGGREGATES = tuple(
+    f"agg_{kind}_{grain}" for kind in ("tag", "domain") for grain in ("binned", "hour", "day")
+)
+"""Per-dataset counts: hourly with score bins, hourly, daily; for hashtags and domains."""
 _COLUMNS = [field.name for field in OUTPUT_SCHEMA]
 _REQUIRED = {"post_id", "label", "scores", "hashtags", "created_at", "lang"}
 
@@ -59,14 +63,14 @@ class Store:
                 created_at TIMESTAMPTZ, platform VARCHAR, author VARCHAR, retweet_of VARCHAR);
             CREATE TABLE IF NOT EXISTS datasets (
                 path VARCHAR PRIMARY KEY, attached_at TIMESTAMPTZ, rows BIGINT);
-            CREATE TABLE IF NOT EXISTS dataset_tag_counts (
-                dataset VARCHAR, key VARCHAR, t TIMESTAMPTZ, label VARCHAR, lang VARCHAR,
-                retweet BOOLEAN, score DOUBLE, n BIGINT);
-            CREATE TABLE IF NOT EXISTS dataset_domain_counts (
-                dataset VARCHAR, key VARCHAR, t TIMESTAMPTZ, label VARCHAR, lang VARCHAR,
-                retweet BOOLEAN, score DOUBLE, n BIGINT);
             """
         )
+        for table in AGGREGATES:
+            self._con.execute(
+                f"""CREATE TABLE IF NOT EXISTS {table} (
+                    dataset VARCHAR, key VARCHAR, t TIMESTAMPTZ, label VARCHAR, lang VARCHAR,
+                    retweet BOOLEAN, score DOUBLE, n BIGINT)"""
+            )
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's connection (DuckDB connections must not be shared across threads)."""
@@ -129,17 +133,26 @@ class Store:
             key = str(path)
             cursor.execute("BEGIN TRANSACTION")
             try:
-                for table in ("dataset_tag_counts", "dataset_domain_counts"):
+                for table in AGGREGATES:
                     cursor.execute(f"DELETE FROM {table} WHERE dataset = $d", {"d": key})
-                for table, column in (
-                    ("dataset_tag_counts", "hashtags"),
-                    ("dataset_domain_counts", "domains"),
-                ):
+                for kind, column in (("tag", "hashtags"), ("domain", "domains")):
+                    binned = f"agg_{kind}_binned"
                     cursor.execute(
-                        f"INSERT INTO {table} SELECT $d, * FROM "
+                        f"INSERT INTO {binned} SELECT $d, * FROM "
                         f"({queries.aggregate_counts(source, column)}) ORDER BY key, t",
                         {"d": key},
                     )
+                    # Coarser grains answer most queries from far fewer rows: no score
+                    # bins (when min_score is not asked), and whole days.
+                    for grain, bucket in (("hour", "t"), ("day", "date_trunc('day', t)")):
+                        cursor.execute(
+                            f"""INSERT INTO agg_{kind}_{grain}
+                            SELECT dataset, key, {bucket} AS b, label, lang, retweet,
+                                   NULL::DOUBLE, sum(n)::BIGINT
+                            FROM {binned} WHERE dataset = $d
+                            GROUP BY dataset, key, b, label, lang, retweet ORDER BY key, b""",
+                            {"d": key},
+                        )
                 rows = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
                 attached = datetime.now(UTC)
                 cursor.execute(
@@ -168,26 +181,51 @@ class Store:
         ).fetchone()
         return {"ingested_posts": int(posts), "datasets": int(datasets), "dataset_rows": int(rows)}
 
-    def relation(self, kind: str, exact: bool) -> str:
-        """Counts relation over everything stored: 'hashtags' or 'domains'.
+    def relation(
+        self,
+        kind: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        min_score: float | None = None,
+        interval: str = "hour",
+    ) -> tuple[str, bool]:
+        """Counts relation over everything stored for ``kind`` ('hashtags' or 'domains'),
+        and whether it is an exact scan.
 
-        exact: scan posts (needed for ranges not on hour boundaries or a
-        min_score between score bins); otherwise use the datasets' aggregates.
+        The coarsest aggregate that answers the query exactly is used: whole days when
+        the interval is a day and the range is day-aligned, hours otherwise, hours with
+        score bins when ``min_score`` is asked; a range not on hour boundaries or a
+        ``min_score`` between bins scans the datasets' posts.
         """
-        column = "hashtags" if kind == "hashtags" else "domains"
+        column, prefix = ("hashtags", "tag") if kind == "hashtags" else ("domains", "domain")
         live = queries.post_counts("posts", column)
         paths = self.dataset_paths()
+        exact = not queries.aggregate_is_exact(start, end, min_score)
         if not paths:
-            return live
+            return live, True
         if exact:
-            source = queries.parquet_source(paths)
-            scanned = queries.post_counts(source, column)
-            return f"(SELECT * FROM {live} UNION ALL SELECT * FROM {scanned})"
-        table = "dataset_tag_counts" if column == "hashtags" else "dataset_domain_counts"
+            scanned = queries.post_counts(queries.parquet_source(paths), column)
+            return f"(SELECT * FROM {live} UNION ALL SELECT * FROM {scanned})", True
+        if min_score is not None:
+            grain = "binned"
+        elif interval == "day" and _day_aligned(start) and _day_aligned(end):
+            grain = "day"
+        else:
+            grain = "hour"
         return (
             f"(SELECT * FROM {live} UNION ALL "
-            f"SELECT key, t, label, lang, retweet, score, n FROM {table})"
+            f"SELECT key, t, label, lang, retweet, score, n FROM agg_{prefix}_{grain})",
+            False,
         )
+
+
+def _day_aligned(moment: datetime | None) -> bool:
+    return moment is None or (moment.hour, moment.minute, moment.second, moment.microsecond) == (
+        0,
+        0,
+        0,
+        0,
+    )
 
 
 def scored_posts_table(rows: Sequence[dict[str, Any]]) -> pa.Table:

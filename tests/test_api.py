@@ -173,6 +173,25 @@ def test_volume_aggregates_equal_exact_scan(live_server: str) -> None:
     assert sum(p["total"] for p in fast["series"]) > 100
     # The first bucket differs by at most posts at exactly 00:00:00; compare the rest.
     assert fast["series"][1:] == exact["series"][1:]
+    daily = httpx.get(
+        url,
+        params={"interval": "day", "start": "2015-11-10T00:00:00Z", "end": "2015-11-21T00:00:00Z"},
+    ).json()
+    daily_exact = httpx.get(
+        url,
+        params={
+            "interval": "day",
+            "start": "2015-11-10T00:00:00.5Z",
+            "end": "2015-11-21T00:00:00Z",
+        },
+    ).json()
+    hourly = httpx.get(
+        url,
+        params={"interval": "hour", "start": "2015-11-10T00:00:00Z", "end": "2015-11-21T00:00:00Z"},
+    ).json()
+    assert not daily["exact"] and daily_exact["exact"] and len(daily["series"]) == 11
+    assert daily["series"][1:] == daily_exact["series"][1:]
+    assert sum(p["total"] for p in daily["series"]) == sum(p["total"] for p in hourly["series"])
     arabic = httpx.get(f"{live_server}/v1/hashtags/{quote('#باريـس_تشتعل')}/volume").json()
     assert arabic["hashtag"] == "باريستشتعل" and arabic["series"]
 

@@ -37,7 +37,7 @@ def top(
     flood share = opposing / (supportive + opposing)."""
     store = request.app.state.store
     start, end = aware(start), aware(end)
-    relation = store.relation("hashtags", exact=not queries.aggregate_is_exact(start, end, None))
+    relation, _ = store.relation("hashtags", start, end, interval="day")
     rows = queries.top_keys(relation, limit, label, start, end, lang, con=store.cursor())
     return TopHashtagsResponse(
         hashtags=[TopHashtag(hashtag=r.pop("key"), **r) for r in rows],
@@ -59,7 +59,7 @@ def emerging(
     z-score with one pseudo-count: a tag new in the window ranks by its volume."""
     store = request.app.state.store
     end = aware(end)
-    relation = store.relation("hashtags", exact=not queries.aggregate_is_exact(None, end, None))
+    relation, _ = store.relation("hashtags", None, end)
     result = queries.emerging_hashtags(
         relation, window_hours, end, limit, min_recent, con=store.cursor()
     )
@@ -84,8 +84,7 @@ def volume(
     if that label's score is at least this."""
     store = request.app.state.store
     start, end = aware(start), aware(end)
-    exact = not queries.aggregate_is_exact(start, end, min_score)
-    relation = store.relation("hashtags", exact=exact)
+    relation, exact = store.relation("hashtags", start, end, min_score, interval)
     result = queries.volume_series(
         relation,
         tag,
@@ -101,7 +100,7 @@ def volume(
     return VolumeResponse(
         hashtag=result["hashtag"],
         interval=interval,
-        exact=exact or not store.dataset_paths(),
+        exact=exact,
         series=[VolumePoint(**p) for p in result["series"]],
         model_version=request.app.state.entry.id,
     )

@@ -125,9 +125,11 @@ def training_status(request: Request) -> dict[str, Any]:
     """What the webhook has seen and the last background retrain's outcome."""
     coach = trainer(request)
     return {
-        "new_labels": coach.new_labels, "retraining": coach.running,
+        "new_labels": coach.new_labels,
+        "retraining": coach.running,
         "threshold": request.app.state.settings.retrain_min_labels,
-        "last_result": coach.last_result, "last_error": coach.last_error,
+        "last_result": coach.last_result,
+        "last_error": coach.last_error,
         "model_version": request.app.state.entry.id,
     }
 
