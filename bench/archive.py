@@ -168,7 +168,8 @@ def main() -> None:
                     stderr=subprocess.DEVNULL,
                     start_new_session=True,
                 )
-                time.sleep(rng.uniform(1.0, max(1.5, duration * 0.8)))
+                # Each attempt resumes what is left, so kill early enough to catch it working.
+                time.sleep(rng.uniform(1.0, max(2.0, duration / args.kill)))
                 if process.poll() is None:
                     os.killpg(process.pid, signal.SIGKILL)
                     kills += 1

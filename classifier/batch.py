@@ -390,7 +390,15 @@ def deduplicate(root: Path) -> int:
         return 0
     import duckdb
 
-    con = duckdb.connect()
+    # Bounded memory: DuckDB spills to disk rather than grow with the archive.
+    con = duckdb.connect(
+        config={
+            "memory_limit": "128MB",
+            "threads": 2,
+            "preserve_insertion_order": False,
+            "temp_directory": str(root / "_tmp"),
+        }
+    )
     listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
     rows = con.execute(
         f"""
@@ -442,11 +450,19 @@ def _bounded(
             yield future.result()
 
 
+def _single_threaded_workers() -> None:
+    # Each worker scores on one core: BLAS thread pools would only oversubscribe the
+    # machine and allocate a buffer per thread. Inherited by the spawned workers.
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
+
 def _run_local(todo: Iterator, ref: ModelRef, out_dir: str, workers: int) -> Iterator[ChunkResult]:
+    _single_threaded_workers()
     context = get_context("spawn")  # no inherited locks or threads from the driver
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield from _bounded(
-            lambda c, s, i: pool.submit(score_chunk, c, s, i, ref, out_dir), todo, workers * 2
+            lambda c, s, i: pool.submit(score_chunk, c, s, i, ref, out_dir), todo, workers + 1
         )
 
 
@@ -458,6 +474,7 @@ def _run_dask(
 
     cluster = None
     if scheduler == "local":
+        _single_threaded_workers()
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         )

@@ -182,9 +182,11 @@ def score(
     A directory output is the archive-scale path: parallel, resumable (re-run the
     same command after a crash), hive-partitioned by day, with _summary.json.
     """
-    from classifier.training import ensure_default_model
+    if model_ref is None and not registry.default_is_usable():
+        # Imported only when needed: training pulls in scikit-learn, which the reading and
+        # dispatching process of a batch job does not need.
+        from classifier.training import ensure_default_model
 
-    if model_ref is None:
         ensure_default_model(say=say)
     if out_path.suffix.lower() in (".jsonl", ".parquet"):
         if scheduler or workers > 1:

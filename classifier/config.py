@@ -57,5 +57,5 @@ MODEL_DEFAULTS: dict = {
 }
 """Hyper-parameters of the default stance classifier (see bench/accuracy.py for why)."""
 
-BATCH_CHUNK_RECORDS = 50_000
+BATCH_CHUNK_RECORDS = 20_000
 """Raw records per chunk in batch scoring: the unit of parallel work and of resumption."""

@@ -114,7 +114,7 @@ def mentions(text: str, cleaned: bool = False) -> list[str]:
 
 _NOTHING: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
 _chunk_entities: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
-_CHUNK_CACHE_LIMIT = 1_000_000
+_CHUNK_CACHE_LIMIT = 100_000
 
 
 def _chunk(chunk: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:

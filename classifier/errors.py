@@ -6,8 +6,6 @@ wrong and what to do about it.
 
 from __future__ import annotations
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFitted
-
 
 class SwarmlensError(Exception):
     """Base class: an error with a stable code (``E###``) and a helpful message."""
@@ -49,8 +47,12 @@ class IntegrityError(SwarmlensError):
     code = "E005"
 
 
-class NotFittedError(SwarmlensError, _SklearnNotFitted):
-    """An estimator was asked to predict before ``fit``."""
+class NotFittedError(SwarmlensError, ValueError, AttributeError):
+    """An estimator was asked to predict before ``fit``.
+
+    A ValueError and an AttributeError, like scikit-learn's, without importing
+    scikit-learn (processes that only read archives stay light).
+    """
 
     code = "E006"
 

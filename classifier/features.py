@@ -37,7 +37,7 @@ _URL_LIKE = regex.compile(r"^(?:https?://|www\.)|^[\w-]+(?:\.[\w-]+)+/")
 _URL_CHUNK = regex.compile(r"^(?:https?://|www\.|[\w-]+(?:\.[\w-]+)+/)\S*[\w/]$")
 _MENTION_CHUNK = regex.compile(r"^@[A-Za-z0-9_]+(:?)$")
 _HASHTAG_PARTS = regex.compile(r"[^\W_]+")
-_CACHE_LIMIT = 1_000_000
+_CACHE_LIMIT = 100_000
 
 
 def split_hashtag(tag: str) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -21,8 +21,10 @@ import pyarrow.parquet as pq
 
 from classifier.config import LABELS, READ_CHUNK_SIZE
 from classifier.errors import OutputError
-from classifier.model import StanceClassifier
 from classifier.posts import Post
+
+if TYPE_CHECKING:
+    from classifier.model import StanceClassifier
 
 SCORES_TYPE = pa.struct([(label, pa.float32()) for label in LABELS])
 OUTPUT_SCHEMA = pa.schema(

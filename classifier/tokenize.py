@@ -33,7 +33,7 @@ _EMOJI_PREFIX = regex.compile("^" + _EMOJI)
 _EMOJI_SUFFIX = regex.compile(_EMOJI + "$")
 _EMOJI_INFIX = regex.compile(_EMOJI)
 _KEEP_WHOLE = regex.compile(r"^[#＃@][\p{L}\p{M}\p{N}_]+$")
-_MAX_CACHE = 500_000
+_MAX_CACHE = 100_000
 
 
 def _first(*searches: Callable[[str], regex.Match | None]) -> Callable[[str], regex.Match | None]:
