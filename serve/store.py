@@ -78,6 +78,9 @@ class Store:
         if cursor is None:
             cursor = self._local.cursor = self._con.cursor()
             cursor.execute("SET TimeZone = 'UTC'")
+            # Requests run side by side on the thread pool: one core per query serves more
+            # of them than every query fighting for both cores.
+            cursor.execute("SET threads = 1")
         return cursor
 
     def close(self) -> None:
