@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, say: Callable[[str], None] = pr
         app.state.model, app.state.entry = model, entry
         app.state.model_lock = threading.Lock()
         app.state.store = Store(settings.data_dir)
+        app.state.store.tune_for_serving()
         metrics.model.labels(entry.id).set(1)
         try:
             yield

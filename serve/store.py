@@ -78,10 +78,12 @@ class Store:
         if cursor is None:
             cursor = self._local.cursor = self._con.cursor()
             cursor.execute("SET TimeZone = 'UTC'")
-            # Requests run side by side on the thread pool: one core per query serves more
-            # of them than every query fighting for both cores.
-            cursor.execute("SET threads = 1")
         return cursor
+
+    def tune_for_serving(self) -> None:
+        """One DuckDB thread per query: requests run side by side on the server's thread
+        pool, and that serves more of them than every query fighting for every core."""
+        self._con.execute("SET threads = 1")
 
     def close(self) -> None:
         self._con.close()
