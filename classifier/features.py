@@ -15,7 +15,6 @@ stance, not link or account style.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from itertools import chain
 
@@ -252,8 +251,3 @@ class _TermCache:
         self.term_ids: dict[str, int] = {}
         self.terms: list[str] = []
         self.rows: list[tuple[np.ndarray, np.ndarray]] = []
-
-
-def idf_smooth(n_docs: int, df: int) -> float:
-    """The IDF formula used above (scikit-learn's smooth_idf), exposed for tests."""
-    return math.log((1 + n_docs) / (1 + df)) + 1.0

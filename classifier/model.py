@@ -196,14 +196,6 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         """The most probable label of each text."""
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
-    def scores(self, X: Sequence[str]) -> list[dict[str, float]]:
-        """Probabilities as {label: p} dicts."""
-        proba = self.predict_proba(X)
-        return [
-            {str(label): float(p) for label, p in zip(self.classes_, row, strict=True)}
-            for row in proba
-        ]
-
     def explain(self, text: str, label: str | None = None, top: int = 5) -> list[Contribution]:
         """Terms of ``text`` that contributed most to ``label`` (default: the predicted one).
 

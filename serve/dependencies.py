@@ -1,21 +1,8 @@
-"""Shared request-time helpers: the served model, the store, time parameters."""
+"""Shared request-time helpers."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
-
-from fastapi import HTTPException, Request
-
-from serve.store import Store
-
-
-def store(request: Request) -> Store:
-    return request.app.state.store
-
-
-def model_version(request: Request) -> str:
-    return request.app.state.entry.id
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -23,11 +10,3 @@ def aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
-
-
-def bad_request(detail: str) -> HTTPException:
-    return HTTPException(status_code=400, detail=detail)
-
-
-def served(request: Request) -> Any:
-    return request.app.state.model

@@ -9,7 +9,6 @@ hashtag and per domain, so volume queries do not scan millions of posts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -231,7 +230,3 @@ def _day_aligned(moment: datetime | None) -> bool:
         0,
         0,
     )
-
-
-def scored_posts_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(list(rows), schema=OUTPUT_SCHEMA)
