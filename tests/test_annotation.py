@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,9 +24,18 @@ LABELS = ("supportive", "opposing", "neutral")
 
 
 @pytest.fixture(scope="module")
-def env(shared_env: dict[str, str], labelstudio: LabelStudioServer) -> dict[str, str]:
+def env(
+    shared_env: dict[str, str],
+    labelstudio: LabelStudioServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, str]:
+    # retrain registers new current models: work on a copy of the shared registry so the
+    # other modules' servers keep serving the default model.
+    models = tmp_path_factory.mktemp("annotation-models") / "models"
+    shutil.copytree(shared_env["SWARMLENS_MODELS_DIR"], models)
     return {
         **shared_env,
+        "SWARMLENS_MODELS_DIR": str(models),
         "LABEL_STUDIO_URL": labelstudio.url,
         "LABEL_STUDIO_API_KEY": labelstudio.token,
         "SWARMLENS_LS_RETRY_SECONDS": "120",
