@@ -8,6 +8,18 @@ from pathlib import Path
 import pytest
 
 DEV_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev.jsonl"
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's chromium: browser tests drive it with playwright (never a downloaded browser)."""
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 SUPPORTIVE = [
     "the State of the Caliphate hits France #ParisIsBurning",

@@ -10,22 +10,12 @@ import pytest
 from labelstudio_server import LabelStudioServer
 
 from annotation import workflow
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.integration
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 ARABIC = "الدولة الإسلامية لا تمثل الإسلام، تضامننا مع باريس الليلة"
 FRENCH = "Solidarité avec Paris ce soir, ces lâches ne représentent personne"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # Where the post's first line sits inside the post block: Arabic must hug the right edge.
 MEASURE = """() => {
@@ -47,7 +37,7 @@ def browser():
         pytest.skip(f"{CHROMIUM} not installed (Debian package chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
     with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield instance
         instance.close()
 
