@@ -21,10 +21,11 @@ from classifier.errors import InputError, SwarmlensError
 from classifier.scoring import OUTPUT_SCHEMA
 
 DATABASE_NAME = "swarmlens.duckdb"
-AGGREGATES = tuple(
-    f"agg_{kind}_{grain}" for kind in ("tag", "domain") for grain in ("binned", "hour", "day")
-)
-"""Per-dataset counts: hourly with score bins, hourly, daily; for hashtags and domains."""
+GRAINS = ("binned", "hour", "day", "hour_total", "day_total")
+AGGREGATES = tuple(f"agg_{kind}_{grain}" for kind in ("tag", "domain") for grain in GRAINS)
+"""Per-dataset counts, for hashtags and domains: hourly with score bins; hourly and daily
+per label, language and retweet flag; hourly and daily per label only (the common query:
+no language or retweet filter), which is a few rows per tag and bucket."""
 _COLUMNS = [field.name for field in OUTPUT_SCHEMA]
 _REQUIRED = {"post_id", "label", "scores", "hashtags", "created_at", "lang"}
 
@@ -157,6 +158,14 @@ class Store:
                             GROUP BY dataset, key, b, label, lang, retweet ORDER BY key, b""",
                             {"d": key},
                         )
+                        cursor.execute(
+                            f"""INSERT INTO agg_{kind}_{grain}_total
+                            SELECT dataset, key, t, label, NULL, FALSE, NULL::DOUBLE,
+                                   sum(n)::BIGINT
+                            FROM agg_{kind}_{grain} WHERE dataset = $d
+                            GROUP BY dataset, key, t, label ORDER BY key, t""",
+                            {"d": key},
+                        )
                 rows = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
                 attached = datetime.now(UTC)
                 cursor.execute(
@@ -192,13 +201,16 @@ class Store:
         end: datetime | None = None,
         min_score: float | None = None,
         interval: str = "hour",
+        lang: str | None = None,
+        exclude_retweets: bool = False,
     ) -> tuple[str, bool]:
         """Counts relation over everything stored for ``kind`` ('hashtags' or 'domains'),
         and whether it is an exact scan.
 
         The coarsest aggregate that answers the query exactly is used: whole days when
         the interval is a day and the range is day-aligned, hours otherwise, hours with
-        score bins when ``min_score`` is asked; a range not on hour boundaries or a
+        score bins when ``min_score`` is asked, and totals per label alone when neither
+        ``lang`` nor ``exclude_retweets`` filters; a range not on hour boundaries or a
         ``min_score`` between bins scans the datasets' posts.
         """
         column, prefix = ("hashtags", "tag") if kind == "hashtags" else ("domains", "domain")
@@ -216,6 +228,8 @@ class Store:
             grain = "day"
         else:
             grain = "hour"
+        if grain != "binned" and not lang and not exclude_retweets:
+            grain += "_total"
         return (
             f"(SELECT * FROM {live} UNION ALL "
             f"SELECT key, t, label, lang, retweet, score, n FROM agg_{prefix}_{grain})",

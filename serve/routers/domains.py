@@ -27,7 +27,7 @@ def top_domains(
     """Domains ranked by the number of posts (of the requested labels) linking to them."""
     store = request.app.state.store
     start, end = aware(start), aware(end)
-    relation, _ = store.relation("domains", start, end, interval="day")
+    relation, _ = store.relation("domains", start, end, interval="day", lang=lang)
     rows = queries.top_keys(relation, limit, label, start, end, lang, con=store.cursor())
     return TopDomainsResponse(
         domains=[

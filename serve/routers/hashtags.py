@@ -37,7 +37,7 @@ def top(
     flood share = opposing / (supportive + opposing)."""
     store = request.app.state.store
     start, end = aware(start), aware(end)
-    relation, _ = store.relation("hashtags", start, end, interval="day")
+    relation, _ = store.relation("hashtags", start, end, interval="day", lang=lang)
     rows = queries.top_keys(relation, limit, label, start, end, lang, con=store.cursor())
     return TopHashtagsResponse(
         hashtags=[TopHashtag(hashtag=r.pop("key"), **r) for r in rows],
@@ -84,7 +84,9 @@ def volume(
     if that label's score is at least this."""
     store = request.app.state.store
     start, end = aware(start), aware(end)
-    relation, exact = store.relation("hashtags", start, end, min_score, interval)
+    relation, exact = store.relation(
+        "hashtags", start, end, min_score, interval, lang, exclude_retweets
+    )
     result = queries.volume_series(
         relation,
         tag,
