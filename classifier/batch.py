@@ -174,11 +174,9 @@ def score_chunk(
 def _split_by_day(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
     if table.num_rows == 0:
         return
-    days = pc.strftime(table.column("created_at"), format="%Y-%m-%d").to_pylist()
-    keys = [UNKNOWN_DAY if d is None else d for d in days]
-    for day in sorted(set(keys)):
-        mask = pa.array([k == day for k in keys])
-        yield day, table.filter(mask)
+    days = pc.fill_null(pc.strftime(table.column("created_at"), format="%Y-%m-%d"), UNKNOWN_DAY)
+    for day in sorted(pc.unique(days).to_pylist()):
+        yield day, table.filter(pc.equal(days, day))
 
 
 # -- the driver side -------------------------------------------------------------------

@@ -29,7 +29,7 @@ def detector() -> LanguageDetector:
     return LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=20_000)
 def detect(text: str) -> str:
     """ISO 639-1 code of the language of ``text``, or 'und' when it cannot be told.
 

@@ -17,7 +17,6 @@ import glob
 import gzip
 import io
 import json
-import os
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -539,11 +538,3 @@ def _parquet(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[
             number += 1
             position.line = number
             yield number, row
-
-
-def file_size(path: Path) -> int:
-    """Size of ``path`` in bytes (0 when it cannot be stat'ed)."""
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0

@@ -26,7 +26,7 @@ from typing import Any
 
 import joblib
 
-from classifier.config import DEFAULT_MODEL_NAME, LABELS, MANIFEST_NAME, MODELS_DIR
+from classifier.config import DEFAULT_MODEL_NAME, MANIFEST_NAME, MODELS_DIR
 from classifier.errors import IntegrityError, ModelNotFoundError
 
 SIDECAR_SUFFIX = ".sha256.json"
@@ -244,6 +244,3 @@ def default_is_usable(directory: Path | None = None) -> bool:
     if not path.is_file() or sha256_file(path) != entry.sha256:
         return False
     return not (entry.name == DEFAULT_MODEL_NAME and entry.library_versions != library_versions())
-
-
-LABEL_ORDER = list(LABELS)

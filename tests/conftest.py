@@ -168,23 +168,7 @@ def demo_dataset(shared_env: dict[str, str], tmp_path_factory: pytest.TempPathFa
     root = tmp_path_factory.mktemp("demo-dataset")
     archive = write_demo_jsonl(root / "demo.jsonl.gz")
     out = root / "scored"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "classifier.cli",
-            "score",
-            str(archive),
-            "--out",
-            str(out),
-            "--workers",
-            "1",
-        ],
-        env=shared_env,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    swarmlens(["score", str(archive), "--out", str(out), "--workers", "1"], shared_env)
     return out
 
 

@@ -7,7 +7,6 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from classifier.config import LABELS
 from classifier.entities import extract
 from classifier.langid import resolve_lang
-from classifier.normalize import clean
 from classifier.scoring import label_probabilities
 from serve.schemas import ClassifyRequest, ClassifyResponse, ClassifyResult, Contribution, Scores
 
@@ -43,7 +42,7 @@ def classify(
     state.metrics.classified.inc(len(texts))
     results = []
     for index, (item, row) in enumerate(zip(body.posts, proba, strict=True)):
-        tags, _, _ = extract(clean(item.text))
+        tags, _, _ = extract(item.text)
         results.append(
             ClassifyResult(
                 id=item.id,
