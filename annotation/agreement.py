@@ -17,7 +17,7 @@ import krippendorff
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
-from classifier.config import LABELS
+from swarmlens.classifier.vocab import LABELS
 
 
 @dataclass

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from classifier.config import LABELS
+from swarmlens.classifier.vocab import LABELS
 
 app = typer.Typer(
     help="Annotate posts in Label Studio: setup, push, pull, status, retrain.", no_args_is_help=True
@@ -32,7 +32,7 @@ def _json(data: Any) -> None:
 
 
 def _client(url: str | None, api_key: str | None) -> Any:
-    from annotation.workflow import connect
+    from swarmlens.annotation.workflow import connect
 
     return connect(url, api_key)
 
@@ -45,7 +45,7 @@ def setup(
     as_json: AsJson = False,
 ) -> None:
     """Create or update the project (labels, guidelines, right-to-left aware layout)."""
-    from annotation.workflow import setup as do_setup
+    from swarmlens.annotation.workflow import setup as do_setup
 
     result = do_setup(_client(url, api_key), project)
     if as_json:
@@ -73,10 +73,10 @@ def push(
     as_json: AsJson = False,
 ) -> None:
     """Import N posts not yet in the project, with the model's prediction as pre-annotation."""
-    from annotation.workflow import push as do_push
-    from classifier.training import ensure_model
+    from swarmlens.annotation.workflow import push as do_push
+    from swarmlens.classifier.model.training import ensure_model
 
-    loaded, entry = ensure_model(model, say=lambda m: err.print(m))
+    loaded, entry = ensure_model(model)
     report = do_push(_client(url, api_key), project, inputs, n, strategy, loaded, entry.id, seed)
     if as_json:
         _json(report.__dict__)
@@ -119,7 +119,7 @@ def pull(
     as_json: AsJson = False,
 ) -> None:
     """Export annotations, resolve by majority, write a training file; print agreement."""
-    from annotation.workflow import pull as do_pull
+    from swarmlens.annotation.workflow import pull as do_pull
 
     report = do_pull(_client(url, api_key), project, out_path)
     if as_json:
@@ -142,7 +142,7 @@ def status(
     as_json: AsJson = False,
 ) -> None:
     """Tasks, annotated, pending, agreement so far and the project's model version."""
-    from annotation.workflow import status as do_status
+    from swarmlens.annotation.workflow import status as do_status
 
     result = do_status(_client(url, api_key), project)
     if as_json:
@@ -171,10 +171,10 @@ def retrain(
     as_json: AsJson = False,
 ) -> None:
     """Pull, train, register a new model version, push its predictions for open tasks."""
-    from annotation.workflow import retrain as do_retrain
+    from swarmlens.annotation.workflow import retrain as do_retrain
 
     result = do_retrain(
-        _client(url, api_key), project, out_path, data or [], say=lambda m: err.print(m)
+        _client(url, api_key), project, out_path, data or []
     )
     if as_json:
         _json(result)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from classifier.config import LABELS
+from swarmlens.classifier.vocab import LABELS
 
 FROM_NAME = "stance"
 TO_NAME = "text"

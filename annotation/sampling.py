@@ -38,12 +38,12 @@ import regex
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from classifier.config import READ_CHUNK_SIZE
-from classifier.features import MENTION_TOKEN, URL_TOKEN, TokenFeaturizer
-from classifier.posts import Post
+from swarmlens.classifier.batch.scoring import READ_CHUNK_SIZE
+from swarmlens.classifier.model.features import MENTION_TOKEN, URL_TOKEN, TokenFeaturizer
+from swarmlens.classifier.posts.post import Post
 
 if TYPE_CHECKING:
-    from classifier.model import StanceClassifier
+    from swarmlens.classifier.model.estimator import StanceClassifier
 
 STRATEGIES: tuple[str, ...] = ("uncertainty", "diversity", "random", "hashtag-stratified")
 """The strategy names ``select`` accepts."""

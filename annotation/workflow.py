@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,22 +22,21 @@ import httpx
 import numpy as np
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
-from annotation.agreement import AnnotatedTask, agreement, resolve
-from annotation.project import ensure_project, find_project, label_of
-from classifier import registry
-from classifier.config import LABELS
-from classifier.errors import SwarmlensError
-from classifier.posts import Post, format_time
-from classifier.readers import read_posts
+from swarmlens.annotation.agreement import AnnotatedTask, agreement, resolve
+from swarmlens.annotation.project import ensure_project, find_project, label_of
+from swarmlens.classifier.errors import AnnotationError
+from swarmlens.classifier.fsio import atomic_write_text
+from swarmlens.classifier.model import registry
+from swarmlens.classifier.posts.post import Post, format_time
+from swarmlens.classifier.posts.readers import read_posts
+from swarmlens.classifier.settings import get_settings
+from swarmlens.classifier.vocab import LABELS
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PUSH_BATCH = 200
 
-
-class AnnotationError(SwarmlensError):
-    """Label Studio cannot be reached or refuses what was asked."""
-
-    code = "E011"
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -53,7 +52,7 @@ def call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
     Gives up after ``SWARMLENS_LS_RETRY_SECONDS`` (default 120) seconds.
     """
-    limit = float(os.environ.get("SWARMLENS_LS_RETRY_SECONDS", "120"))
+    limit = get_settings().label_studio_retry_seconds
     retrying = retry(
         retry=retry_if_exception(_retryable),
         wait=wait_exponential(multiplier=0.5, max=10),
@@ -73,8 +72,9 @@ def connect(url: str | None = None, api_key: str | None = None) -> Any:
     ``LABEL_STUDIO_URL`` / ``LABEL_STUDIO_API_KEY``."""
     from label_studio_sdk import LabelStudio
 
-    url = url or os.environ.get("LABEL_STUDIO_URL")
-    api_key = api_key or os.environ.get("LABEL_STUDIO_API_KEY")
+    settings = get_settings()
+    url = url or settings.label_studio_url
+    api_key = api_key or settings.label_studio_api_key
     if not url or not api_key:
         raise AnnotationError(
             "Label Studio URL and token needed: set LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY "
@@ -123,7 +123,7 @@ def task_data(post: Post) -> dict[str, Any]:
 
 
 def prediction(label: str, score: float, model_version: str) -> dict[str, Any]:
-    from annotation.project import choice_result
+    from swarmlens.annotation.project import choice_result
 
     return {
         "model_version": model_version,
@@ -168,7 +168,7 @@ def push(
     seed: int = 0,
 ) -> PushReport:
     """Choose ``n`` posts not yet in the project and import them with pre-annotations."""
-    from annotation.sampling import select
+    from swarmlens.annotation.sampling import select
 
     pid = project_id(ls, name)
     present = call(task_post_ids, ls, pid)
@@ -295,11 +295,11 @@ def pull(ls: Any, name: str, out: Path) -> PullReport:
     fingerprint = digest.hexdigest()
     version = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{fingerprint[:8]}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    atomic_write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     review_file = None
     if resolution.review:
         review_path = out.with_name(out.name + ".review.jsonl")
-        _write_atomic(
+        atomic_write_text(
             review_path,
             "".join(
                 json.dumps(
@@ -327,7 +327,7 @@ def pull(ls: Any, name: str, out: Path) -> PullReport:
         "agreement": figures,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    _write_atomic(out.with_name(out.name + ".meta.json"), json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(out.with_name(out.name + ".meta.json"), json.dumps(meta, indent=2) + "\n")
     return PullReport(
         pid,
         str(out),
@@ -339,12 +339,6 @@ def pull(ls: Any, name: str, out: Path) -> PullReport:
         figures,
         counts,
     )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # -- status and retrain -----------------------------------------------------------------
@@ -393,16 +387,15 @@ def retrain(
     out: Path,
     extra_data: Sequence[Path] = (),
     cv_folds: int = 3,
-    say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Pull, train on the labels (plus ``extra_data``), register, predict open tasks."""
-    from classifier.training import entry_fields, load_labelled, train_model
+    from swarmlens.classifier.model.training import entry_fields, load_labelled, train_model
 
     report = pull(ls, name, out)
     if report.examples == 0:
         raise AnnotationError("no resolved annotation yet: nothing to train on")
     data = load_labelled([out, *extra_data])
-    say(f"Training on {len(data)} labelled posts ({report.examples} from {name})...")
+    log.info(f"Training on {len(data)} labelled posts ({report.examples} from {name})...")
     model, info = train_model(data, cv_folds=cv_folds)
     fields = entry_fields("annotated", model, info)
     fields["metrics"]["annotation_export"] = report.version

@@ -2,7 +2,7 @@
 
     python bench/accuracy.py [--seeds 5] [--data ../shared/data/dev.jsonl]
 
-Group-aware 5-fold cross-validation (StratifiedGroupKFold on `group`: an
+Group-aware 5-fold cross-validation (`model.splits.fold_splits` on `group`: an
 author's posts never sit on both sides) repeated over seeds; every model sees
 the same folds. References: TF-IDF char_wb 2-5 grams + LinearSVC on the raw
 text, and fastText (wordNgrams 2, subwords 3-5). Prints macro-F1 (mean and
@@ -14,25 +14,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
+from swarmlens.classifier.model.splits import fold_splits
+from swarmlens.classifier.vocab import LABELS
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "dev.jsonl"
-LABELS = ("supportive", "opposing", "neutral")
 
 
 def ours(train_x, train_y, train_g, test_x):
-    from classifier.model import StanceClassifier
+    from swarmlens.classifier.model.estimator import StanceClassifier
 
     model = StanceClassifier().fit(train_x, train_y, groups=train_g)
     proba = model.predict_proba(test_x)
@@ -86,8 +85,8 @@ def main() -> None:
             f"skipped: {args.data} not found (the real dev data lives in shared/, beside the project)"
         )
         return
-    from classifier.evaluation import evaluate_predictions
-    from classifier.training import load_labelled
+    from swarmlens.classifier.model.evaluation import evaluate_predictions
+    from swarmlens.classifier.model.training import load_labelled
 
     data = load_labelled([args.data])
     texts = np.array(data.texts, dtype=object)
@@ -103,9 +102,8 @@ def main() -> None:
     results: dict[str, list[dict]] = {name: [] for name in models}
     seconds = dict.fromkeys(models, 0.0)
     for seed in range(args.seeds):
-        folds = list(
-            StratifiedGroupKFold(5, shuffle=True, random_state=seed).split(texts, labels, groups)
-        )
+        # The same splitter as training and calibration: groups kept whole.
+        folds = list(fold_splits(labels, groups, folds=5, seed=seed))
         for name, run in models.items():
             predicted = np.empty(len(labels), dtype=object)
             top = np.zeros(len(labels))

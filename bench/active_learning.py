@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -33,13 +32,15 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedGroupKFold, train_test_split
+from sklearn.model_selection import train_test_split
+
+from swarmlens.classifier.model.splits import fold_splits
+from swarmlens.classifier.vocab import LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "dev.jsonl"
 DEFAULT_OUT = ROOT / "bench" / "results" / "active_learning.png"
-LABELS = ("supportive", "opposing", "neutral")
+
 FULL = "full data"
 
 
@@ -60,7 +61,7 @@ _DATA: dict[str, object] = {}
 
 
 def _load(path: Path) -> None:
-    from classifier.posts import post_from_record
+    from swarmlens.classifier.posts.post import post_from_record
 
     with path.open(encoding="utf-8") as handle:
         posts = [post_from_record(json.loads(line)) for line in handle if line.strip()]
@@ -71,8 +72,7 @@ def _load(path: Path) -> None:
 
 def folds_of(n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     labels, groups = _DATA["labels"], _DATA["groups"]
-    splitter = StratifiedGroupKFold(n_folds, shuffle=True, random_state=seed)
-    return list(splitter.split(np.zeros(len(labels)), labels, groups))
+    return list(fold_splits(labels, groups, folds=n_folds, seed=seed))
 
 
 def _macro_f1(model: object, test: np.ndarray) -> float:
@@ -84,7 +84,7 @@ def _macro_f1(model: object, test: np.ndarray) -> float:
 
 
 def _fit(indices: list[int]) -> object:
-    from classifier.model import StanceClassifier
+    from swarmlens.classifier.model.estimator import StanceClassifier
 
     posts, labels, groups = _DATA["posts"], _DATA["labels"], _DATA["groups"]
     return StanceClassifier().fit(
@@ -96,7 +96,7 @@ def _fit(indices: list[int]) -> object:
 
 def simulate(task: tuple[str, int, int, int, int, int]) -> Run:
     """Run one learning curve: (strategy, seed, fold, n_folds, seed_size, batch) -> Run."""
-    from annotation.sampling import select
+    from swarmlens.annotation.sampling import select
 
     strategy, seed, fold, n_folds, seed_size, batch = task
     started = time.perf_counter()
@@ -139,7 +139,7 @@ def first_reach(shares: np.ndarray, curve: np.ndarray, target: float) -> float |
 
 
 def main() -> None:
-    from annotation.sampling import STRATEGIES
+    from swarmlens.annotation.sampling import STRATEGIES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)

@@ -76,7 +76,6 @@ import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 HOST = "127.0.0.1"  # loopback only, never anything else
 SHIFT_DAYS = 7  # each copy of the base rows moves this many days later
@@ -111,7 +110,7 @@ def _env(cache: Path) -> dict[str, str]:
 
 def build_base(cache: Path, base_posts: int) -> tuple[Path, float]:
     """Demo archive of ``base_posts`` posts scored by the real CLI; cached."""
-    from classifier.demo import DEMO_SEED, write_demo_jsonl
+    from swarmlens.classifier.demo.generator import DEMO_SEED, write_demo_jsonl
 
     base = cache / f"base-{base_posts}"
     scored = base / "scored"
@@ -121,7 +120,7 @@ def build_base(cache: Path, base_posts: int) -> tuple[Path, float]:
     shutil.rmtree(base, ignore_errors=True)
     archive = write_demo_jsonl(base / "demo.jsonl", n_posts=base_posts, seed=DEMO_SEED + 3)
     log(f"scoring {base_posts:,} demo posts with `swarmlens score` (builds a model the first time)")
-    cmd = [sys.executable, "-m", "classifier.cli", "score", str(archive), "--out", str(scored), "--workers", "2"]
+    cmd = [sys.executable, "-m", "swarmlens.classifier.cli", "score", str(archive), "--out", str(scored), "--workers", "2"]
     subprocess.run(cmd, cwd=ROOT, env=_env(cache), check=True, stdout=subprocess.DEVNULL)
     return scored, time.perf_counter() - started
 
@@ -241,7 +240,7 @@ def start_server(cache: Path, run_dir: Path, dataset: Path, timeout: float) -> S
     port = free_port()
     log_path = run_dir / "server.log"
     cmd = [
-        sys.executable, "-m", "classifier.cli", "serve",
+        sys.executable, "-m", "swarmlens.classifier.cli", "serve",
         "--host", HOST, "--port", str(port),
         "--data-dir", str(run_dir / "data"), "--attach", str(dataset),
     ]  # fmt: skip
@@ -319,7 +318,7 @@ class Spec:
 
 def classify_texts(n: int = 50) -> list[str]:
     """``n`` short demo posts (synthetic), spread over labels, languages and platforms."""
-    from classifier.demo import DEMO_SEED, generate_demo
+    from swarmlens.classifier.demo.generator import DEMO_SEED, generate_demo
 
     records = list(generate_demo(3000, seed=DEMO_SEED + 11))
     rng = random.Random(7)

@@ -29,11 +29,10 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def archive_path(n: int) -> Path:
-    from classifier.demo import DEMO_SEED, write_demo_jsonl
+    from swarmlens.classifier.demo.generator import DEMO_SEED, write_demo_jsonl
 
     path = Path(tempfile.gettempdir()) / f"swarmlens-bench-archive-{n}.jsonl.gz"
     if not path.exists():
@@ -46,7 +45,7 @@ def command(archive: Path, out: Path, workers: int, scheduler: str | None) -> li
     cmd = [
         sys.executable,
         "-m",
-        "classifier.cli",
+        "swarmlens.classifier.cli",
         "score",
         str(archive),
         "--out",
@@ -126,9 +125,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from classifier.training import ensure_default_model
+    from swarmlens.classifier.model.training import ensure_default_model
 
-    ensure_default_model(say=print)
+    ensure_default_model()
     archive = archive_path(args.n)
     size_mb = archive.stat().st_size / 1e6
     work = Path(tempfile.mkdtemp(prefix="swarmlens-archive-bench-"))

@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from multiprocessing import get_context
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def _pin() -> None:
@@ -33,11 +31,11 @@ def time_swarmlens(path: str, out: str, model_ref: str | None) -> dict[str, floa
     _pin()
     from threadpoolctl import threadpool_limits
 
-    from classifier.readers import read_posts
-    from classifier.scoring import OutputWriter, batched, score_batch
-    from classifier.training import ensure_model
+    from swarmlens.classifier.batch.scoring import OutputWriter, batched, score_batch
+    from swarmlens.classifier.model.training import ensure_model
+    from swarmlens.classifier.posts.readers import read_posts
 
-    model, entry = ensure_model(model_ref, say=lambda m: print(m, file=sys.stderr))
+    model, entry = ensure_model(model_ref)
     with threadpool_limits(1):
         started = time.perf_counter()
         count = 0
@@ -81,7 +79,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="model version or path (default: current)")
     args = parser.parse_args()
 
-    from classifier.demo import DEMO_SEED, generate_demo, write_demo_jsonl
+    from swarmlens.classifier.demo.generator import DEMO_SEED, generate_demo, write_demo_jsonl
 
     work = Path(tempfile.mkdtemp(prefix="swarmlens-bench-"))
     archive = work / "posts.jsonl"

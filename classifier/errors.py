@@ -1,24 +1,54 @@
-"""Every error swarmlens raises on purpose, gathered in one place with a code.
+"""Every error swarmlens raises on purpose, gathered in one place with a code and an HTTP status.
 
-Codes are stable: scripts and the API may match on them. Messages say what went
-wrong and what to do about it.
+Codes are stable: scripts and the API match on them. Messages say what went wrong and
+what to do about it. The API turns each into one JSON body shape,
+``{"code": "E004", "message": "...", "detail": ...}``, with ``http_status`` as its status;
+the CLI prints ``error: [E004] ...`` and exits with status 2.
+
+| code | class | HTTP |
+|------|-------|------|
+| E001 | InputError: an input file, path or parameter cannot be used | 400 |
+| E002 | RecordError: one record is malformed (batch jobs reject it and go on) | 422 |
+| E003 | TrainingDataError: labelled data cannot train a model | 400 |
+| E004 | ModelNotFoundError: no such model version or artifact | 404 |
+| E005 | IntegrityError: an artifact's SHA-256 does not match; never loaded | 500 |
+| E006 | (retired: scikit-learn's ``NotFittedError`` is raised instead) | - |
+| E007 | OutputError: an output path cannot be written | 400 |
+| E008 | QueryError: a query cannot be answered as asked | 400 |
+| E009 | StoreLockedError: another process owns the database file | 503 |
+| E010 | BindError: refusing to listen on a public address without API keys | 400 |
+| E011 | AnnotationError: Label Studio unreachable or refusing | 502 |
+| E012 | OverloadedError: the server is at its in-flight limit | 503 |
+| E013 | AuthenticationError: the endpoint needs an API key | 401 |
+| E014 | ForbiddenError: the API key is not accepted | 403 |
+| E015 | PayloadTooLargeError: too many posts or too many bytes in one request | 413 |
+| E016 | RequestValidationError: a request field is missing or invalid | 422 |
+| E017 | HTTPError: any other HTTP-level refusal (unknown route, wrong method) | 4xx |
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SwarmlensError(Exception):
-    """Base class: an error with a stable code (``E###``) and a helpful message."""
+    """Base class: an error with a stable code (``E###``), a helpful message and an HTTP status."""
 
     code: str = "E000"
+    http_status: int = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, detail: Any = None) -> None:
         super().__init__(f"[{self.code}] {message}")
         self.message = message
+        self.detail = detail
+
+    def body(self) -> dict[str, Any]:
+        """The API's error body: the same three fields for every error."""
+        return {"code": self.code, "message": self.message, "detail": self.detail or self.message}
 
 
 class InputError(SwarmlensError):
-    """An input file or record cannot be used (unreadable, empty, wrong format)."""
+    """An input file, path or parameter cannot be used (unreadable, empty, wrong format)."""
 
     code = "E001"
 
@@ -27,6 +57,7 @@ class RecordError(SwarmlensError):
     """One record is malformed; readers send it to the rejects file and go on."""
 
     code = "E002"
+    http_status = 422
 
 
 class TrainingDataError(SwarmlensError):
@@ -39,25 +70,88 @@ class ModelNotFoundError(SwarmlensError):
     """A ``--model`` reference names no registered version and no artifact on disk."""
 
     code = "E004"
+    http_status = 404
 
 
 class IntegrityError(SwarmlensError):
-    """An artifact's SHA-256 does not match its manifest entry: it is never unpickled."""
+    """An artifact's SHA-256 does not match its manifest entry: it is never loaded."""
 
     code = "E005"
-
-
-class NotFittedError(SwarmlensError, ValueError, AttributeError):
-    """An estimator was asked to predict before ``fit``.
-
-    A ValueError and an AttributeError, like scikit-learn's, without importing
-    scikit-learn (processes that only read archives stay light).
-    """
-
-    code = "E006"
+    http_status = 500
 
 
 class OutputError(SwarmlensError):
     """An output path cannot be written or has an unsupported form."""
 
     code = "E007"
+
+
+class QueryError(SwarmlensError):
+    """A query's parameters cannot be answered as asked (bad interval, label, range)."""
+
+    code = "E008"
+
+
+class StoreLockedError(SwarmlensError):
+    """Another process holds the database file."""
+
+    code = "E009"
+    http_status = 503
+
+
+class BindError(SwarmlensError):
+    """The server would listen on a non-loopback address with no API keys set."""
+
+    code = "E010"
+
+
+class AnnotationError(SwarmlensError):
+    """Label Studio cannot be reached or refuses what was asked."""
+
+    code = "E011"
+    http_status = 502
+
+
+class OverloadedError(SwarmlensError):
+    """The server is handling as many requests as it may; retry after a moment."""
+
+    code = "E012"
+    http_status = 503
+
+
+class AuthenticationError(SwarmlensError):
+    """The endpoint needs an API key and none was sent."""
+
+    code = "E013"
+    http_status = 401
+
+
+class ForbiddenError(SwarmlensError):
+    """The API key sent is not one of the server's keys."""
+
+    code = "E014"
+    http_status = 403
+
+
+class PayloadTooLargeError(SwarmlensError):
+    """A request holds more posts or bytes than the server accepts; split it."""
+
+    code = "E015"
+    http_status = 413
+
+
+class RequestInvalidError(SwarmlensError):
+    """A request field is missing or invalid; ``detail`` lists each field and what is wrong."""
+
+    code = "E016"
+    http_status = 422
+
+
+class HTTPError(SwarmlensError):
+    """Any other HTTP-level refusal (unknown route, wrong method...), with its status."""
+
+    code = "E017"
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.http_status = status

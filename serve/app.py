@@ -1,35 +1,42 @@
-"""The FastAPI application: routers, limits, metrics, and the model loaded once."""
+"""The FastAPI application: routers, limits, metrics, one error shape, the model loaded once."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from classifier.errors import InputError, SwarmlensError
-from classifier.training import ensure_model
-from serve.metrics import Metrics
-from serve.middleware import GuardMiddleware
-from serve.routers import classify, datasets, domains, hashtags, labelstudio, meta, posts
-from serve.settings import Settings
-from serve.store import Store
+from swarmlens.classifier.errors import HTTPError, RequestInvalidError, SwarmlensError
+from swarmlens.classifier.model.training import ensure_model
+from swarmlens.classifier.settings import Settings
+from swarmlens.serve.metrics import Metrics
+from swarmlens.serve.middleware import GuardMiddleware
+from swarmlens.serve.routers import classify, datasets, domains, hashtags, labelstudio, meta, posts
+from swarmlens.serve.services.serving import ServingModel
+from swarmlens.serve.services.training import Trainer
+from swarmlens.serve.store import Store
 
 
-def create_app(settings: Settings | None = None, say: Callable[[str], None] = print) -> FastAPI:
+def error_response(error: SwarmlensError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Every API error as ``{"code", "message", "detail"}`` with the error's HTTP status."""
+    return JSONResponse(status_code=error.http_status, content=error.body(), headers=headers)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. The model and the store open in the lifespan, once per process."""
     settings = settings or Settings()
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        model, entry = ensure_model(settings.model, say=say)
-        app.state.model, app.state.entry = model, entry
-        app.state.model_lock = threading.Lock()
+        model, entry = ensure_model(settings.model, settings.models_dir)
+        app.state.serving = ServingModel(model, entry)
+        app.state.trainer = Trainer(settings, app.state.serving, metrics)
         app.state.store = Store(settings.data_dir)
         app.state.store.tune_for_serving()
         metrics.model.labels(entry.id).set(1)
@@ -63,14 +70,15 @@ def create_app(settings: Settings | None = None, say: Callable[[str], None] = pr
             for e in exc.errors()
         ]
         summary = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
-        return JSONResponse(status_code=422, content={"detail": errors, "message": summary})
+        return error_response(RequestInvalidError(summary, detail=errors))
 
-    @app.exception_handler(InputError)
-    async def input_error(request: Request, exc: InputError) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"detail": exc.message, "code": exc.code})
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(HTTPError(str(exc.detail), exc.status_code), exc.headers)
 
     @app.exception_handler(SwarmlensError)
     async def swarmlens_error(request: Request, exc: SwarmlensError) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"detail": exc.message, "code": exc.code})
+        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        return error_response(exc, headers)
 
     return app

@@ -9,11 +9,7 @@ from typing import Annotated
 
 import typer
 
-from classifier.errors import SwarmlensError
-
-
-class BindError(SwarmlensError):
-    code = "E010"
+from swarmlens.classifier.errors import BindError
 
 
 def is_loopback(host: str) -> bool:
@@ -43,8 +39,8 @@ def serve(
     """Serve the HTTP API (OpenAPI at /docs) and the dashboard (/)."""
     import uvicorn
 
-    from serve.app import create_app
-    from serve.settings import Settings
+    from swarmlens.classifier.settings import Settings
+    from swarmlens.serve.app import create_app
 
     overrides: dict = {"host": host, "port": port}
     if data_dir is not None:
@@ -57,9 +53,9 @@ def serve(
             f"refusing to bind to {host} with no API keys: set SWARMLENS_API_KEYS, "
             "or bind to 127.0.0.1"
         )
-    app = create_app(settings, say=lambda m: typer.echo(m, err=True))
+    app = create_app(settings)
     if attach:
-        from serve.store import Store
+        from swarmlens.serve.store import Store
 
         # Attach before the server opens the store: DuckDB allows one writer process.
         store = Store(settings.data_dir)

@@ -8,19 +8,21 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serve.metrics import Metrics
+from swarmlens.classifier.errors import OverloadedError, PayloadTooLargeError, SwarmlensError
+from swarmlens.serve.metrics import Metrics
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def _problem(send: Send, status: int, detail: str, headers: list | None = None) -> None:
-    body = json.dumps({"detail": detail}).encode()
+async def _problem(send: Send, error: SwarmlensError, headers: list | None = None) -> None:
+    # The same body shape as every other API error (see serve.app.error_response).
+    body = json.dumps(error.body()).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": error.http_status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -50,12 +52,14 @@ class GuardMiddleware:
         status = {"code": 500}
         if self.inflight >= self.max_inflight:
             self.metrics.rejected_busy.inc()
-            await _problem(send, 503, "server busy: retry shortly", [(b"retry-after", b"1")])
+            await _problem(
+                send, OverloadedError("server busy: retry shortly"), [(b"retry-after", b"1")]
+            )
             self._record(scope, 503, started)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await _problem(send, 413, f"request body over {self.max_body} bytes")
+            await _problem(send, self._too_large())
             self._record(scope, 413, started)
             return
         received = 0
@@ -84,10 +88,15 @@ class GuardMiddleware:
         except _BodyTooLarge:
             if not started_response:
                 status["code"] = 413
-                await _problem(send, 413, f"request body over {self.max_body} bytes")
+                await _problem(send, self._too_large())
         finally:
             self.inflight -= 1
             self._record(scope, status["code"], started)
+
+    def _too_large(self) -> PayloadTooLargeError:
+        return PayloadTooLargeError(
+            f"request body over {self.max_body} bytes (max_body_bytes): send less per request"
+        )
 
     def _record(self, scope: Scope, status: int, started: float) -> None:
         route: Any = scope.get("route")

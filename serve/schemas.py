@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-Label = Literal["supportive", "opposing", "neutral"]
+from swarmlens.classifier.vocab import FLOOD_PAIR, LABELS, PLATFORMS, Label
+
+Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
 
 
 class ClassifyItem(BaseModel):
@@ -26,10 +28,12 @@ class ClassifyRequest(BaseModel):
     posts: list[ClassifyItem] = Field(min_length=1, description="1 to max_batch posts.")
 
 
-class Scores(BaseModel):
-    supportive: float
-    opposing: float
-    neutral: float
+def _per_label(kind: Any, default: Any = ...) -> dict[str, Any]:
+    """One field per stance label, in score order: models follow the vocabulary."""
+    return {label: (kind, default) for label in LABELS}
+
+
+Scores = create_model("Scores", **_per_label(float))
 
 
 class Contribution(BaseModel):
@@ -54,7 +58,7 @@ class ClassifyResponse(BaseModel):
 class IngestItem(ClassifyItem):
     created_at: datetime = Field(description="Time of posting (ISO 8601; naive means UTC).")
     author: str | None = Field(default=None, max_length=256)
-    platform: Literal["twitter", "telegram", "vkontakte", "other"] = "other"
+    platform: Platform = "other"
     retweet_of: str | None = Field(default=None, max_length=256)
 
 
@@ -90,12 +94,12 @@ class DatasetResponse(BaseModel):
     attached_at: datetime
 
 
-class VolumePoint(BaseModel):
-    t: str = Field(description="ISO start of the UTC bucket.")
-    supportive: int | None = None
-    opposing: int | None = None
-    neutral: int | None = None
-    total: int
+VolumePoint = create_model(
+    "VolumePoint",
+    t=(str, Field(description="ISO start of the UTC bucket.")),
+    **_per_label(int | None, None),
+    total=(int, ...),
+)
 
 
 class VolumeResponse(BaseModel):
@@ -106,13 +110,13 @@ class VolumeResponse(BaseModel):
     model_version: str
 
 
-class TopHashtag(BaseModel):
-    hashtag: str
-    total: int
-    supportive: int
-    opposing: int
-    neutral: int
-    flood_share: float | None = Field(description="opposing / (supportive + opposing).")
+TopHashtag = create_model(
+    "TopHashtag",
+    hashtag=(str, ...),
+    total=(int, ...),
+    **_per_label(int),
+    flood_share=(float | None, Field(description="opposing / (supportive + opposing).")),
+)
 
 
 class TopHashtagsResponse(BaseModel):
@@ -139,12 +143,7 @@ class EmergingResponse(BaseModel):
     model_version: str
 
 
-class TopDomain(BaseModel):
-    domain: str
-    total: int
-    supportive: int
-    opposing: int
-    neutral: int
+TopDomain = create_model("TopDomain", domain=(str, ...), total=(int, ...), **_per_label(int))
 
 
 class TopDomainsResponse(BaseModel):
@@ -161,8 +160,32 @@ class ModelInfo(BaseModel):
     metrics: dict[str, Any]
 
 
+class LabelInfo(BaseModel):
+    """A stance label as the dashboard and other clients should show it."""
+
+    name: Label
+    colour: str = Field(description="CSS hex colour used for this label")
+    description: str
+
+
+def label_infos() -> list[LabelInfo]:
+    return [LabelInfo(name=x, colour=x.colour, description=x.description) for x in Label]
+
+
+class FloodShareDefinition(BaseModel):
+    """flood_share = numerator / (sum of denominator): counter-speech among stance-taking posts."""
+
+    numerator: Label = FLOOD_PAIR[0]
+    denominator: list[Label] = Field(default_factory=lambda: list(reversed(FLOOD_PAIR)))
+
+
 class Info(BaseModel):
     service: str = "swarmlens"
+    labels: list[LabelInfo] = Field(
+        default_factory=label_infos,
+        description="the stance labels in score order, with display colours",
+    )
+    flood_share: FloodShareDefinition = Field(default_factory=FloodShareDefinition)
     version: str
     model_version: str
     max_batch: int
@@ -176,5 +199,53 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
 
-class Problem(BaseModel):
-    detail: str
+class ErrorBody(BaseModel):
+    """The body of every API error, whatever raised it."""
+
+    code: str = Field(description="stable error code (E###), see swarmlens.classifier.errors")
+    message: str = Field(description="what went wrong and what to do about it")
+    detail: Any = Field(description="the message again, or per-field errors for 422")
+
+
+# -- Label Studio's ML-backend protocol --------------------------------------------------
+
+
+class LSTask(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    tasks: list[LSTask] = Field(default_factory=list, max_length=10_000)
+    project: str | None = None
+    label_config: str | None = None
+
+
+class LSPrediction(BaseModel):
+    result: list[dict[str, Any]]
+    score: float
+    model_version: str
+
+
+class PredictResponse(BaseModel):
+    results: list[LSPrediction]
+    model_version: str
+
+
+class WebhookEvent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    action: str = Field(max_length=64)
+    project: dict[str, Any] | None = None
+    annotation: dict[str, Any] | None = None
+
+
+class WebhookAnswer(BaseModel):
+    action: str
+    new_labels: int
+    retraining: bool
+    model_version: str

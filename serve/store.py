@@ -16,9 +16,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from classifier import queries
-from classifier.errors import InputError, SwarmlensError
-from classifier.scoring import OUTPUT_SCHEMA
+from swarmlens.classifier.analytics import queries
+from swarmlens.classifier.errors import InputError, StoreLockedError
+from swarmlens.classifier.vocab import OUTPUT_SCHEMA, duckdb_columns
 
 DATABASE_NAME = "swarmlens.duckdb"
 GRAINS = ("binned", "hour", "day", "hour_total", "day_total")
@@ -29,11 +29,6 @@ no language or retweet filter), which is a few rows per tag and bucket."""
 _COLUMNS = [field.name for field in OUTPUT_SCHEMA]
 _REQUIRED = {"post_id", "label", "scores", "hashtags", "created_at", "lang"}
 
-
-class StoreLockedError(SwarmlensError):
-    """Another process holds the database file."""
-
-    code = "E009"
 
 
 class Store:
@@ -55,12 +50,9 @@ class Store:
         self._write = threading.Lock()
         self._local = threading.local()
         self._con.execute(
-            """
+            f"""
             CREATE TABLE IF NOT EXISTS posts (
-                post_id VARCHAR PRIMARY KEY, label VARCHAR,
-                scores STRUCT(supportive FLOAT, opposing FLOAT, neutral FLOAT),
-                model_version VARCHAR, lang VARCHAR, hashtags VARCHAR[], domains VARCHAR[],
-                created_at TIMESTAMPTZ, platform VARCHAR, author VARCHAR, retweet_of VARCHAR);
+                {duckdb_columns(OUTPUT_SCHEMA, primary_key="post_id")});
             CREATE TABLE IF NOT EXISTS datasets (
                 path VARCHAR PRIMARY KEY, attached_at TIMESTAMPTZ, rows BIGINT);
             """

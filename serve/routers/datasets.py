@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
-from serve.schemas import DatasetRequest, DatasetResponse
-from serve.security import require_key
+from swarmlens.serve.deps import StoreDep, WriteKey
+from swarmlens.serve.schemas import DatasetRequest, DatasetResponse
 
 router = APIRouter(prefix="/v1", tags=["datasets"])
 
 
-@router.post("/datasets", response_model=DatasetResponse, dependencies=[Depends(require_key)])
-def attach(body: DatasetRequest, request: Request) -> DatasetResponse:
+@router.post("/datasets", response_model=DatasetResponse, dependencies=[WriteKey])
+def attach(body: DatasetRequest, store: StoreDep) -> DatasetResponse:
     """Attach (or refresh) the output directory or file of `swarmlens score`, read in place."""
-    result = request.app.state.store.attach(Path(body.path))
-    return DatasetResponse(**result)
+    return DatasetResponse(**store.attach(Path(body.path)))

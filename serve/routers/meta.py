@@ -5,11 +5,12 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from serve.schemas import Health, Info, ModelInfo
+from swarmlens.serve.deps import MetricsDep, ModelDep, SettingsDep, StoreDep
+from swarmlens.serve.schemas import Health, Info, ModelInfo
 
 router = APIRouter(tags=["service"])
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -23,8 +24,8 @@ def _version() -> str:
 
 
 @router.get("/v1/models/current", response_model=ModelInfo)
-def current_model(request: Request) -> ModelInfo:
-    entry = request.app.state.entry
+def current_model(serving: ModelDep) -> ModelInfo:
+    entry = serving.entry
     return ModelInfo(
         model_version=entry.id,
         created_at=entry.created_at,
@@ -36,16 +37,16 @@ def current_model(request: Request) -> ModelInfo:
 
 
 @router.get("/info", response_model=Info)
-def info(request: Request) -> Info:
-    settings = request.app.state.settings
+def info(settings: SettingsDep, serving: ModelDep, store: StoreDep) -> Info:
+    """Version, model, limits, store counts, and the stance labels with display colours."""
     return Info(
         version=_version(),
-        model_version=request.app.state.entry.id,
+        model_version=serving.version,
         max_batch=settings.max_batch,
         max_body_bytes=settings.max_body_bytes,
         max_inflight=settings.max_inflight,
         writes_need_api_key=bool(settings.keys),
-        store=request.app.state.store.counts(),
+        store=store.counts(),
     )
 
 
@@ -55,10 +56,8 @@ def healthz() -> Health:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
-    return Response(
-        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
-    )
+def metrics(registry: MetricsDep) -> Response:
+    return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/", include_in_schema=False)

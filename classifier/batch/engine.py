@@ -1,0 +1,309 @@
+"""Archive-scale scoring: streamed, parallel, resumable, hive-partitioned Parquet output.
+
+One process reads the inputs and cuts them into chunks of raw records (JSONL
+lines stay unparsed); workers (local processes or a Dask cluster) decode,
+score and write each chunk. Output layout under the output directory:
+
+    day=YYYY-MM-DD/part-<chunk>.parquet   scored rows, by UTC day of created_at
+                                          (day=unknown when the source gives no time)
+    _chunks/<chunk>.json                  marker: the chunk is complete (its counts)
+    _rejects/<chunk>.jsonl                rejected records of the chunk
+    _job.json                             what this directory is the output of
+    rejects.jsonl, _summary.json          written when the job completes
+
+Every file is written under a temporary name and renamed, and a chunk's
+marker is written last, so a crash at any moment leaves only complete files
+and a re-run redoes exactly the chunks without a marker. Chunk outputs are a
+pure function of the chunk, so redone chunks are identical to the lost ones.
+A post_id seen again in a later chunk (overlapping archives) is dropped from
+the later chunk after all chunks are done; the earliest occurrence is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from swarmlens.classifier.batch.chunks import ChunkResult, ModelRef, atomic_parquet, score_chunk
+from swarmlens.classifier.batch.executors import run_dask, run_local
+from swarmlens.classifier.batch.progress import Progress
+from swarmlens.classifier.errors import InputError, OutputError
+from swarmlens.classifier.fsio import atomic_write_bytes
+from swarmlens.classifier.model.registry import sha256_file
+from swarmlens.classifier.posts.readers import (
+    Payload,
+    ReadPosition,
+    expand_inputs,
+    iter_raw,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_CHUNK_RECORDS = 20_000
+"""Raw records per chunk in batch scoring: the unit of parallel work and of resumption."""
+JOB_FILE = "_job.json"
+SUMMARY_FILE = "_summary.json"
+REJECTS_FILE = "rejects.jsonl"
+
+
+@dataclass
+class InputFile:
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+def plan_inputs(inputs: Iterable[str | Path], previous: list[dict[str, Any]]) -> list[InputFile]:
+    """Input files with size, mtime and SHA-256 (reused from ``previous`` when unchanged)."""
+    known = {p["path"]: p for p in previous}
+    planned = []
+    for path in expand_inputs(inputs):
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise InputError(f"input {path} cannot be read: {exc.strerror}") from None
+        old = known.get(str(path))
+        if old and old["size"] == stat.st_size and old["mtime_ns"] == stat.st_mtime_ns:
+            digest = old["sha256"]
+        else:
+            try:
+                digest = sha256_file(path)
+            except OSError:
+                digest = ""  # unreadable: the reader will reject it with the reason
+        planned.append(InputFile(str(path), stat.st_size, stat.st_mtime_ns, digest))
+    return planned
+
+
+def iter_chunks(
+    files: list[InputFile], chunk_records: int, progress: Callable[[int], None] | None = None
+) -> Iterator[tuple[str, str, list[tuple[int, Payload]]]]:
+    """(chunk id, source, items) for every chunk of every file, in input order.
+
+    progress: called with the number of input bytes read so far (all files).
+    """
+    done_bytes = 0
+    for index, file in enumerate(files):
+        position = ReadPosition()
+        items: list[tuple[int, Payload]] = []
+        number = 0
+        for item in iter_raw(file.path, position):
+            items.append(item)
+            if len(items) >= chunk_records:
+                yield f"{index:05d}-{number:07d}", file.path, items
+                if progress:
+                    progress(done_bytes + position.bytes)
+                items = []
+                number += 1
+        if items or number == 0:
+            yield f"{index:05d}-{number:07d}", file.path, items
+        done_bytes += file.size
+        if progress:
+            progress(done_bytes)
+
+
+@dataclass
+class BatchJob:
+    """A batch scoring job. Run it with ``run()``; re-running finishes an interrupted job.
+
+    inputs: files, globs or directories. out_dir: output directory.
+    ref: the model. workers: processes to score with (local executor or Dask cluster).
+    scheduler: None for local processes, 'local' for a dask.distributed LocalCluster,
+        or a Dask scheduler address ('tcp://host:8786').
+    chunk_records: raw records per chunk (the unit of work and of resumption).
+    """
+
+    inputs: list[str]
+    out_dir: Path
+    ref: ModelRef
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    scheduler: str | None = None
+    chunk_records: int = BATCH_CHUNK_RECORDS
+    show_progress: bool | None = None
+
+    def _job_description(self, files: list[InputFile]) -> dict[str, Any]:
+        return {
+            "format": 1,
+            "inputs": [asdict(f) for f in files],
+            "model_version": self.ref.version,
+            "model_sha256": self.ref.sha256,
+            "chunk_records": self.chunk_records,
+        }
+
+    def run(self) -> dict[str, Any]:
+        """Score everything not yet scored; returns the summary (also in _summary.json)."""
+        root = self.out_dir
+        if root.exists() and not root.is_dir():
+            raise OutputError(f"{root} exists and is not a directory")
+        root.mkdir(parents=True, exist_ok=True)
+        job_path = root / JOB_FILE
+        previous = json.loads(job_path.read_text()) if job_path.exists() else None
+        files = plan_inputs(self.inputs, previous["inputs"] if previous else [])
+        job = self._job_description(files)
+        if previous is not None:
+            if _identity(previous) != _identity(job):
+                raise OutputError(
+                    f"{root} holds the output of another job (other inputs, model or chunk "
+                    "size); choose a new output directory or delete this one"
+                )
+            summary_path = root / SUMMARY_FILE
+            if summary_path.exists():
+                summary = json.loads(summary_path.read_text())
+                log.info(
+                    f"Nothing to do: {root} already holds the complete output of this job "
+                    f"({summary['scored']} posts scored with {summary['model_version']})."
+                )
+                summary["already_complete"] = True
+                return summary
+        else:
+            if any(root.iterdir()):
+                raise OutputError(f"{root} is not empty and holds no swarmlens job")
+            atomic_write_bytes(job_path, json.dumps(job, indent=2).encode())
+
+        started = time.perf_counter()
+        done = _completed_chunks(root)
+        if done:
+            log.info(f"Resuming: {len(done)} chunk(s) already complete in {root}.")
+        total_bytes = sum(f.size for f in files)
+        with Progress(total_bytes, self.show_progress) as progress:
+            for result in self._execute(files, done, progress):
+                done[result.chunk] = result
+                progress.advance_posts(result.read)
+        duplicates_across = deduplicate(root)
+        return self._finish(root, files, done, duplicates_across, time.perf_counter() - started)
+
+    def _execute(
+        self, files: list[InputFile], done: dict[str, ChunkResult], progress: Progress
+    ) -> Iterator[ChunkResult]:
+        todo = (
+            (chunk_id, source, items)
+            for chunk_id, source, items in iter_chunks(files, self.chunk_records, progress.read)
+            if chunk_id not in done
+        )
+        if self.scheduler:
+            yield from run_dask(todo, self.ref, str(self.out_dir), self.workers, self.scheduler)
+        elif self.workers <= 1:
+            for chunk_id, source, items in todo:
+                yield score_chunk(chunk_id, source, items, self.ref, str(self.out_dir))
+        else:
+            yield from run_local(todo, self.ref, str(self.out_dir), self.workers)
+
+    def _finish(
+        self,
+        root: Path,
+        files: list[InputFile],
+        done: dict[str, ChunkResult],
+        duplicates_across: int,
+        seconds: float,
+    ) -> dict[str, Any]:
+        rejects = sorted((root / "_rejects").glob("*.jsonl"))
+        atomic_write_bytes(root / REJECTS_FILE, b"".join(p.read_bytes() for p in rejects))
+        read = sum(r.read for r in done.values())
+        rejected = sum(r.rejected for r in done.values())
+        scored = _count_rows(root)
+        summary = {
+            "read": read,
+            "scored": scored,
+            "rejected": rejected,
+            "duplicates": read - scored - rejected,
+            "duplicates_within_chunks": sum(r.duplicates for r in done.values()),
+            "duplicates_across_chunks": read
+            - scored
+            - rejected
+            - sum(r.duplicates for r in done.values()),
+            "model_version": self.ref.version,
+            "inputs": [{"path": f.path, "bytes": f.size, "sha256": f.sha256} for f in files],
+            "chunks": len(done),
+            "workers": self.workers,
+            "scheduler": self.scheduler or "processes",
+            "timings": {
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "seconds_this_run": round(seconds, 3),
+                "chunk_seconds_total": round(sum(r.seconds for r in done.values()), 3),
+                "posts_per_second_this_run": round(read / seconds, 1) if seconds else None,
+            },
+        }
+        atomic_write_bytes(root / SUMMARY_FILE, json.dumps(summary, indent=2).encode())
+        return summary
+
+
+def _identity(job: dict[str, Any]) -> tuple:
+    return (
+        tuple((f["path"], f["size"], f["sha256"]) for f in job["inputs"]),
+        job["model_sha256"],
+        job["chunk_records"],
+    )
+
+
+def _completed_chunks(root: Path) -> dict[str, ChunkResult]:
+    done = {}
+    for marker in (root / "_chunks").glob("*.json"):
+        result = ChunkResult(**json.loads(marker.read_text()))
+        done[result.chunk] = result
+    return done
+
+
+def _count_rows(root: Path) -> int:
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in root.glob("day=*/part-*.parquet"))
+
+
+def deduplicate(root: Path) -> int:
+    """Drop rows whose post_id already appears in an earlier chunk; returns rows dropped.
+
+    Idempotent and deterministic: the earliest chunk (by name, i.e. input order)
+    keeps the row, so an interrupted pass finishes identically when re-run.
+    """
+    parts = sorted(root.glob("day=*/part-*.parquet"))
+    if not parts:
+        return 0
+    import duckdb
+
+    # Bounded memory: DuckDB spills to disk rather than grow with the archive.
+    con = duckdb.connect(
+        config={
+            "memory_limit": "128MB",
+            "threads": 2,
+            "preserve_insertion_order": False,
+            "temp_directory": str(root / "_tmp"),
+        }
+    )
+    listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
+    rows = con.execute(
+        f"""
+        WITH ids AS (
+            SELECT post_id, filename,
+                   regexp_extract(filename, 'part-([0-9-]+)\\.parquet$', 1) AS chunk
+            FROM read_parquet([{listing}], filename = true, hive_partitioning = false)
+        ), firsts AS (SELECT post_id, min(chunk) AS keep FROM ids GROUP BY post_id
+                      HAVING count(*) > 1)
+        SELECT ids.filename, list(ids.post_id)
+        FROM ids JOIN firsts USING (post_id)
+        WHERE ids.chunk <> firsts.keep
+        GROUP BY ids.filename
+        """
+    ).fetchall()
+    dropped = 0
+    for filename, ids in rows:
+        path = Path(filename)
+        table = pq.read_table(path)
+        keep = pc.invert(pc.is_in(table.column("post_id"), value_set=pa.array(ids, pa.string())))
+        kept = table.filter(keep)
+        dropped += table.num_rows - kept.num_rows
+        if kept.num_rows:
+            atomic_parquet(path, kept)
+        else:
+            path.unlink()
+    return dropped
+
+

@@ -1,0 +1,86 @@
+"""Where chunks are scored: in this process, a local process pool, or a Dask cluster.
+
+Each executor keeps a bounded number of chunks in flight (flat memory however large the
+archive) and yields ``ChunkResult``s as chunks finish.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from typing import Any
+
+from swarmlens.classifier.batch.chunks import ChunkResult, ModelRef, score_chunk
+from swarmlens.classifier.posts.readers import Payload
+
+
+def _bounded(
+    submit: Callable[[str, str, list[tuple[int, Payload]]], Future],
+    todo: Iterator[tuple[str, str, list[tuple[int, Payload]]]],
+    limit: int,
+) -> Iterator[Any]:
+    """Submit chunks keeping at most ``limit`` in flight (flat memory), yield results."""
+    pending: set[Future] = set()
+    for chunk in todo:
+        pending.add(submit(*chunk))
+        if len(pending) >= limit:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield future.result()
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            yield future.result()
+
+
+def _single_threaded_workers() -> None:
+    # Each worker scores on one core: BLAS thread pools would only oversubscribe the
+    # machine and allocate a buffer per thread. Inherited by the spawned workers.
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
+
+def run_local(todo: Iterator, ref: ModelRef, out_dir: str, workers: int) -> Iterator[ChunkResult]:
+    _single_threaded_workers()
+    context = get_context("spawn")  # no inherited locks or threads from the driver
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from _bounded(
+            lambda c, s, i: pool.submit(score_chunk, c, s, i, ref, out_dir), todo, workers + 1
+        )
+
+
+def run_dask(
+    todo: Iterator, ref: ModelRef, out_dir: str, workers: int, scheduler: str
+) -> Iterator[ChunkResult]:
+    from dask.distributed import Client, LocalCluster
+    from dask.distributed import wait as dask_wait
+
+    cluster = None
+    if scheduler == "local":
+        _single_threaded_workers()
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        pending: set[Any] = set()
+        limit = max(2, 2 * len(client.scheduler_info()["workers"]) or 2 * workers)
+        for chunk_id, source, items in todo:
+            pending.add(
+                client.submit(score_chunk, chunk_id, source, items, ref, out_dir, pure=False)
+            )
+            if len(pending) >= limit:
+                finished = dask_wait(pending, return_when="FIRST_COMPLETED")
+                pending = set(finished.not_done)
+                for future in finished.done:
+                    yield future.result()
+        for future in pending:
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

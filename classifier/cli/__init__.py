@@ -1,0 +1,5 @@
+"""The ``swarmlens`` command line: one module per command group, assembled in ``main``."""
+
+from swarmlens.classifier.cli.main import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,5 @@
+"""``python -m swarmlens.classifier.cli``: the same as the ``swarmlens`` console script."""
+
+from swarmlens.classifier.cli.main import main
+
+main()

@@ -1,0 +1,63 @@
+"""The ``swarmlens`` command line: the app, its commands, and the entry point.
+
+Commands live in one module per group (``models``, ``scoring``, ``demo``). Commands from
+other packages (``serve``, ``annotate``) plug in through the ``swarmlens.commands``
+entry-point group, so this core never imports them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from importlib.metadata import entry_points
+
+import typer
+
+from swarmlens.classifier import logs
+from swarmlens.classifier.cli import demo, models, scoring
+from swarmlens.classifier.cli.output import err
+from swarmlens.classifier.errors import SwarmlensError
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(
+    help="swarmlens: who really drives an extremist hashtag (supportive / opposing / neutral).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(models.train)
+app.command()(models.evaluate)
+app.command()(scoring.score)
+app.command()(models.models)
+app.command()(scoring.volumes)
+app.command("demo-data")(demo.demo_data)
+app.command()(demo.demo)
+
+
+def _load_plugins() -> None:
+    for point in entry_points(group="swarmlens.commands"):
+        try:
+            command = point.load()
+        except ImportError as exc:
+            log.warning(f"command {point.name!r} unavailable: {exc}")
+            continue
+        if isinstance(command, typer.Typer):
+            app.add_typer(command, name=point.name)
+        else:
+            app.command(point.name)(command)
+
+
+def main() -> None:
+    """Console-script entry point: clear one-line errors for expected failures."""
+    logs.configure()
+    _load_plugins()
+    try:
+        app()
+    except SwarmlensError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Scoring and query commands: ``score`` (file or archive-scale) and ``volumes``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from swarmlens.classifier.batch.engine import BATCH_CHUNK_RECORDS
+from swarmlens.classifier.cli.output import out, print_json
+from swarmlens.classifier.errors import InputError
+from swarmlens.classifier.model import registry
+from swarmlens.classifier.vocab import LABELS
+
+log = logging.getLogger(__name__)
+
+
+def score(
+    inputs: Annotated[list[str], typer.Argument(help="Files, globs or directories to score.")],
+    out_path: Annotated[
+        Path, typer.Option("--out", help=".jsonl, .parquet, or a directory (Parquet dataset).")
+    ],
+    model_ref: Annotated[
+        str | None, typer.Option("--model", help="Version id or artifact path (default: current).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Scoring processes for a directory output (default: all cores).")
+    ] = 0,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="'local' for a Dask LocalCluster, or a Dask scheduler address."),
+    ] = None,
+    chunk_records: Annotated[
+        int, typer.Option(help="Records per chunk (unit of work and of resumption).")
+    ] = BATCH_CHUNK_RECORDS,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Rejects file for a file output (default: beside it).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Score posts: one output record per accepted post; malformed records go to rejects.
+
+    A directory output is the archive-scale path: parallel, resumable (re-run the
+    same command after a crash), hive-partitioned by day, with _summary.json.
+    """
+    if model_ref is None and not registry.default_is_usable():
+        # Imported only when needed: training pulls in scikit-learn, which the reading and
+        # dispatching process of a batch job does not need.
+        from swarmlens.classifier.model.training import ensure_default_model
+
+        ensure_default_model()
+    if out_path.suffix.lower() in (".jsonl", ".parquet"):
+        if scheduler or workers > 1:
+            log.info("note: --workers/--scheduler apply to directory outputs; one process scores")
+        summary = _score_to_file(inputs, out_path, model_ref, rejects)
+    else:
+        from swarmlens.classifier.batch.engine import BatchJob, ModelRef
+
+        path, entry = registry.verify(model_ref)
+        job = BatchJob(
+            inputs=inputs,
+            out_dir=out_path,
+            ref=ModelRef(str(path.resolve()), entry.sha256, entry.id),
+            workers=workers or (os.cpu_count() or 1),
+            scheduler=scheduler,
+            chunk_records=chunk_records,
+        )
+        summary = job.run()
+    if as_json:
+        print_json(summary)
+        return
+    if summary.get("already_complete"):
+        return
+    log.info(
+        f"Read {summary['read']} records: scored {summary['scored']}, rejected "
+        f"{summary['rejected']}"
+        + (f", duplicates dropped {summary['duplicates']}" if summary.get("duplicates") else "")
+        + f"; model {summary['model_version']}; output {out_path}"
+    )
+
+
+def _score_to_file(
+    inputs: list[str], out_path: Path, model_ref: str | None, rejects: Path | None
+) -> dict[str, Any]:
+    from swarmlens.classifier.batch.scoring import OutputWriter, batched, score_batch
+    from swarmlens.classifier.posts.readers import ReadStats, RejectsFile, read_posts
+
+    model, entry = registry.load(model_ref)
+    rejects_path = rejects or _default_rejects(out_path)
+    rejects_path.unlink(missing_ok=True)
+    stats = ReadStats()
+    started = time.perf_counter()
+    with RejectsFile(rejects_path) as sink, OutputWriter(out_path) as writer:
+        for batch in batched(read_posts(inputs, sink, stats)):
+            writer.write(score_batch(model, batch, entry.id))
+    seconds = time.perf_counter() - started
+    return {
+        "read": stats.read,
+        "scored": writer.rows,
+        "rejected": stats.rejected,
+        "model_version": entry.id,
+        "output": str(out_path),
+        "rejects": str(rejects_path) if stats.rejected else None,
+        "seconds": round(seconds, 3),
+        "posts_per_second": round(stats.read / seconds, 1) if seconds else None,
+    }
+
+
+def _default_rejects(out_path: Path) -> Path:
+    if out_path.suffix.lower() in (".jsonl", ".parquet"):
+        return out_path.with_name(out_path.stem + ".rejects.jsonl")
+    return out_path / "rejects.jsonl"
+
+
+def volumes(
+    dataset: Annotated[list[Path], typer.Argument(help="Scored dataset directory or files.")],
+    hashtag: Annotated[str, typer.Option(help="Hashtag, any spelling, with or without '#'.")],
+    label: Annotated[
+        list[str] | None, typer.Option(help="Label to count (repeatable; default all three).")
+    ] = None,
+    interval: Annotated[str, typer.Option(help="'hour' or 'day' (UTC).")] = "hour",
+    lang: Annotated[str | None, typer.Option(help="Only posts in this language.")] = None,
+    start: Annotated[str | None, typer.Option(help="ISO time, inclusive.")] = None,
+    end: Annotated[str | None, typer.Option(help="ISO time, exclusive.")] = None,
+    min_score: Annotated[
+        float | None, typer.Option(help="Count a post only if its label's score is >= this.")
+    ] = None,
+    exclude_retweets: Annotated[bool, typer.Option(help="Leave retweets out.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the series as JSON.")] = False,
+) -> None:
+    """Volume of a hashtag over time, per label, from a scored dataset (DuckDB)."""
+    from swarmlens.classifier.analytics import queries
+    from swarmlens.classifier.posts.post import parse_time
+
+    for path in dataset:
+        if not path.exists():
+            raise InputError(f"dataset {path} does not exist")
+    try:
+        start_at, end_at = parse_time(start), parse_time(end)
+    except ValueError as exc:
+        raise InputError(f"--start/--end: {exc}") from None
+    result = queries.volume_series(
+        queries.post_counts(queries.parquet_source(dataset)),
+        hashtag,
+        interval,
+        label,
+        start_at,
+        end_at,
+        lang,
+        min_score,
+        exclude_retweets,
+    )
+    if as_json:
+        print_json(result)
+        return
+    chosen = [x for x in LABELS if x in (label or LABELS)]
+    table = Table(title=f"#{result['hashtag']} per {interval} (UTC)")
+    for column in ("bucket", *chosen, "total"):
+        table.add_column(column, justify="left" if column == "bucket" else "right")
+    for point in result["series"]:
+        table.add_row(point["t"], *(str(point[x]) for x in chosen), str(point["total"]))
+    if not result["series"]:
+        log.info(f"No post with #{result['hashtag']} matches these filters.")
+    out.print(table)

@@ -1,0 +1,1 @@
+"""Package data only: the JSON word banks of the demo corpus, read by ``..wordbanks``."""

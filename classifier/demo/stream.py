@@ -1,0 +1,137 @@
+"""The post stream of one demo run: time order, classes, platforms, retweets and replies.
+
+``records`` walks the per-bin plan of ``scenario.plan``: it draws each bin's
+timestamps and sorts them on their own (so memory does not grow with
+``n_posts``), then for every post its class, language, platform and author,
+and either a retweet of a recent original, a reply, or fresh text from
+``texts.Composer``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from swarmlens.classifier.demo.accounts import Authors
+from swarmlens.classifier.demo.scenario import (
+    BIN_SECONDS,
+    LABELS,
+    LANG_CUM,
+    NEU,
+    OPP,
+    P_REPLY,
+    P_RETWEET,
+    SUP,
+    TELEGRAM_SHARE,
+    Bin,
+    plan,
+)
+from swarmlens.classifier.demo.texts import Composer
+from swarmlens.classifier.demo.wordbanks import load_banks
+
+__all__ = ["records"]
+
+
+def records(n_posts: int, seed: int) -> Iterator[dict[str, Any]]:
+    """Iterator over the n_posts records of the run ``seed``, in time order.
+
+    n_posts: corpus size (>= 0, checked by the caller); seed: the run's seed.
+    The plan, pools and banks are set up now; records are made lazily.
+    """
+    banks = load_banks()
+    authors = Authors(n_posts, banks.news_suffixes)
+    composer = Composer(random.Random(seed), banks, authors)
+    width = max(6, len(str(max(n_posts - 1, 0))))
+    return _run(composer, plan(n_posts), width)
+
+
+def _run(composer: Composer, bins: list[Bin], width: int) -> Iterator[dict[str, Any]]:
+    """Yield the records of ``bins`` in time order.
+
+    composer: the run's text composer (and its random source and authors);
+    bins: per-bin counts and class mixes from ``scenario.plan``;
+    width: zero-padded width of the numeric part of post ids.
+    """
+    rnd = composer.rnd
+    author = composer.author
+    # Recent Twitter originals per (class, language): retweet and reply targets.
+    recent: dict[tuple[int, str], list[tuple[str, str, str]]] = {}
+    last_channel_post: dict[str, str] = {}
+    bisect_right = bisect.bisect_right
+    # Everything the hot loop needs about a class, in one tuple lookup.
+    per_class = [
+        (*LANG_CUM[c], TELEGRAM_SHARE[c], LABELS[c], compose)
+        for c, compose in enumerate((composer.supportive, composer.opposing, composer.neutral))
+    ]
+    index = 0
+    clocks = [
+        [f"{m0 + off // 60:02d}:{off % 60:02d}Z" for off in range(BIN_SECONDS)]
+        for m0 in range(0, 60, BIN_SECONDS // 60)
+    ]
+    for count, prefix, minute0, t0, p_sup, p_sup_opp in bins:
+        if not count:
+            continue
+        offsets = sorted([int(rnd() * BIN_SECONDS) for _ in range(count)])
+        # "MM:SSZ" strings for every offset of this bin, shared by all bins
+        # that start at the same minute of the hour.
+        clock = clocks[minute0 // 10]
+        for off in offsets:
+            created = prefix + clock[off]
+            t = t0 + off / 3600.0
+            r = rnd()
+            cls = SUP if r < p_sup else (OPP if r < p_sup_opp else NEU)
+            langs, cum, tg_share, label, compose = per_class[cls]
+            lang = langs[bisect_right(cum, rnd())]
+            tg = 1 if rnd() < tg_share else 0
+            post_id = "demo-" + str(index).zfill(width)
+            index += 1
+            handle, group = author(cls, lang, tg, rnd())
+            retweet_of = reply_to = None
+            key = (cls, lang)
+            pool = recent.get(key)
+            if tg:
+                text = compose(lang, t, tg, created, handle)
+                previous = last_channel_post.get(handle)
+                if previous is not None and cls == NEU and rnd() < 0.1:
+                    # News channels thread updates under their earlier post.
+                    reply_to = previous
+                last_channel_post[handle] = post_id
+                if len(last_channel_post) > 65536:
+                    last_channel_post.clear()
+            elif pool and rnd() < P_RETWEET:
+                # Popular recent posts get most retweets: bias toward the end.
+                original = pool[len(pool) - 1 - int(len(pool) * rnd() ** 2)]
+                retweet_of = original[0]
+                text = f"RT @{original[1]}: {original[2]}"
+            else:
+                target_pool = pool
+                if cls == OPP and rnd() < 0.7:
+                    # Opponents mostly answer supporters.
+                    target_pool = recent.get((SUP, lang))
+                body = compose(lang, t, tg, created, handle)
+                if target_pool and rnd() < P_REPLY:
+                    target = target_pool[len(target_pool) - 1 - int(len(target_pool) * rnd())]
+                    reply_to = target[0]
+                    text = f"@{target[1]} {body}"
+                else:
+                    text = body
+                if pool is None:
+                    pool = recent[key] = []
+                pool.append((post_id, handle, text))
+                if len(pool) > 120:
+                    del pool[:60]
+            yield {
+                "id": post_id,
+                "platform": "telegram" if tg else "twitter",
+                "author": handle,
+                "group": group,
+                "text": text,
+                "lang": lang,
+                "created_at": created,
+                "label": label,
+                "retweet_of": retweet_of,
+                "reply_to": reply_to,
+                "synthetic": True,
+            }

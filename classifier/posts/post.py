@@ -1,0 +1,221 @@
+"""The ``Post``: one data model for a social-media post, used by every part of swarmlens.
+
+``post_from_record`` builds one from any flat mapping (JSONL, CSV, Parquet rows,
+API bodies) and is the single place where a record is validated: it raises
+``RecordError`` with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from swarmlens.classifier.errors import RecordError
+from swarmlens.classifier.text import entities
+from swarmlens.classifier.text.langid import resolve_lang
+from swarmlens.classifier.vocab import LABELS, PLATFORMS
+
+MAX_TEXT_CHARS = 100_000
+"""Longer texts are cut (and the cut is counted): no post on these networks is longer."""
+
+
+@dataclass(slots=True)
+class Post:
+    """A post as swarmlens sees it.
+
+    post_id: the source's id, as a string (unique within a platform).
+    platform: 'twitter', 'telegram', 'vkontakte' or 'other'.
+    text: the text as posted (invalid bytes replaced, nothing else changed).
+    lang: ISO 639-1 code from the source, else detected; 'und' when unknown.
+    created_at: UTC time of posting, or None when the source gives none.
+    hashtags: canonical hashtag keys (see ``entities.canonical_hashtag``).
+    urls / domains / mentions: extracted from the text (and the source's entities).
+    author: handle or id of the author, when known.
+    retweet_of / reply_to: ids of the retweeted / replied-to post, when known.
+    label: stance label for training data, else None.
+    group: author or thread id used to keep cross-validation folds apart.
+    """
+
+    post_id: str
+    platform: str
+    text: str
+    lang: str
+    created_at: datetime | None = None
+    hashtags: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)
+    author: str | None = None
+    retweet_of: str | None = None
+    reply_to: str | None = None
+    label: str | None = None
+    group: str | None = None
+
+    @property
+    def is_retweet(self) -> bool:
+        return self.retweet_of is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict (created_at as ISO 8601 with 'Z')."""
+        data = asdict(self)
+        data["created_at"] = format_time(self.created_at)
+        return data
+
+
+def format_time(moment: datetime | None) -> str | None:
+    """ISO 8601 UTC with a trailing 'Z', or None."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(value: object) -> datetime | None:
+    """Parse a timestamp into an aware UTC datetime.
+
+    value: ISO 8601 text (naive means UTC), Twitter's 'Wed Nov 18 21:04:05 +0000
+    2015', epoch seconds or milliseconds (number or digit string), a datetime,
+    or None/''. Raises ValueError for anything else.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value / 1000 if value > 10**11 else value
+        moment = datetime.fromtimestamp(seconds, UTC)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return parse_time(int(text))
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            try:
+                moment = email.utils.parsedate_to_datetime(_twitter_to_rfc2822(text))
+            except (TypeError, ValueError, IndexError):
+                raise ValueError(f"unreadable time {value!r}; use ISO 8601") from None
+    else:
+        raise ValueError(f"unreadable time {value!r}; use ISO 8601")
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    if moment.tzinfo is UTC:
+        return moment
+    return moment.astimezone(UTC)
+
+
+def _twitter_to_rfc2822(text: str) -> str:
+    # 'Wed Nov 18 21:04:05 +0000 2015' -> 'Wed, 18 Nov 2015 21:04:05 +0000'
+    day, month, date, clock, zone, year = text.split()
+    return f"{day}, {date} {month} {year} {clock} {zone}"
+
+
+def _optional_id(value: object, name: str) -> str | None:
+    if type(value) is str:
+        return value or None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise RecordError(f"'{name}' must be a string or an integer, got {type(value).__name__}")
+    return str(value)
+
+
+def normalize_label(value: object) -> str | None:
+    """A label as one of ``LABELS`` (case-insensitive), None when absent.
+
+    Raises RecordError naming the allowed labels for anything else.
+    """
+    if value is None or value == "":
+        return None
+    if value in LABELS:
+        return value  # type: ignore[return-value]
+    if isinstance(value, str) and value.strip().lower() in LABELS:
+        return value.strip().lower()
+    raise RecordError(f"unknown label {value!r}; expected one of {', '.join(LABELS)}")
+
+
+def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> Post:
+    """Validate a flat record and build a ``Post``.
+
+    record: a mapping with 'post_id' or 'id', and 'text'; optional 'lang',
+        'created_at', 'platform', 'author', 'retweet_of', 'reply_to', 'label',
+        'group', and pre-extracted 'hashtags' / 'urls' / 'mentions' lists.
+    platform: platform to use when the record names none.
+    Raises RecordError (with the reason) when the record cannot be a post.
+    """
+    if not isinstance(record, Mapping):
+        raise RecordError(f"expected a JSON object, got {type(record).__name__}")
+    raw_id = record.get("post_id")
+    if raw_id is None:
+        raw_id = record.get("id")
+    post_id = raw_id if type(raw_id) is str and raw_id else _optional_id(raw_id, "post_id")
+    if post_id is None:
+        raise RecordError("missing 'post_id' (or 'id')")
+    text = record.get("text")
+    if type(text) is not str:
+        if text is None:
+            raise RecordError("missing 'text'")
+        raise RecordError(f"'text' must be a string, got {type(text).__name__}")
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS]
+    if not text.isascii():
+        # Lone surrogates (from broken JSON escapes) cannot be encoded anywhere downstream.
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "replace").decode("utf-8")
+    try:
+        created_at = parse_time(record.get("created_at"))
+    except ValueError as exc:
+        raise RecordError(f"'created_at': {exc}") from None
+    plat = record.get("platform") or platform or "other"
+    if plat not in PLATFORMS:
+        plat = str(plat).lower()
+        if plat not in PLATFORMS:
+            plat = "other"
+    tags, url_list, handles = entities.extract(text)
+    given_urls = record.get("urls")
+    if isinstance(given_urls, (list, tuple)) and given_urls:
+        # The source's expanded URLs replace the t.co wrappers seen in the text.
+        url_list = _merge(
+            [u for u in given_urls if isinstance(u, str) and u],
+            [u for u in url_list if entities.domain(u) != "t.co"],
+        )
+    extra_tags = record.get("hashtags")
+    if isinstance(extra_tags, (list, tuple)):
+        tags = _merge(tags, [entities.canonical_hashtag(str(t)) for t in extra_tags])
+    author = record.get("author")
+    return Post(
+        post_id=post_id,
+        platform=plat,
+        text=text,
+        lang=resolve_lang(record.get("lang"), text),
+        created_at=created_at,
+        hashtags=[t for t in tags if t],
+        urls=url_list,
+        domains=entities.domains(url_list),
+        mentions=_merge(handles, _lower(record.get("mentions"))),
+        author=None if author in (None, "") else str(author),
+        retweet_of=_optional_id(record.get("retweet_of"), "retweet_of"),
+        reply_to=_optional_id(record.get("reply_to"), "reply_to"),
+        label=normalize_label(record.get("label")),
+        group=_optional_id(record.get("group"), "group"),
+    )
+
+
+def _lower(values: object) -> list[str] | None:
+    if not isinstance(values, (list, tuple)):
+        return None
+    return [str(v).lstrip("@").lower() for v in values]
+
+
+def _merge(first: list[str], more: object) -> list[str]:
+    if not isinstance(more, (list, tuple)) or not more:
+        return first
+    merged = dict.fromkeys(first)
+    for item in more:
+        if isinstance(item, str) and item:
+            merged.setdefault(item, None)
+    return list(merged)

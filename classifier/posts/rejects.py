@@ -1,0 +1,102 @@
+"""What happens to records that cannot become posts: ``Rejected``, counted and kept.
+
+A malformed record never stops a run: the readers yield a ``Rejected`` in its
+place, ``ReadStats`` counts it and ``RejectsFile`` keeps it for a person to fix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+
+@dataclass(slots=True)
+class Rejected:
+    """A record that could not become a post, with everything needed to fix it.
+
+    source: the input file. line: the record's line (JSONL, CSV) or 1-based
+    position (JSON documents, Parquet); 0 when the whole file is unreadable.
+    reason: why, in words a person can act on. raw: the record as text ('' when
+    there is no record, e.g. a truncated stream).
+    """
+
+    source: str
+    line: int
+    reason: str
+    raw: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reject as a JSON-friendly dict (source, line, reason, raw)."""
+        return asdict(self)
+
+
+def raw_text(record: object) -> str:
+    """``record`` as the text stored in ``Rejected.raw``: JSON when possible, else repr.
+
+    record: any decoded record (mapping, list, scalar) or part of one.
+    """
+    try:
+        return json.dumps(record, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        # Circular structures or non-string keys: repr still shows what was there.
+        return repr(record)
+
+
+@dataclass
+class ReadStats:
+    """Counts of records read / accepted / rejected, in total and per source file."""
+
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    by_source: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, source: str, accepted: bool) -> None:
+        """Count one record.
+
+        source: the input file it came from. accepted: True for a post, False for a reject.
+        """
+        per = self.by_source.setdefault(source, {"read": 0, "accepted": 0, "rejected": 0})
+        self.read += 1
+        per["read"] += 1
+        key = "accepted" if accepted else "rejected"
+        setattr(self, key, getattr(self, key) + 1)
+        per[key] += 1
+
+
+class RejectsFile:
+    """Appends rejected records as JSON lines to a file (created on the first reject).
+
+    path: the JSONL file to append to; its parent directories are created as needed.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._handle: IO[str] | None = None
+        self.count = 0
+
+    def add(self, rejected: Rejected) -> None:
+        """Append one reject.
+
+        rejected: the reject to write, as one JSON line.
+        """
+        if self._handle is None:
+            # Opened lazily so that a clean run leaves no empty rejects file behind.
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("a", encoding="utf-8")
+        self._handle.write(json.dumps(rejected.to_dict(), ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        """Close the file (a later ``add`` opens it again, appending)."""
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self) -> RejectsFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

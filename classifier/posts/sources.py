@@ -1,0 +1,275 @@
+"""Sources: from input names to the raw records of each file, with line numbers.
+
+This is the first stage of reading (file -> source -> format adapter -> validation
+-> Post). It expands inputs (files, globs, directories), opens files plain or gzip
+(by content, not by name), tracks how far reading got (``ReadPosition``) and
+splits each file format into raw payloads. It knows file formats, not record
+formats: it never builds a post and never validates a record.
+
+File formats: JSONL (one record per line), CSV, Parquet, and JSON documents (a
+Telegram Desktop ``result.json``, a Twitter v2 page, or an array of records).
+Nothing loads a whole archive into memory: JSON documents are streamed with
+ijson, Parquet by row batches.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import io
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+import ijson
+
+from swarmlens.classifier.errors import InputError
+from swarmlens.classifier.posts.rejects import Rejected, raw_text
+
+SUPPORTED_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(slots=True)
+class ReadPosition:
+    """How far a reader got: last line (or record), so a stream error can say where it
+    struck, and bytes of the file read, for progress."""
+
+    line: int = 0
+    bytes: int = 0
+
+
+class TelegramMessage(NamedTuple):
+    """One message of a Telegram Desktop export, with the channel it was posted in.
+
+    The channel comes from the export's top level, so the message alone cannot
+    say it; the source passes both on. channel: the channel's name (else its id,
+    else the file's stem). message: the message exactly as decoded (any JSON value).
+    """
+
+    channel: str
+    message: object
+
+
+Payload = bytes | Mapping[str, Any] | TelegramMessage | Rejected
+"""One raw record: a JSON text not yet parsed (a JSONL line, a one-record document), a
+decoded record (CSV/Parquet row, JSON array item), a Telegram message, or a reader-level
+reject. Payloads are pickled to scoring workers, so they stay plain data."""
+
+
+def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
+    """Files named by ``inputs``, each once, in the order given.
+
+    inputs: file paths (taken as given, whatever their suffix), glob patterns
+        (expanded, sorted) and directories (walked for files of a supported format).
+    Raises InputError when an input matches nothing or a directory holds no
+    file of a supported format.
+    """
+    files: list[Path] = []
+    for item in inputs:
+        text = str(item)
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and format_of(p) is not None)
+            if not found:
+                raise InputError(
+                    f"directory {text} holds no input file ({', '.join(SUPPORTED_SUFFIXES)}, "
+                    "optionally .gz)"
+                )
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        elif glob.has_magic(text):
+            matched = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+            if not matched:
+                raise InputError(f"pattern {text} matches no file")
+            files.extend(matched)
+        else:
+            raise InputError(f"input {text} does not exist")
+    return list(dict.fromkeys(files))
+
+
+def format_of(path: Path) -> str | None:
+    """'jsonl', 'json', 'csv' or 'parquet' from the file's name ('.gz' ignored), else None.
+
+    path: the file.
+    """
+    name = path.name.lower().removesuffix(".gz")
+    for suffix in SUPPORTED_SUFFIXES:
+        if name.endswith(suffix):
+            return "jsonl" if suffix == ".ndjson" else suffix.lstrip(".")
+    return None
+
+
+class _CountingReader(io.RawIOBase):
+    """A raw file that records in ``position.bytes`` how far into the file reading got."""
+
+    def __init__(self, path: Path, position: ReadPosition) -> None:
+        self._file = path.open("rb", buffering=0)
+        self._position = position
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._file.readinto(buffer)
+        self._position.bytes += count or 0
+        return count  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def open_binary(path: Path, position: ReadPosition | None = None) -> IO[bytes]:
+    """Open ``path`` for reading bytes, decompressing gzip when the content is gzip.
+
+    path: the file. position: when given, its ``bytes`` counts the file's
+    (compressed) bytes read.
+    """
+    with path.open("rb") as probe:
+        is_gzip = probe.read(2) == _GZIP_MAGIC
+    raw = _CountingReader(path, position if position is not None else ReadPosition())
+    buffered = io.BufferedReader(raw, buffer_size=1 << 20)
+    if is_gzip:
+        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+    return buffered
+
+
+def iter_raw(
+    path: str | Path, position: ReadPosition | None = None
+) -> Iterator[tuple[int, Payload]]:
+    """(line, payload) of every record of one file, in file order, without building posts.
+
+    Cheap enough for one process to feed many scoring workers: JSONL lines are
+    passed on unparsed; other formats are decoded, not adapted. Stream errors
+    (truncated gzip, malformed JSON document, unreadable file) end the file
+    with a ``Rejected`` saying where it struck.
+    path: a file in one of the supported formats (the format is taken from the
+        name, '.gz' stripped; a file of unknown suffix is read as JSONL).
+    position: updated with the line reached and the bytes read (for progress).
+    """
+    path = Path(path)
+    source = str(path)
+    fmt = format_of(path) or "jsonl"
+    position = position if position is not None else ReadPosition()
+    try:
+        yield from _READERS[fmt](path, source, position)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        line = position.line + 1
+        reason = (
+            f"truncated or corrupt gzip stream after line {position.line} ({exc}); "
+            "the records before it were kept"
+        )
+        yield line, Rejected(source, line, reason, "")
+    except ijson.JSONError as exc:
+        line = position.line + 1
+        reason = (
+            f"JSON document is malformed after record {position.line} ({exc}); "
+            "the records before it were kept"
+        )
+        yield line, Rejected(source, line, reason, "")
+    except OSError as exc:
+        yield 0, Rejected(source, 0, f"file cannot be read: {exc.strerror or exc}", "")
+
+
+# -- file formats ---------------------------------------------------------------
+# Each reader: (path, source name, position) -> (line, payload) pairs, keeping
+# ``position.line`` at the record being yielded so stream errors can name it.
+
+
+def _jsonl(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[int, Payload]]:
+    with open_binary(path, position) as handle:
+        for number, line in enumerate(handle, start=1):
+            position.line = number
+            if line.strip():
+                yield number, line
+
+
+def _json_document(
+    path: Path, source: str, position: ReadPosition
+) -> Iterator[tuple[int, Payload]]:
+    # The document's kind is found by peeking at its start; reading then starts
+    # over with ``position`` so that progress counts the file once.
+    with open_binary(path) as handle:
+        first = handle.read(1024).lstrip()
+    if first.startswith(b"["):
+        with open_binary(path, position) as handle:
+            for number, record in enumerate(ijson.items(handle, "item", use_float=True), start=1):
+                position.line = number
+                yield number, record
+        return
+    top_keys: dict[str, Any] = {}
+    with open_binary(path) as handle:
+        for prefix, event, value in ijson.parse(handle):
+            if prefix in ("name", "id", "type") and event in ("string", "number"):
+                top_keys[prefix] = value
+            elif prefix in ("messages", "data") and event == "start_array":
+                top_keys["_kind"] = prefix
+                break
+    if top_keys.get("_kind") == "messages":
+        channel = str(top_keys.get("name") or top_keys.get("id") or path.stem)
+        with open_binary(path, position) as handle:
+            messages = ijson.items(handle, "messages.item", use_float=True)
+            for number, message in enumerate(messages, start=1):
+                position.line = number
+                yield number, TelegramMessage(channel, message)
+        return
+    with open_binary(path, position) as handle:
+        # A single Twitter v2 page (or one flat record): pages are small by API design.
+        yield 1, handle.read()
+
+
+def _csv(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[int, Payload]]:
+    with open_binary(path, position) as binary:
+        text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="")
+        reader = csv.DictReader(text)
+        columns = set(reader.fieldnames or [])
+        missing = []
+        if "text" not in columns:
+            missing.append("text")
+        if not columns & {"id", "post_id"}:
+            missing.append("id or post_id")
+        problem = f"CSV header lacks column(s) {', '.join(missing)}" if missing else None
+        for row in reader:
+            number = position.line = reader.line_num
+            if problem:
+                yield number, Rejected(source, number, problem, raw_text(row))
+                continue
+            if None in row:
+                reason = "row has more fields than the header"
+                yield number, Rejected(source, number, reason, raw_text(row))
+                continue
+            yield number, _csv_record(row)
+
+
+def _csv_record(row: dict[str, str]) -> dict[str, Any]:
+    # CSV has no null and no lists: an empty cell means absent, and list columns
+    # hold space-separated items.
+    clean: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
+    clean.setdefault("text", "")
+    for key in ("hashtags", "urls", "mentions"):
+        if isinstance(clean.get(key), str):
+            clean[key] = clean[key].split()
+    return clean
+
+
+def _parquet(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[int, Payload]]:
+    import pyarrow.parquet as pq  # only Parquet inputs pay for importing pyarrow
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise OSError(f"not a readable Parquet file ({exc})") from None
+    number = 0
+    for batch in parquet.iter_batches(batch_size=10_000):
+        for row in batch.to_pylist():
+            number += 1
+            position.line = number
+            yield number, row
+
+
+_READERS = {"jsonl": _jsonl, "json": _json_document, "csv": _csv, "parquet": _parquet}

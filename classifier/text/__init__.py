@@ -1,0 +1,1 @@
+"""Text handling: normalisation, entities (hashtags, URLs, mentions), language id, tokenizer."""

@@ -1,0 +1,164 @@
+"""Hashtags, URLs, domains and mentions pulled out of post text, in any script."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import regex
+
+from swarmlens.classifier.text.normalize import clean, normalize
+
+# A hashtag is '#' (or full-width '＃') followed by letters, marks, digits or '_',
+# not glued to a preceding word or '&' (HTML entities like &#39;), and holding
+# at least one letter (Twitter does not link '#2015').
+_HASHTAG = regex.compile(
+    r"(?<![\p{L}\p{M}\p{N}_&#＃])[#＃]([\p{L}\p{M}\p{N}_]*\p{L}[\p{L}\p{M}\p{N}_]*)"
+)
+_MENTION = regex.compile(r"(?<![\p{L}\p{N}_@.])@([A-Za-z0-9_]{1,32})\b")
+# Scheme or www URLs, plus bare links on the domains these networks used to
+# dodge link filters (e.g. 'justpaste.it/abc' typed without a scheme).
+_URL = regex.compile(
+    r"(?:https?://|www\.)[^\s<>\"'«»“”]+"
+    r"|(?<![\p{L}\p{N}@./])(?:[a-z0-9-]+\.)+(?:com|org|net|it|me|ly|co|io|ru|fr|info|tv|gl|cc|us|to)"
+    r"/[^\s<>\"'«»“”]*",
+    regex.IGNORECASE,
+)
+# scheme://[user@]host[:port]... ; the host is what domain() reports.
+_HOST = regex.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^/?#@\s]*@)?([^/?#:\s\[\]]+)", regex.I)
+_TRAILING = ".,;:!?)]}'\"…،؛"
+_KEY_DROP = regex.compile(r"[^\p{L}\p{N}]+")
+
+
+@lru_cache(maxsize=200_000)
+def canonical_hashtag(tag: str) -> str:
+    """Canonical key of a hashtag: one key for every spelling of the same tag.
+
+    tag: the hashtag with or without its leading '#'. '#ParisIsBurning',
+    'parisisburning' and '#Paris_Is_Burning' share the key 'parisisburning';
+    Arabic variants (diacritics, tatweel, alef forms, ى/ي, taa marbuta/heh)
+    collapse too. Returns '' when nothing tag-like is left.
+    """
+    key = _KEY_DROP.sub("", normalize(tag.lstrip("#＃")))
+    # Taa marbuta and heh are written interchangeably at the end of words in
+    # informal Arabic; only the hashtag key folds them.
+    return key.replace("\u0629", "\u0647")
+
+
+def hashtags(text: str, cleaned: bool = False) -> list[str]:
+    """Canonical keys of the hashtags in ``text``, in order of first appearance, unique.
+
+    cleaned: ``text`` already went through ``normalize.clean`` (skips doing it again).
+    """
+    if "#" not in text and "＃" not in text:
+        return []
+    seen: dict[str, None] = {}
+    for match in _HASHTAG.finditer(text if cleaned else clean(text)):
+        key = canonical_hashtag(match.group(1))
+        if key:
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def urls(text: str, cleaned: bool = False) -> list[str]:
+    """URLs in ``text`` as written, without trailing punctuation, unique, in order.
+
+    cleaned: ``text`` already went through ``normalize.clean``.
+    """
+    if "/" not in text and "www" not in text.lower():
+        return []
+    seen: dict[str, None] = {}
+    for match in _URL.finditer(text if cleaned else clean(text)):
+        url = match.group(0).rstrip(_TRAILING)
+        if "/" in url or url.lower().startswith("www."):
+            seen.setdefault(url, None)
+    return list(seen)
+
+
+@lru_cache(maxsize=200_000)
+def domain(url: str) -> str | None:
+    """Host of ``url``, lower-cased, without 'www.' or port; None if there is none.
+
+    t.co and other shorteners are kept as given: they cannot be resolved offline.
+    """
+    match = _HOST.match(url)
+    if match is None:
+        return None
+    host = match.group(1).lower().rstrip(".")
+    if "." not in host or host.startswith("."):
+        return None
+    return host.removeprefix("www.")
+
+
+def domains(url_list: list[str]) -> list[str]:
+    """Unique domains of ``url_list``, in order."""
+    seen: dict[str, None] = {}
+    for url in url_list:
+        host = domain(url)
+        if host:
+            seen.setdefault(host, None)
+    return list(seen)
+
+
+def mentions(text: str, cleaned: bool = False) -> list[str]:
+    """Mentioned handles (without '@', lower-cased), unique, in order.
+
+    cleaned: ``text`` already went through ``normalize.clean``.
+    """
+    if "@" not in text:
+        return []
+    seen: dict[str, None] = {}
+    for match in _MENTION.finditer(text if cleaned else clean(text)):
+        seen.setdefault(match.group(1).lower(), None)
+    return list(seen)
+
+
+_NOTHING: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
+_chunk_entities: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+_CHUNK_CACHE_LIMIT = 100_000
+
+
+def _chunk(chunk: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    found = _chunk_entities.get(chunk)
+    if found is None:
+        piece = clean(chunk)
+        if "#" in piece or "＃" in piece or "@" in piece or "/" in piece or "www" in piece.lower():
+            found = (
+                tuple(hashtags(piece, cleaned=True)),
+                tuple(urls(piece, cleaned=True)),
+                tuple(mentions(piece, cleaned=True)),
+            )
+            found = found if any(found) else _NOTHING
+        else:
+            found = _NOTHING
+        if len(_chunk_entities) >= _CHUNK_CACHE_LIMIT:
+            _chunk_entities.clear()
+        _chunk_entities[chunk] = found
+    return found
+
+
+def extract(text: str) -> tuple[list[str], list[str], list[str]]:
+    """Hashtag keys, URLs and mentions of ``text`` in one pass.
+
+    None of them spans whitespace, and cleaning (NFKC, control removal) never
+    moves whitespace, so they are found per whitespace-separated chunk of the
+    raw text, cleaned and memoised chunk by chunk: archives repeat the same
+    chunks endlessly. Gives the same result as ``hashtags``, ``urls`` and
+    ``mentions`` on the cleaned text.
+    """
+    tags: list[str] = []
+    links: list[str] = []
+    handles: list[str] = []
+    get = _chunk_entities.get
+    for chunk in text.split():
+        found = get(chunk)
+        if found is None:
+            found = _chunk(chunk)
+        if found is not _NOTHING:
+            tags.extend(found[0])
+            links.extend(found[1])
+            handles.extend(found[2])
+    return _unique(tags), _unique(links), _unique(handles)
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items)) if len(items) > 1 else items

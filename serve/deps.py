@@ -1,0 +1,93 @@
+"""Typed dependencies of the API: what a route needs, declared once, injected by FastAPI.
+
+Routers take ``SettingsDep``, ``ModelDep``, ``StoreDep``, ``MetricsDep``, ``FiltersDep``
+and ``WriteKey`` instead of reaching into ``request.app.state``; tests swap any of them
+with ``app.dependency_overrides``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from swarmlens.classifier.errors import AuthenticationError, ForbiddenError
+from swarmlens.classifier.settings import Settings
+from swarmlens.classifier.vocab import Label
+from swarmlens.serve.metrics import Metrics
+from swarmlens.serve.services.analytics import Filters
+from swarmlens.serve.services.serving import ServingModel
+from swarmlens.serve.services.training import Trainer
+from swarmlens.serve.store import Store
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_model(request: Request) -> ServingModel:
+    return request.app.state.serving
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+def get_trainer(request: Request) -> Trainer:
+    return request.app.state.trainer
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ModelDep = Annotated[ServingModel, Depends(get_model)]
+StoreDep = Annotated[Store, Depends(get_store)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+TrainerDep = Annotated[Trainer, Depends(get_trainer)]
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """Naive times in query parameters are UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def filters(
+    start: datetime | None = None,
+    end: datetime | None = None,
+    label: Annotated[
+        list[Label] | None, Query(description="Repeatable; default all three.")
+    ] = None,
+    lang: Annotated[str | None, Query(max_length=16)] = None,
+) -> Filters:
+    """start / end (ISO 8601; naive means UTC), label (repeatable) and lang."""
+    return Filters(aware(start), aware(end), label, lang)
+
+
+FiltersDep = Annotated[Filters, Depends(filters)]
+
+
+def require_key(settings: SettingsDep, request: Request) -> None:
+    """Accept ``Authorization: Bearer KEY`` or ``X-API-Key: KEY`` when keys are set."""
+    keys = settings.keys
+    if not keys:
+        return
+    given = request.headers.get("x-api-key")
+    auth = request.headers.get("authorization", "")
+    if given is None and auth.lower().startswith("bearer "):
+        given = auth[7:].strip()
+    if given is None:
+        raise AuthenticationError(
+            "this endpoint needs an API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
+        )
+    if not any(hmac.compare_digest(given.encode(), key.encode()) for key in keys):
+        raise ForbiddenError("API key not accepted: check SWARMLENS_API_KEYS on the server")
+
+
+WriteKey = Depends(require_key)
+"""For ``dependencies=[WriteKey]`` on endpoints that change state."""

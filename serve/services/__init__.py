@@ -1,0 +1,1 @@
+"""Services: the logic behind the API routers, free of HTTP details."""

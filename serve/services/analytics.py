@@ -1,0 +1,108 @@
+"""Hashtag volumes, top and emerging hashtags, top domains: store relations -> queries.
+
+The SQL lives in ``swarmlens.classifier.analytics.queries`` (the same code answers the
+CLI's ``volumes``); this module picks the relation the store can answer from (exact posts
+or pre-aggregated counts) and shapes the answer for the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from swarmlens.classifier.analytics import queries
+from swarmlens.classifier.vocab import Label
+from swarmlens.serve.schemas import (
+    EmergingResponse,
+    TopDomain,
+    TopDomainsResponse,
+    TopHashtag,
+    TopHashtagsResponse,
+    VolumePoint,
+    VolumeResponse,
+)
+from swarmlens.serve.store import Store
+
+
+@dataclass
+class Filters:
+    """The filters shared by the volume, top-hashtag and top-domain queries."""
+
+    start: datetime | None
+    end: datetime | None
+    labels: list[Label] | None
+    lang: str | None
+
+
+def volume(
+    store: Store,
+    tag: str,
+    where: Filters,
+    interval: str,
+    min_score: float | None,
+    exclude_retweets: bool,
+    model_version: str,
+) -> VolumeResponse:
+    relation, exact = store.relation(
+        "hashtags", where.start, where.end, min_score, interval, where.lang, exclude_retweets
+    )
+    result = queries.volume_series(
+        relation,
+        tag,
+        interval,
+        where.labels,
+        where.start,
+        where.end,
+        where.lang,
+        min_score,
+        exclude_retweets,
+        con=store.cursor(),
+    )
+    return VolumeResponse(
+        hashtag=result["hashtag"],
+        interval=interval,
+        exact=exact,
+        series=[VolumePoint(**p) for p in result["series"]],
+        model_version=model_version,
+    )
+
+
+def _top(store: Store, column: str, where: Filters, limit: int) -> list[dict]:
+    relation, _ = store.relation(column, where.start, where.end, interval="day", lang=where.lang)
+    return queries.top_keys(
+        relation, limit, where.labels, where.start, where.end, where.lang, con=store.cursor()
+    )
+
+
+def top_hashtags(
+    store: Store, where: Filters, limit: int, model_version: str
+) -> TopHashtagsResponse:
+    rows = _top(store, "hashtags", where, limit)
+    return TopHashtagsResponse(
+        hashtags=[TopHashtag(hashtag=r.pop("key"), **r) for r in rows],
+        model_version=model_version,
+    )
+
+
+def top_domains(
+    store: Store, where: Filters, limit: int, model_version: str
+) -> TopDomainsResponse:
+    rows = _top(store, "domains", where, limit)
+    return TopDomainsResponse(
+        domains=[TopDomain(domain=r.pop("key"), **r) for r in rows], model_version=model_version
+    )
+
+
+def emerging(
+    store: Store,
+    window_hours: int,
+    end: datetime | None,
+    limit: int,
+    min_recent: int,
+    model_version: str,
+) -> EmergingResponse:
+    relation, _ = store.relation("hashtags", None, end)
+    result = queries.emerging_hashtags(
+        relation, window_hours, end, limit, min_recent, con=store.cursor()
+    )
+    return EmergingResponse(**result, model_version=model_version)

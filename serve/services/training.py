@@ -1,0 +1,79 @@
+"""Background retraining for the Label Studio webhook: one retrain at a time, never blocking.
+
+The webhook counts new annotations; once ``retrain_min_labels`` have arrived (or on
+START_TRAINING) a thread pulls the labels, trains, registers the new model, pushes its
+predictions and then makes it the served model. Failures are logged and kept for
+``/labelstudio/status``; they never take the server down.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from swarmlens.classifier.settings import Settings
+from swarmlens.serve.metrics import Metrics
+from swarmlens.serve.services.serving import ServingModel
+
+log = logging.getLogger(__name__)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:80] or "project"
+
+
+class Trainer:
+    """Counts new labels and runs one background retrain at a time."""
+
+    def __init__(self, settings: Settings, serving: ServingModel, metrics: Metrics) -> None:
+        self.settings = settings
+        self.serving = serving
+        self.metrics = metrics
+        self.lock = threading.Lock()
+        self.new_labels = 0
+        self.thread: threading.Thread | None = None
+        self.last_result: dict[str, Any] | None = None
+        self.last_error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def count_label(self) -> None:
+        with self.lock:
+            self.new_labels += 1
+
+    @property
+    def enough_labels(self) -> bool:
+        return self.new_labels >= self.settings.retrain_min_labels
+
+    def start(self, project: str) -> bool:
+        """Start retraining from ``project`` unless a retrain is running; True if started."""
+        with self.lock:
+            if self.running:
+                return False
+            self.new_labels = 0
+            self.thread = threading.Thread(target=self._run, args=(project,), daemon=True)
+            self.thread.start()
+            return True
+
+    def _run(self, project: str) -> None:
+        from swarmlens.annotation.workflow import connect, retrain
+        from swarmlens.classifier.model import registry
+
+        settings = self.settings
+        try:
+            ls = connect(settings.label_studio_url, settings.label_studio_api_key)
+            out = settings.data_dir / "annotations" / f"{_safe(project)}.jsonl"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            result = retrain(ls, project, out)
+            model, entry = registry.load(result["model_version"])
+            self.serving.swap(model, entry)
+            self.metrics.model.clear()
+            self.metrics.model.labels(entry.id).set(1)
+            self.last_result, self.last_error = result, None
+            log.info("retrained from Label Studio project %r: now serving %s", project, entry.id)
+        except Exception as exc:  # a failed retrain must not take the server down
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("background retrain from project %r failed", project)

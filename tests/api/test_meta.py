@@ -1,0 +1,27 @@
+"""The service endpoints in-process: info, current model, health, OpenAPI, metrics."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def test_service_endpoints(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    info = client.get("/info").json()
+    assert info["max_batch"] == 1000 and info["store"]["dataset_rows"] == 6000
+    model = client.get("/v1/models/current").json()
+    assert model["model_version"] == info["model_version"]
+    assert model["labels"] == ["supportive", "opposing", "neutral"]
+    schema = client.get("/openapi.json").json()
+    assert "/v1/hashtags/{tag}/volume" in schema["paths"]
+    assert client.get("/docs").status_code == 200
+    page = client.get("/")
+    assert page.status_code == 200 and "swarmlens" in page.text
+
+
+def test_metrics(client: TestClient) -> None:
+    client.get("/healthz")
+    text = client.get("/metrics").text
+    assert 'swarmlens_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert "swarmlens_request_seconds_bucket" in text
+    assert "swarmlens_posts_classified_total" in text and "swarmlens_model_info{" in text

@@ -1,0 +1,364 @@
+"""The analyst dashboard (serve/static) in a real headless Chromium against a live server.
+
+Needs Debian's chromium (`apt-get install -y chromium`) and the `playwright` Python package
+(never `playwright install`: it downloads a browser). Skips with a message when either is
+missing. The server comes from the `live_server` fixture (tests/conftest.py), loaded with the
+demo corpus. Screenshots go to test-artifacts/ at the project root.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support import CHROMIUM, CHROMIUM_ARGS, ROOT
+
+ARTIFACTS = ROOT / "test-artifacts"
+LABELS = ("supportive", "opposing", "neutral")
+ARABIC = re.compile(r"[\u0600-\u06FF]")
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} not found: install Debian's browser with `apt-get install -y chromium` "
+        "(do not run `playwright install`)",
+        allow_module_level=True,
+    )
+try:
+    from playwright import sync_api
+except ImportError as exc:  # not installed, or installed without its driver
+    pytest.skip(
+        f"the playwright package is not usable ({exc}): `.venv/bin/pip install playwright`",
+        allow_module_level=True,
+    )
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def api_get(base: str, path: str, params: list[tuple[str, str]] | None = None) -> tuple[int, Any]:
+    """GET a JSON endpoint of the live server directly: (status, body)."""
+    url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        body = err.read()
+        try:
+            return err.code, json.loads(body)
+        except ValueError:
+            return err.code, body.decode("utf-8", "replace")
+
+
+def volume_path(tag: str) -> str:
+    return "/v1/hashtags/" + urllib.parse.quote(tag, safe="") + "/volume"
+
+
+def volume(base: str, tag: str, params: list[tuple[str, str]]) -> dict[str, Any]:
+    status, body = api_get(base, volume_path(tag), params)
+    assert status == 200, (status, body)
+    return body
+
+
+ALL_LABELS = [("label", label) for label in LABELS]
+PAGE_DEFAULTS = [("interval", "hour"), *ALL_LABELS, ("exclude_retweets", "false")]
+
+
+def drawn(page: Any) -> dict[str, Any]:
+    """What the uPlot chart last drew (chart.js): bar segments and axis tick labels."""
+    return page.evaluate("() => window.swarmlens.chart.inspect()")
+
+
+# The colour of the canvas pixel in the middle of each segment (x, y, w, h: CSS px in the plot
+# area, which uPlot's .u-over covers), as [r, g, b, a].
+SAMPLE_PIXELS = """segs => {
+  const canvas = document.querySelector('#volume-chart canvas');
+  const over = document.querySelector('#volume-chart .u-over').getBoundingClientRect();
+  const box = canvas.getBoundingClientRect();
+  const kx = canvas.width / box.width, ky = canvas.height / box.height;
+  const ctx = canvas.getContext('2d');
+  return segs.map(s => Array.from(ctx.getImageData(
+    Math.floor((over.left - box.left + s.x + s.w / 2) * kx),
+    Math.floor((over.top - box.top + s.y + s.h / 2) * ky), 1, 1).data));
+}"""
+
+
+def rgb(colour: str) -> list[int]:
+    return [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+
+
+def assert_segments_match(page: Any, series: list[dict[str, Any]], colours: dict[str, str]) -> None:
+    """One chart segment per (bucket, label) with a nonzero count, none for zeros, and the
+    canvas shows each (big enough to have an inside) in its label's colour from /info."""
+    segments = drawn(page)["segments"]
+    expected = {
+        (label, point["t"]): point[label]
+        for point in series
+        for label in LABELS
+        if (point.get(label) or 0) > 0
+    }
+    assert expected, "the series has no nonzero bucket"
+    assert {(s["label"], s["t"]): s["count"] for s in segments} == expected
+    assert len(segments) == len(expected)
+    for label in LABELS:
+        if sum(point.get(label) or 0 for point in series) > 0:
+            assert any(s["label"] == label for s in segments), f"no segment for {label}"
+    inside = [s for s in segments if s["w"] >= 3 and s["h"] >= 3]
+    assert inside, "every segment is too small to sample"
+    pixels = page.evaluate(SAMPLE_PIXELS, inside)
+    for segment, pixel in zip(inside, pixels, strict=True):
+        assert pixel == [*rgb(colours[segment["label"]]), 255], (segment, pixel)
+
+
+def label_colours(base: str) -> dict[str, str]:
+    status, info = api_get(base, "/info")
+    assert status == 200, (status, info)
+    return {label["name"]: label["colour"] for label in info["labels"]}
+
+
+def assert_flood_share(shown: str, series: list[dict[str, Any]]) -> None:
+    """`shown` is a percentage with one decimal that matches opposing / (supportive + opposing)."""
+    assert re.fullmatch(r"\d{1,3}\.\d%", shown), shown
+    sup = sum(point.get("supportive", 0) for point in series)
+    opp = sum(point.get("opposing", 0) for point in series)
+    assert sup + opp > 0
+    assert abs(float(shown[:-1]) - 100 * opp / (sup + opp)) <= 0.05 + 1e-9, (shown, sup, opp)
+
+
+def wait_for_chart(page: Any, tag: str) -> None:
+    page.wait_for_function(
+        "tag => { const c = document.querySelector('#volume-chart');"
+        " return c && c.getAttribute('data-hashtag') === tag"
+        " && ['ready', 'empty', 'error'].includes(c.getAttribute('data-state')); }",
+        arg=tag,
+    )
+
+
+def is_loopback(url: str) -> bool:
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme in ("data", "blob", "about"):
+        return True
+    host = (parsed.hostname or "").strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.page_errors: list[str] = []
+        self.console_errors: list[str] = []
+
+    def off_host(self) -> list[str]:
+        return [url for url in self.requests if not is_loopback(url)]
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[tuple[Any, Recorder]]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    rec = Recorder()
+    pg.on("request", lambda request: rec.requests.append(request.url))
+    pg.on("pageerror", lambda error: rec.page_errors.append(str(error)))
+    pg.on(
+        "console",
+        lambda msg: rec.console_errors.append(msg.text) if msg.type == "error" else None,
+    )
+    yield pg, rec
+    context.close()
+
+
+# ------------------------------------------------------------------------------- tests
+
+
+def test_dashboard_charts_top_hashtag_then_arabic_then_empty(
+    page: tuple[Any, Recorder], live_server: str
+) -> None:
+    pg, rec = page
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.goto(live_server + "/")
+
+    # The top-hashtags table answers, its first hashtag fills the input and gets charted.
+    pg.wait_for_selector("#top-hashtags tbody tr[data-hashtag]")
+    rows = pg.eval_on_selector_all(
+        "#top-hashtags tbody tr[data-hashtag]", "rs => rs.map(r => r.getAttribute('data-hashtag'))"
+    )
+    top = rows[0]
+    wait_for_chart(pg, top)
+    assert pg.input_value("#hashtag-input") == top
+    assert pg.get_attribute("#volume-chart", "data-state") == "ready"
+    ticks = drawn(pg)["ticks"]
+    assert len([t for t in ticks["x"] + ticks["y"] if t]) > 3, f"axis ticks are missing: {ticks}"
+    assert pg.is_hidden("#error-banner")
+    pg.wait_for_function(
+        "() => { const t = document.querySelector('#model-version').textContent.trim();"
+        " return t && t !== '…'; }"
+    )
+    _, model = api_get(live_server, "/v1/models/current")
+    assert pg.text_content("#model-version").strip() == model["model_version"]
+    assert "estimate" in pg.text_content("header").lower()
+
+    # The labels, their order and colours come from /info, not from the page.
+    colours = label_colours(live_server)
+    assert list(colours) == list(LABELS)
+    checks = pg.eval_on_selector_all('input[name="label"]', "els => els.map(e => e.value)")
+    assert checks == list(LABELS)
+    for label, colour in colours.items():
+        swatch = pg.eval_on_selector(
+            f'.stat[data-stat="{label}"] .swatch', "e => getComputedStyle(e).backgroundColor"
+        )
+        assert swatch == "rgb({}, {}, {})".format(*rgb(colour)), (label, swatch)
+
+    series = volume(live_server, top, PAGE_DEFAULTS)["series"]
+    assert_segments_match(pg, series, colours)
+    assert_flood_share(pg.text_content("#flood-share").strip(), series)
+    for label in LABELS:
+        total = sum(point.get(label) or 0 for point in series)
+        assert pg.text_content(f"#total-{label}").strip() == f"{total:,}"
+
+    # Hovering a bar shows the bucket time and its counts.
+    biggest = max(drawn(pg)["segments"], key=lambda s: s["h"])
+    middle = {"x": biggest["x"] + biggest["w"] / 2, "y": biggest["y"] + biggest["h"] / 2}
+    pg.hover("#volume-chart .u-over", position=middle)
+    pg.wait_for_selector("#chart-tooltip", state="visible")
+    tip = pg.text_content("#chart-tooltip")
+    assert "UTC" in tip
+    assert f"{biggest['label']}{biggest['count']:,}" in tip.replace(" ", ""), tip
+
+    # The other panels answered too.
+    pg.wait_for_function(
+        "() => ['emerging-hashtags', 'top-domains'].every(id =>"
+        " ['ready', 'empty'].includes(document.getElementById(id).getAttribute('data-state')))"
+    )
+    pg.mouse.move(0, 0)
+    pg.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    # Clicking another row (an Arabic hashtag) charts it, right to left in its cell.
+    arabic = [tag for tag in rows if ARABIC.search(tag) and tag != top]
+    assert arabic, f"no Arabic hashtag among the top hashtags: {rows}"
+    tag = arabic[0]
+    row = pg.locator("#top-hashtags tbody tr[data-hashtag]").nth(rows.index(tag))
+    cell = row.locator("td[dir=auto]")
+    assert cell.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    row.click()
+    wait_for_chart(pg, tag)
+    assert pg.get_attribute("#volume-chart", "data-state") == "ready"
+    assert pg.input_value("#hashtag-input") == tag
+    assert tag in pg.text_content("#chart-title")
+    assert "selected" in (row.get_attribute("class") or "")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(pg.url).query)
+    assert query.get("hashtag") == [tag]
+    arabic_series = volume(live_server, tag, PAGE_DEFAULTS)["series"]
+    assert_segments_match(pg, arabic_series, colours)
+    assert_flood_share(pg.text_content("#flood-share").strip(), arabic_series)
+    pg.screenshot(path=str(ARTIFACTS / "dashboard-arabic.png"), full_page=True)
+
+    # A hashtag nobody used: an empty message, not an error.
+    nonsense = "zzqx" + uuid.uuid4().hex[:10]
+    pg.fill("#hashtag-input", "#" + nonsense)
+    pg.press("#hashtag-input", "Enter")
+    wait_for_chart(pg, nonsense)
+    assert pg.get_attribute("#volume-chart", "data-state") == "empty"
+    assert pg.is_visible("#volume-empty")
+    assert "no posts" in pg.text_content("#volume-empty").lower()
+    assert pg.is_hidden("#error-banner")
+    assert drawn(pg)["segments"] == []
+    assert pg.locator("#volume-chart canvas").count() == 0
+
+    # Back in history returns to the Arabic hashtag (the view lives in the URL).
+    pg.go_back()
+    wait_for_chart(pg, tag)
+    assert pg.input_value("#hashtag-input") == tag
+
+    assert rec.requests, "no request was recorded"
+    assert not rec.off_host(), f"requests left the machine: {rec.off_host()}"
+    assert not rec.page_errors, rec.page_errors
+    assert not rec.console_errors, rec.console_errors
+
+
+def test_dashboard_restores_view_from_url(page: tuple[Any, Recorder], live_server: str) -> None:
+    pg, rec = page
+    colours = label_colours(live_server)
+    _, body = api_get(live_server, "/v1/hashtags/top", [("limit", "1")])
+    tag = body["hashtags"][0]["hashtag"]
+    params = [
+        ("hashtag", tag),
+        ("interval", "day"),
+        ("label", "supportive"),
+        ("label", "opposing"),
+        ("exclude_retweets", "true"),
+    ]
+    pg.goto(live_server + "/?" + urllib.parse.urlencode(params))
+    wait_for_chart(pg, tag)
+    for _ in range(2):  # as loaded, then after a reload
+        assert pg.input_value("#hashtag-input") == tag
+        assert pg.input_value("#interval-select") == "day"
+        assert pg.is_checked("#exclude-retweets")
+        assert not pg.is_checked('input[name="label"][value="neutral"]')
+        segments = drawn(pg)["segments"]
+        assert not [s for s in segments if s["label"] == "neutral"]
+        times = [s["t"] for s in segments]
+        assert times and all(t.endswith("T00:00:00Z") for t in times)
+        series = volume(
+            live_server,
+            tag,
+            [("interval", "day"), params[2], params[3], ("exclude_retweets", "true")],
+        )["series"]
+        assert_segments_match(pg, series, colours)
+        pg.reload()
+        wait_for_chart(pg, tag)
+    assert not rec.off_host(), f"requests left the machine: {rec.off_host()}"
+    assert not rec.page_errors, rec.page_errors
+
+
+def test_dashboard_shows_api_error_detail(page: tuple[Any, Recorder], live_server: str) -> None:
+    pg, rec = page
+    _, body = api_get(live_server, "/v1/hashtags/top", [("limit", "1")])
+    tag = body["hashtags"][0]["hashtag"]
+    bad = [("start", "2015-11-20T00:00:00Z"), ("end", "2015-11-10T00:00:00Z")]
+    status, error = api_get(live_server, volume_path(tag), bad)
+    assert status >= 400, f"start after end was accepted: {status} {error}"
+    detail = error["detail"] if isinstance(error, dict) else error
+    messages = [d["msg"] for d in detail] if isinstance(detail, list) else [str(detail)]
+
+    pg.goto(live_server + "/?" + urllib.parse.urlencode([("hashtag", tag), *bad]))
+    pg.wait_for_selector("#error-banner", state="visible")
+    wait_for_chart(pg, "")
+    banner = pg.text_content("#error-banner")
+    assert "[object Object]" not in banner
+    for message in messages:
+        assert message in banner, (message, banner)
+    assert pg.input_value("#start-input") == "2015-11-20T00:00"
+    assert pg.input_value("#end-input") == "2015-11-10T00:00"
+    assert pg.get_attribute("#volume-chart", "data-state") == "error"
+
+    pg.click("#error-dismiss")
+    assert pg.is_hidden("#error-banner")
+    assert not rec.off_host(), f"requests left the machine: {rec.off_host()}"
+    assert not rec.page_errors, rec.page_errors

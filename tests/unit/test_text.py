@@ -1,0 +1,126 @@
+"""Normalisation, entity extraction, tokenisation and language id, incl. property tests."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from swarmlens.classifier.text import entities
+from swarmlens.classifier.text.langid import detect, normalize_lang, resolve_lang
+from swarmlens.classifier.text.normalize import clean, fold_arabic, normalize
+from swarmlens.classifier.text.tokenize import nlp, tokenize
+
+ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=200)
+CONTROLS = (
+    "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_normalize_is_idempotent_and_total(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+    assert not any(c in CONTROLS for c in once)
+    assert once == once.strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_entity_functions_never_fail_and_return_clean_keys(text: str) -> None:
+    for key in entities.hashtags(text):
+        assert key and key == entities.canonical_hashtag(key)
+        assert "_" not in key and "#" not in key
+    for url in entities.urls(text):
+        assert url and url[-1] not in ".,;:!?"
+    entities.domains(entities.urls(text))
+    entities.mentions(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ANY_TEXT)
+def test_memoised_tokenize_equals_spacy(text: str) -> None:
+    text = clean(text)
+    expected = [t.text for t in nlp().tokenizer(text) if not t.is_space and t.text.strip()]
+    assert [t for t in tokenize(text) if t.strip()] == expected
+
+
+def test_arabic_folding() -> None:
+    assert fold_arabic("إسلاميّة") == "اسلامية"
+    assert fold_arabic("الدولـــة") == "الدولة"
+    assert fold_arabic("آمن أمن") == "امن امن"
+    assert fold_arabic("مستشفى") == "مستشفي"
+    assert fold_arabic("ایران کشور") == "ايران كشور"
+
+
+def test_normalize_removes_invisible_and_width_variants() -> None:
+    assert normalize("Ｐａｒｉｓ\u200bIs\u200fBurning") == "parisisburning"
+    assert normalize("  A \n\t B ") == "a b"
+
+
+def test_hashtag_variants_share_one_key() -> None:
+    english = "#ParisIsBurning #parisisburning #Paris_Is_Burning ＃ＰａｒｉｓＩｓＢｕｒｎｉｎｇ"
+    assert entities.hashtags(english) == ["parisisburning"]
+    arabic = "#باريس_تحترق #باريـــس_تحترق #باريسُ_تحترق"
+    assert entities.hashtags(arabic) == ["باريستحترق"]
+    assert entities.canonical_hashtag("#الدولة_الإسلامية") == entities.canonical_hashtag(
+        "الدوله_الاسلاميه"
+    )
+    assert entities.hashtags("#Париж_горит") == ["парижгорит"]
+
+
+def test_hashtag_edges() -> None:
+    assert entities.hashtags("#2015 &#39; a#b #x") == ["x"]
+    assert entities.hashtags("(#ParisEnFeu)") == ["parisenfeu"]
+
+
+def test_urls_domains_mentions() -> None:
+    text = (
+        "RT @Demo_Fan: voir justpaste.it/abc, https://web.archive.org/web/1/x). t.me/c mail a@b.com"
+    )
+    found = entities.urls(text)
+    assert found == ["justpaste.it/abc", "https://web.archive.org/web/1/x", "t.me/c"]
+    assert entities.domains(found) == ["justpaste.it", "web.archive.org", "t.me"]
+    assert entities.mentions(text) == ["demo_fan"]
+    assert entities.domains(["https://t.co/xyz"]) == ["t.co"]
+    assert entities.domain("http://") is None
+
+
+def test_tokenizer_keeps_social_tokens_whole() -> None:
+    tokens = tokenize(
+        "(#ParisIsBurning) @user_1: 🔥🔥 👨\u200d👩\u200d👧 🇫🇷 hi👍🏽 https://t.co/x."
+    )
+    assert "#ParisIsBurning" in tokens
+    assert "@user_1" in tokens
+    assert "https://t.co/x" in tokens
+    assert tokens.count("🔥") == 2
+    assert "👨\u200d👩\u200d👧" in tokens and "🇫🇷" in tokens and "👍🏽" in tokens
+
+
+def test_language_identification_offline() -> None:
+    assert detect("Paris brûle ce soir, la ville est sous le choc") == "fr"
+    assert detect("الدولة الإسلامية تضرب فرنسا في قلبها") == "ar"
+    assert detect("Париж горит этой ночью, город в шоке") == "ru"
+    assert detect("The city of Paris is in shock tonight") == "en"
+    assert detect("🔥🔥 #x https://t.co/y") == "und"
+    assert unicodedata.is_normalized("NFC", detect("x"))
+
+
+def test_source_language_is_kept() -> None:
+    assert resolve_lang("fr-FR", "This is clearly English text") == "fr"
+    assert resolve_lang("und", "This is clearly English text here") == "en"
+    assert normalize_lang("qme") is None
+    assert normalize_lang(42) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(list("#@/.wx_ab é١٢ب\u0640 :)(,")) | st.characters(), max_size=80))
+def test_one_pass_extraction_equals_separate_functions(text: str) -> None:
+    cleaned = clean(text)
+    assert entities.extract(cleaned) == (
+        entities.hashtags(cleaned),
+        entities.urls(cleaned),
+        entities.mentions(cleaned),
+    )
