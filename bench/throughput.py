@@ -1,13 +1,23 @@
-"""Scoring throughput on one core: `swarmlens score` against fastText, same file, same run.
+"""Scoring speed as a user gets it: `swarmlens score` against fastText, whole processes, one core.
 
-    python bench/throughput.py [--n 50000] [--model REF]
+    cd /work/main && .venv/bin/python bench/throughput.py [--n 100000] [--repeats 3]
+        [--no-lang] [--profile] [--json] [--results PATH] [--keep]
 
-Writes an N-post JSONL file with the demo generator, then in worker processes pinned to
-one core times (a) swarmlens's whole scoring path (read, parse, language, entities,
-features, model, write JSONL) and (b) fastText (read, parse, predict, write JSONL), with
-fastText trained on the demo corpus with the subword settings of the accuracy reference.
-A second swarmlens run drops the source's `lang` so language identification runs too.
-Figures are printed, never asserted.
+1. Input: N posts from the demo generator (flat records), each with one token never seen
+   before appended to its text (real archives have a long tail of new tokens);
+   ``--no-lang`` drops the ``lang`` field so language identification runs.
+2. swarmlens: ``taskset -c 0 .venv/bin/swarmlens score IN.jsonl --out OUT.jsonl``, one-thread
+   BLAS/OpenMP/numba, a registry prepared beforehand (SWARMLENS_MODELS_DIR in a temp dir),
+   numba cache warmed by an untimed run on a small file. Timed start to exit.
+3. fastText, same run, same file: a whole process that reads the JSONL, cleans the text,
+   predicts with a supervised model (trained untimed on the demo corpus: wordNgrams 2,
+   minn 2, maxn 5, dim 100, epoch 5) and writes JSONL (id, label, probabilities).
+4. The ratio swarmlens / fastText posts/s against the target (>= 2x fastText).
+5. A time split of the swarmlens path inside one process (same file, same pinning).
+   ``--profile``: the top 10 functions (own time) of one `swarmlens score` under cProfile.
+
+Figures are printed (``--json``: as JSON) and written to bench/results/throughput.json;
+nothing is asserted. The machine may be shared: the load average is part of the output.
 """
 
 from __future__ import annotations
@@ -15,126 +25,469 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import random
+import shlex
+import shutil
+import statistics
+import string
+import subprocess
+import sys
 import tempfile
 import time
-from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+SWARMLENS = str(VENV_BIN / "swarmlens") if (VENV_BIN / "swarmlens").exists() else "swarmlens"
+RESULTS = ROOT / "bench" / "results" / "throughput.json"
+TARGET = 2.0  # the issue's target: swarmlens >= 2x fastText posts/s
+ONE_THREAD = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+}
+FASTTEXT_PARAMS = {"wordNgrams": 2, "minn": 2, "maxn": 5, "dim": 100, "epoch": 5}
+STAGES = ("read", "prepare", "features", "predict", "table", "write")
+STAGE_NAMES = {
+    "read": "read + Post building/validation (read_posts)",
+    "prepare": "normalise/prepare (text.prepare.prepare)",
+    "features": "features (featurizer_.transform - prepare)",
+    "predict": "predict (scorer_.predict_proba(X))",
+    "table": "output table (score_batch, model part precomputed)",
+    "write": "write (OutputWriter, JSONL)",
+}
+
+# The fastText side, as a user would write it: one process, read, clean, predict, write.
+FASTTEXT_SCRIPT = '''\
+"""fastText scoring, whole process: read JSONL, clean text, predict, write JSONL."""
+import sys
+
+import fasttext
+import orjson
+
+source, model_path, out = sys.argv[1:4]
+model = fasttext.load_model(model_path)
+ids, texts = [], []
+with open(source, "rb") as handle:
+    for line in handle:
+        record = orjson.loads(line)
+        ids.append(record["id"])
+        texts.append(record["text"].replace("\\r", " ").replace("\\n", " "))
+labels, probs = model.predict(texts, k=-1)
+with open(out, "wb") as handle:
+    for post_id, names, values in zip(ids, labels, probs):
+        scores = {name[9:]: round(float(v), 6) for name, v in zip(names, values)}
+        handle.write(orjson.dumps({"id": post_id, "label": names[0][9:], "probabilities": scores}))
+        handle.write(b"\\n")
+'''
 
 
-def _pin() -> None:
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+# ------------------------------------------------------------------------------- setup
 
 
-def time_swarmlens(path: str, out: str, model_ref: str | None) -> dict[str, float]:
-    _pin()
-    from threadpoolctl import threadpool_limits
+def new_token_factory(seen: set[str], seed: int):
+    """A function returning a random 8-12 letter word never returned before and not in ``seen``."""
+    rng = random.Random(seed)
+    letters = string.ascii_lowercase
 
-    from swarmlens.classifier.batch.scoring import OutputWriter, batched, score_batch
-    from swarmlens.classifier.model.training import ensure_model
-    from swarmlens.classifier.posts.readers import read_posts
+    def token() -> str:
+        while True:
+            word = "".join(rng.choices(letters, k=rng.randint(8, 12)))
+            if word not in seen:
+                seen.add(word)
+                return word
 
-    model, entry = ensure_model(model_ref)
-    with threadpool_limits(1):
-        started = time.perf_counter()
-        count = 0
-        with OutputWriter(out) as writer:
-            for batch in batched(read_posts([path])):
-                writer.write(score_batch(model, batch, entry.id))
-                count += len(batch)
-        seconds = time.perf_counter() - started
-    return {"posts": count, "seconds": seconds}
+    return token
 
 
-def time_fasttext(path: str, out: str, train_path: str) -> dict[str, float]:
-    _pin()
+def write_input(path: Path, n: int, seed: int, no_lang: bool, seen: set[str]) -> None:
+    from swarmlens.classifier.demo.generator import generate_demo
+
+    token = new_token_factory(seen, seed)
+    with path.open("w", encoding="utf-8") as handle:
+        for record in generate_demo(n_posts=n, seed=seed):
+            record["text"] = f"{record['text']} {token()}"
+            if no_lang:
+                record.pop("lang", None)
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def train_fasttext(work: Path) -> tuple[Path, set[str]]:
+    """Train the fastText model on the demo corpus (untimed); also return its vocabulary."""
     import fasttext
-    import orjson
 
-    model = fasttext.train_supervised(
-        train_path, epoch=25, lr=0.5, wordNgrams=2, minn=2, maxn=5, dim=100, thread=1, verbose=0
-    )
+    from swarmlens.classifier.demo.generator import generate_demo
+
+    train, seen = work / "fasttext-train.txt", set()
+    with train.open("w", encoding="utf-8") as handle:
+        for record in generate_demo():
+            text = record["text"].replace("\r", " ").replace("\n", " ")
+            seen.update(text.lower().split())
+            handle.write(f"__label__{record['label']} {text}\n")
+    model = fasttext.train_supervised(str(train), thread=1, verbose=0, **FASTTEXT_PARAMS)
+    path = work / "fasttext.bin"
+    model.save_model(str(path))
+    return path, seen
+
+
+def pinned() -> list[str]:
+    return ["taskset", "-c", "0"] if shutil.which("taskset") else []
+
+
+def run(cmd: list[str], env: dict[str, str], capture: bool = False) -> tuple[float, str]:
+    """Run ``cmd`` to completion; return (wall seconds, stdout). Exits on failure."""
     started = time.perf_counter()
-    ids, texts = [], []
-    with open(path, "rb") as handle:
-        for line in handle:
-            record = orjson.loads(line)
-            ids.append(record["id"])
-            texts.append(record["text"].replace("\n", " "))
-    labels, probs = model.predict(texts, k=3)
-    with open(out, "wb") as handle:
-        for post_id, names, values in zip(ids, labels, probs, strict=True):
-            scores = {
-                n.removeprefix("__label__"): float(v) for n, v in zip(names, values, strict=True)
-            }
-            handle.write(orjson.dumps({"post_id": post_id, "scores": scores}) + b"\n")
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
-    return {"posts": len(texts), "seconds": seconds}
+    if done.returncode != 0:
+        sys.exit(f"failed ({done.returncode}): {shlex.join(cmd)}\n{done.stderr[-4000:]}")
+    return seconds, done.stdout if capture else ""
+
+
+def count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def rates(n: int, seconds: list[float]) -> dict[str, Any]:
+    per_second = sorted(n / s for s in seconds)
+    return {
+        "seconds": [round(s, 3) for s in seconds],
+        "posts_per_s_min": round(per_second[0], 1),
+        "posts_per_s_median": round(statistics.median(per_second), 1),
+        "posts_per_s_max": round(per_second[-1], 1),
+    }
+
+
+# ----------------------------------------------------------------- in-process split
+
+
+class _Precomputed:
+    """Stands in for the model in ``score_batch`` so only the output table is timed."""
+
+    def __init__(self, proba: Any, classes: Any) -> None:
+        self.proba, self.classes_ = proba, classes
+
+    def predict_proba(self, texts: Any) -> Any:
+        return self.proba
+
+
+def split_worker(path: str, out: str) -> None:
+    """The swarmlens file-scoring path (cli/scoring.py `_score_to_file`), stage by stage."""
+    clock = time.perf_counter
+    started = clock()
+    from swarmlens.classifier.batch.scoring import OutputWriter, batched, score_batch
+    from swarmlens.classifier.model import registry
+    from swarmlens.classifier.posts.readers import ReadStats, RejectsFile, read_posts
+    from swarmlens.classifier.text.prepare import prepare
+
+    imported = clock()
+    model, entry = registry.load(None)
+    loaded = clock()
+    featurizer, scorer = model.featurizer_, model.scorer_
+    times = dict.fromkeys(STAGES, 0.0)
+    table_mode = "score_batch with the model part precomputed"
+    stats = ReadStats()
+    with RejectsFile(Path(out).with_suffix(".rejects.jsonl")) as sink:
+        writer = OutputWriter(out)
+        batches = batched(read_posts([path], sink, stats))
+        while True:
+            t0 = clock()
+            batch = next(batches, None)
+            t1 = clock()
+            times["read"] += t1 - t0
+            if batch is None:
+                break
+            texts = [p.text for p in batch]
+            t0 = clock()
+            prepare(texts, featurizer.mask_urls, featurizer.mask_mentions)
+            t1 = clock()
+            X = featurizer.transform(texts)  # prepares again, then hashes and weighs
+            t2 = clock()
+            proba = scorer.predict_proba(X)
+            t3 = clock()
+            times["prepare"] += t1 - t0
+            times["features"] += (t2 - t1) - (t1 - t0)
+            times["predict"] += t3 - t2
+            try:
+                table = score_batch(_Precomputed(proba, model.classes_), batch, entry.id)
+                t4 = clock()
+                times["table"] += t4 - t3
+            except AttributeError:  # score_batch needs more of the model: time it whole
+                table_mode = "score_batch whole minus features and predict (derived)"
+                model_part, t3 = t3 - t1, clock()
+                table = score_batch(model, batch, entry.id)
+                t4 = clock()
+                times["table"] += (t4 - t3) - model_part
+            writer.write(table)
+            times["write"] += clock() - t4
+        t0 = clock()
+        writer.close()
+        times["write"] += clock() - t0
+    finished = clock()
+    print(
+        json.dumps(
+            {
+                "posts": stats.read,
+                "rows": writer.rows,
+                "imports": imported - started,
+                "model_load": loaded - imported,
+                "stages": times,
+                "scoring": finished - loaded,
+                "in_process": finished - started,
+                "table_mode": table_mode,
+            }
+        )
+    )
+
+
+# -------------------------------------------------------------------------- profile
+
+
+def profile(cmd_env: dict[str, str], source: Path, out: Path, work: Path) -> dict[str, Any]:
+    import pstats
+
+    prof = work / "score.prof"
+    profiler = [PYTHON, "-m", "cProfile", "-o", str(prof)]
+    cmd = [*pinned(), *profiler, SWARMLENS, "score", str(source), "--out", str(out)]
+    wall, _ = run(cmd, cmd_env)
+    stats = pstats.Stats(str(prof))
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = []
+    entries = stats.stats.items()  # type: ignore[attr-defined]
+    for (file, line, name), (_, ncalls, tottime, cumtime, _) in sorted(
+        entries, key=lambda item: -item[1][2]
+    )[:10]:
+        where = f"{Path(file).name}:{line}" if line else file
+        rows.append(
+            {
+                "function": f"{name} ({where})",
+                "ncalls": ncalls,
+                "tottime": round(tottime, 3),
+                "share": round(tottime / total, 4),
+                "cumtime": round(cumtime, 3),
+            }
+        )
+    return {
+        "command": shlex.join(cmd),
+        "wall_seconds": round(wall, 3),
+        "profiled_seconds": round(total, 3),
+        "top": rows,
+    }
+
+
+# ----------------------------------------------------------------------------- main
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=50_000, help="posts in the benchmark file")
-    parser.add_argument("--model", default=None, help="model version or path (default: current)")
+    parser.add_argument("--n", type=int, default=100_000, help="posts in the benchmark file")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each side")
+    parser.add_argument("--no-lang", action="store_true", help="drop `lang`: detection runs")
+    parser.add_argument("--profile", action="store_true", help="cProfile one swarmlens run")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="JSON results file")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--split-worker", nargs=2, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.split_worker:
+        split_worker(*args.split_worker)
+        return
 
-    from swarmlens.classifier.demo.generator import DEMO_SEED, generate_demo, write_demo_jsonl
+    from swarmlens.classifier.demo.generator import DEMO_SEED
 
-    work = Path(tempfile.mkdtemp(prefix="swarmlens-bench-"))
-    archive = work / "posts.jsonl"
-    write_demo_jsonl(archive, n_posts=args.n, seed=DEMO_SEED + 1)
-    no_lang = work / "posts-nolang.jsonl"
-    with archive.open() as src, no_lang.open("w") as dst:
-        for line in src:
-            record = json.loads(line)
-            record.pop("lang")
-            dst.write(json.dumps(record, ensure_ascii=False) + "\n")
-    train = work / "fasttext-train.txt"
-    with train.open("w") as handle:
-        for record in generate_demo():
-            handle.write(f"__label__{record['label']} {record['text'].replace(chr(10), ' ')}\n")
-
-    ctx = get_context("spawn")
-    with ctx.Pool(1) as pool:
-        # Build the default model first (if needed) so no timed run pays for it.
-        pool.apply(time_swarmlens, (str(archive), str(work / "warm.jsonl"), args.model))
-    runs = {}
-    for name, func, fargs in [
-        (
-            "swarmlens score (lang given)",
-            time_swarmlens,
-            (str(archive), str(work / "a.jsonl"), args.model),
-        ),
-        (
-            "swarmlens score (lang detected)",
-            time_swarmlens,
-            (str(no_lang), str(work / "b.jsonl"), args.model),
-        ),
-        (
-            "fastText (minn 2, maxn 5, wordNgrams 2)",
-            time_fasttext,
-            (str(archive), str(work / "c.jsonl"), str(train)),
-        ),
-    ]:
-        with ctx.Pool(1) as pool:  # a fresh process per run: cold caches, as a user gets
-            runs[name] = pool.apply(func, fargs)
-
-    print(f"\nThroughput on one core, {args.n:,} posts (demo generator), output JSONL")
-    print(f"{'run':44} {'posts/s':>10} {'seconds':>8}")
-    rates = {}
-    for name, result in runs.items():
-        rates[name] = result["posts"] / result["seconds"]
-        print(f"{name:44} {rates[name]:>10,.0f} {result['seconds']:>8.2f}")
-    ft = rates["fastText (minn 2, maxn 5, wordNgrams 2)"]
-    print(
-        f"\nswarmlens / fastText: {rates['swarmlens score (lang given)'] / ft:.2f}x (lang given), "
-        f"{rates['swarmlens score (lang detected)'] / ft:.2f}x (lang detected)"
+    command = (
+        "cd "
+        + shlex.quote(str(ROOT))
+        + " && "
+        + shlex.join([os.path.relpath(PYTHON, ROOT), "bench/throughput.py", *sys.argv[1:]])
     )
+    say = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    load_before = os.getloadavg()
+    work = Path(tempfile.mkdtemp(prefix="swarmlens-throughput-"))
+    env = {**os.environ, **ONE_THREAD, "SWARMLENS_MODELS_DIR": str(work / "models")}
+    try:
+        say(f"setup in {work}: fastText model, swarmlens registry, {args.n:,}-post input ...")
+        ft_model, seen = train_fasttext(work)
+        run(
+            [
+                PYTHON,
+                "-c",
+                "from swarmlens.classifier.model.training import "
+                "ensure_default_model; ensure_default_model()",
+            ],
+            env,
+        )
+        source, small = work / "posts.jsonl", work / "warm.jsonl"
+        write_input(source, args.n, DEMO_SEED + 1, args.no_lang, seen)
+        write_input(small, 500, DEMO_SEED + 2, args.no_lang, seen)
+        ft_script = work / "fasttext_score.py"
+        ft_script.write_text(FASTTEXT_SCRIPT)
+
+        def sw_cmd(src: Path, out: Path) -> list[str]:
+            return [*pinned(), SWARMLENS, "score", str(src), "--out", str(out)]
+
+        def ft_cmd(src: Path, out: Path) -> list[str]:
+            return [*pinned(), PYTHON, str(ft_script), str(src), str(ft_model), str(out)]
+
+        # Untimed warm-up: numba cache, page cache, both sides.
+        run(sw_cmd(small, work / "warm-sw.jsonl"), env)
+        run(ft_cmd(small, work / "warm-ft.jsonl"), env)
+        sw_out, ft_out = work / "out-swarmlens.jsonl", work / "out-fasttext.jsonl"
+        times: dict[str, list[float]] = {"swarmlens": [], "fasttext": []}
+        for repeat in range(args.repeats):  # interleaved: both sides see the same load
+            say(f"repeat {repeat + 1}/{args.repeats} ...")
+            times["swarmlens"].append(run(sw_cmd(source, sw_out), env)[0])
+            times["fasttext"].append(run(ft_cmd(source, ft_out), env)[0])
+        say("time split (in-process) ...")
+        split_cmd = [
+            *pinned(),
+            PYTHON,
+            str(Path(__file__).resolve()),
+            "--split-worker",
+            str(source),
+            str(work / "out-split.jsonl"),
+        ]
+        split_wall, split_out = run(split_cmd, env, capture=True)
+        split = json.loads(split_out.strip().splitlines()[-1])
+        split["wall"] = split_wall
+        prof = None
+        if args.profile:
+            say("profiling one swarmlens run ...")
+            prof = profile(env, source, work / "out-profile.jsonl", work)
+        result = {
+            "command": command,
+            "posts": args.n,
+            "input": "demo generator (seed DEMO_SEED+1), one new 8-12 letter token per post"
+            + (", no `lang` (detected)" if args.no_lang else ", `lang` given"),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "pinned": bool(pinned()),
+                "cpu": _cpu_model(),
+                "python": platform.python_version(),
+                "load_average_before": [round(x, 2) for x in load_before],
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            },
+            "swarmlens": {
+                "command": shlex.join(sw_cmd(source, sw_out)),
+                "env": {**ONE_THREAD, "SWARMLENS_MODELS_DIR": str(work / "models")},
+                "rows_out": count_lines(sw_out),
+                **rates(args.n, times["swarmlens"]),
+            },
+            "fasttext": {
+                "command": shlex.join(ft_cmd(source, ft_out)),
+                "params": FASTTEXT_PARAMS,
+                "model_mb": round(ft_model.stat().st_size / 2**20, 1),
+                "rows_out": count_lines(ft_out),
+                **rates(args.n, times["fasttext"]),
+            },
+            "split": {"command": shlex.join(split_cmd), **_round(split)},
+            "profile": prof,
+        }
+        sw, ft = result["swarmlens"], result["fasttext"]
+        ratio = sw["posts_per_s_median"] / ft["posts_per_s_median"]
+        result["ratio"] = {
+            "median": round(ratio, 3),
+            "min": round(sw["posts_per_s_min"] / ft["posts_per_s_min"], 3),
+            "target": TARGET,
+            "target_met": ratio >= TARGET,
+        }
+    finally:
+        if args.keep:
+            say(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        report(result, args.results)
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    return value
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def report(r: dict[str, Any], results: Path) -> None:
+    m, sw, ft, ratio, split = r["machine"], r["swarmlens"], r["fasttext"], r["ratio"], r["split"]
     print(
-        f"command: python bench/throughput.py --n {args.n}"
-        + (f" --model {args.model}" if args.model else "")
+        f"\nScoring throughput, whole processes, {r['posts']:,} posts, "
+        f"{'one core (taskset -c 0)' if m['pinned'] else 'NOT pinned (no taskset)'}"
     )
+    print(f"input: {r['input']}")
+    print(
+        f"machine: {m['cpus']} cpus, {m['cpu']}, Python {m['python']}; load average "
+        f"before {m['load_average_before']}, after {m['load_average_after']}"
+    )
+    print(f"\n{'run':28} {'posts/s min':>12} {'median':>10} {'max':>10}  seconds per run")
+    for name, side in (("swarmlens score", sw), ("fastText (python, k=-1)", ft)):
+        print(
+            f"{name:28} {side['posts_per_s_min']:>12,.0f} {side['posts_per_s_median']:>10,.0f} "
+            f"{side['posts_per_s_max']:>10,.0f}  {side['seconds']}  ({side['rows_out']:,} rows)"
+        )
+    print(
+        f"\nswarmlens / fastText (median posts/s): {ratio['median']:.2f}x "
+        f"(min/min: {ratio['min']:.2f}x); target >= {ratio['target']:.0f}x: "
+        f"{'MET' if ratio['target_met'] else 'MISSED'}"
+    )
+    print(f"fastText model: {ft['model_mb']} MB, {ft['params']}")
+
+    total = split["wall"]
+    print(
+        f"\nTime split, swarmlens path in one process ({split['posts']:,} posts; "
+        f"wall {total:.2f} s = {split['posts'] / total:,.0f} posts/s):"
+    )
+    lines = [
+        ("interpreter start/exit + other (wall - in-process)", total - split["in_process"]),
+        ("imports", split["imports"]),
+        ("model load (registry.load)", split["model_load"]),
+    ]
+    lines += [(STAGE_NAMES[s], split["stages"][s]) for s in STAGES]
+    for name, seconds in lines:
+        per_post = 1e6 * seconds / max(split["posts"], 1)
+        print(
+            f"  {name:52} {seconds:>7.2f} s {100 * seconds / total:>5.1f}%  "
+            f"{per_post:>6.1f} us/post"
+        )
+    print(f"  (table: {split['table_mode']})")
+    if r["profile"]:
+        p = r["profile"]
+        print(
+            f"\ncProfile of one swarmlens run (wall {p['wall_seconds']:.2f} s under the "
+            f"profiler, {p['profiled_seconds']:.2f} s profiled), top 10 by own time:"
+        )
+        print(f"  {'share':>6} {'own s':>7} {'cum s':>7} {'calls':>9}  function")
+        for row in p["top"]:
+            print(
+                f"  {100 * row['share']:>5.1f}% {row['tottime']:>7.2f} {row['cumtime']:>7.2f} "
+                f"{row['ncalls']:>9}  {row['function']}"
+            )
+        print(f"  profile command: {p['command']}")
+    print("\ntimed commands (env: " + " ".join(f"{k}={v}" for k, v in sw["env"].items()) + "):")
+    print(f"  swarmlens: {sw['command']}")
+    print(f"  fastText:  {ft['command']}")
+    print(f"  split:     {split['command']}")
+    print(f"\ncommand: {r['command']}")
+    print(f"results: {results}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ the CLI prints ``error: [E004] ...`` and exits with status 2.
 | E015 | PayloadTooLargeError: too many posts or too many bytes in one request | 413 |
 | E016 | RequestValidationError: a request field is missing or invalid | 422 |
 | E017 | HTTPError: any other HTTP-level refusal (unknown route, wrong method) | 4xx |
+| E018 | ArtifactFormatError: a model file is not a v2 artifact (an old pickle...) | 500 |
 """
 
 from __future__ import annotations
@@ -155,3 +156,10 @@ class HTTPError(SwarmlensError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.http_status = status
+
+
+class ArtifactFormatError(SwarmlensError):
+    """A model file is not a swarmlens artifact (an old pickle, a foreign or corrupt file)."""
+
+    code = "E018"
+    http_status = 500

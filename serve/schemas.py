@@ -157,7 +157,16 @@ class ModelInfo(BaseModel):
     labels: list[str]
     n_train: int
     data_fingerprint: str
-    metrics: dict[str, Any]
+    metrics: dict[str, Any] = Field(
+        description="cross-validated figures on the training data; none for synthetic models"
+    )
+    training_data: dict[str, Any] = Field(
+        default_factory=dict, description="what the model was trained on (kind, description)"
+    )
+    synthetic: bool = Field(
+        default=False, description="trained on the synthetic demo corpus: no quality figure"
+    )
+    note: str | None = None
 
 
 class LabelInfo(BaseModel):
@@ -181,6 +190,10 @@ class FloodShareDefinition(BaseModel):
 
 class Info(BaseModel):
     service: str = "swarmlens"
+    model_synthetic: bool = Field(
+        default=False, description="the served model was trained on synthetic demo data"
+    )
+    model_note: str | None = None
     labels: list[LabelInfo] = Field(
         default_factory=label_infos,
         description="the stance labels in score order, with display colours",

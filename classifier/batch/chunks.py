@@ -20,7 +20,6 @@ import pyarrow.parquet as pq
 
 from swarmlens.classifier.batch.scoring import OUTPUT_SCHEMA, READ_CHUNK_SIZE, score_batch
 from swarmlens.classifier.fsio import atomic_path, atomic_write_bytes
-from swarmlens.classifier.model.registry import sha256_file
 from swarmlens.classifier.posts.post import Post
 from swarmlens.classifier.posts.readers import Payload, Rejected, decode
 
@@ -61,14 +60,17 @@ def _model(ref: ModelRef) -> Any:
     """The model, loaded once per worker process, after checking its SHA-256."""
     model = _MODELS.get(ref.sha256)
     if model is None:
+        import hashlib
+
         from swarmlens.classifier.errors import IntegrityError
+        from swarmlens.classifier.model.registry import ModelEntry, model_from_bytes
 
         path = Path(ref.path)
-        if sha256_file(path) != ref.sha256:
+        data = path.read_bytes()  # hashed and parsed from the same bytes
+        if hashlib.sha256(data).hexdigest() != ref.sha256:
             raise IntegrityError(f"artifact {path} no longer matches its recorded SHA-256")
-        import joblib
-
-        model = _MODELS[ref.sha256] = joblib.load(path)
+        entry = ModelEntry(ref.version, "", "", str(path), ref.sha256, [], "", 0)
+        model = _MODELS[ref.sha256] = model_from_bytes(data, entry)
     return model
 
 

@@ -30,7 +30,12 @@ def train(
     dataset = load_labelled(data)
     log.info(f"Training on {len(dataset)} examples from {len(data)} file(s)...")
     model, info = train_model(dataset, cv_folds=cv)
-    fields = entry_fields(name, model, info)
+    described = {
+        "kind": "labelled",
+        "description": f"{len(dataset)} labelled posts",
+        "files": [str(path) for path in data],
+    }
+    fields = entry_fields(name, model, info, described)
     entry = registry.save_artifact(model, out_path, fields)
     if register:
         entry = registry.register(model, fields)
@@ -126,10 +131,15 @@ def models(
     entries = registry.list_models()
     current = registry.current_id()
     if as_json:
-        print_json({"current": current, "models": [e.__dict__ for e in entries]})
+        listed = [
+            {**e.__dict__, "synthetic": e.synthetic, **({"note": registry.SYNTHETIC_NOTE}
+                                                       if e.synthetic else {})}
+            for e in entries
+        ]
+        print_json({"current": current, "models": listed})
         return
     table = Table(title=f"Models in {registry.registry_dir()}")
-    for column in ("", "id", "created", "examples", "CV macro-F1", "data fingerprint"):
+    for column in ("", "id", "created", "trained on", "examples", "CV macro-F1", "data"):
         table.add_column(column)
     for e in entries:
         f1 = e.metrics.get("macro_f1")
@@ -137,9 +147,15 @@ def models(
             "*" if e.id == current else "",
             e.id,
             e.created_at,
+            "SYNTHETIC demo data" if e.synthetic else "labelled posts",
             str(e.n_train),
-            f"{f1:.3f}" if isinstance(f1, float) else "-",
+            "none (synthetic)" if e.synthetic else f"{f1:.3f}" if isinstance(f1, float) else "-",
             e.data_fingerprint[:12],
+        )
+    if any(e.synthetic for e in entries):
+        log.warning(
+            f"models marked SYNTHETIC are {registry.SYNTHETIC_NOTE}: "
+            "`swarmlens train --data LABELLED.jsonl --out model.safetensors --register`"
         )
     if not entries:
         log.info(

@@ -48,7 +48,7 @@ def score(
     A directory output is the archive-scale path: parallel, resumable (re-run the
     same command after a crash), hive-partitioned by day, with _summary.json.
     """
-    if model_ref is None and not registry.default_is_usable():
+    if model_ref is None and not registry.has_models():
         # Imported only when needed: training pulls in scikit-learn, which the reading and
         # dispatching process of a batch job does not need.
         from swarmlens.classifier.model.training import ensure_default_model

@@ -21,12 +21,25 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
     C: inverse regularisation strength of the SVMs.
     alpha: smoothing of the log-count ratios.
     class_weight: 'balanced' (opposing posts are rare in real data) or None.
+    nb_scaling: scale features by their log-count ratios (NB-SVM); False is a plain
+        one-vs-rest linear SVM.
+    random_state: seed of liblinear's coordinate descent: the same data gives the same
+        weights, bit for bit (a rebuilt default model has the same SHA-256).
     """
 
-    def __init__(self, C: float = 1.0, alpha: float = 1.0, class_weight: str | None = "balanced"):
+    def __init__(
+        self,
+        C: float = 1.0,
+        alpha: float = 1.0,
+        class_weight: str | None = "balanced",
+        nb_scaling: bool = True,
+        random_state: int = 0,
+    ) -> None:
         self.C = C
         self.alpha = alpha
         self.class_weight = class_weight
+        self.nb_scaling = nb_scaling
+        self.random_state = random_state
 
     def fit(self, X: sp.csr_matrix, y: np.ndarray) -> NBSVMClassifier:
         """Fit on feature matrix ``X`` and labels ``y`` (already validated by the caller)."""
@@ -37,13 +50,21 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         present.data[:] = 1.0
         coef = np.zeros((len(self.classes_), X.shape[1]), dtype=np.float32)
         intercept = np.zeros(len(self.classes_), dtype=np.float32)
+        seen = np.asarray(present.sum(axis=0)).ravel() > 0
         for row, label in enumerate(self.classes_):
             mine = target == label
-            p = self.alpha + np.asarray(present[mine].sum(axis=0)).ravel()
-            q = self.alpha + np.asarray(present[~mine].sum(axis=0)).ravel()
-            ratio = np.log((p / p.sum()) / (q / q.sum()))
-            svm = LinearSVC(C=self.C, class_weight=self.class_weight)
-            svm.fit(X @ sp.diags(ratio), mine.astype(int))
+            if self.nb_scaling:
+                p = self.alpha + np.asarray(present[mine].sum(axis=0)).ravel()
+                q = self.alpha + np.asarray(present[~mine].sum(axis=0)).ravel()
+                # Normalise over the columns seen in training only: with hashed features
+                # most buckets are empty, and their smoothing mass would flatten the ratios.
+                ratio = np.log((p / p[seen].sum()) / (q / q[seen].sum()))
+            else:
+                ratio = np.ones(X.shape[1])
+            svm = LinearSVC(
+                C=self.C, class_weight=self.class_weight, random_state=self.random_state
+            )
+            svm.fit(X @ sp.diags(ratio) if self.nb_scaling else X, mine.astype(int))
             # (x * r) . w == x . (r * w): the ratio folds into the weights.
             coef[row] = ratio * svm.coef_.ravel()
             intercept[row] = svm.intercept_[0]

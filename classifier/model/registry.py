@@ -1,9 +1,11 @@
-"""The model registry: ``models/manifest.json`` and the artifacts it vouches for.
+"""The model registry: ``manifest.json`` and the artifacts it vouches for.
 
-Every artifact is a joblib pickle, and unpickling runs code, so nothing is
-unpickled before its SHA-256 matches what swarmlens recorded when it wrote it:
-the manifest entry for a registered version, or the ``.sha256.json`` sidecar
-that ``train`` writes next to an artifact saved at a path.
+Artifacts are arrays + JSON (``artifact``): loading one parses bytes and can never run
+code, whatever the file or its sidecar claim. Its SHA-256 is still checked against what
+swarmlens recorded when it wrote it (the manifest entry of a registered version, or the
+``.sha256.json`` sidecar ``train`` writes beside an artifact saved at a path), on the same
+bytes that are then parsed. A tampered, missing or unreadable model is an error; nothing
+replaces it silently. The default model is built only when the registry holds no model.
 
 The registry directory is ``Settings.models_dir``: ``$SWARMLENS_MODELS_DIR``, else the
 user's data directory (``~/.local/share/swarmlens/models``), never the installed package.
@@ -23,16 +25,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import joblib
-
 from swarmlens.classifier.errors import IntegrityError, ModelNotFoundError
-from swarmlens.classifier.fsio import atomic_path, atomic_write_text
+from swarmlens.classifier.fsio import atomic_write_text
+from swarmlens.classifier.model import artifact
 from swarmlens.classifier.settings import get_settings
 
 MANIFEST_NAME = "manifest.json"
 DEFAULT_MODEL_NAME = "default"
 SIDECAR_SUFFIX = ".sha256.json"
-_TRACKED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "spacy", "joblib")
+SYNTHETIC_DEMO = "synthetic-demo"
+SYNTHETIC_NOTE = "trained on synthetic demo data: train on your own labels"
+_TRACKED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "pyarrow", "numba", "safetensors")
 
 
 @dataclass
@@ -44,8 +47,10 @@ class ModelEntry:
     sha256: hash of the artifact bytes, checked before every load.
     data_fingerprint: hash of the training examples (order-independent).
     metrics: whatever training measured (cross-validated F1...).
-    library_versions: versions that wrote the artifact; a default model is
-        rebuilt when they no longer match the installed ones.
+    library_versions: versions that wrote the artifact (for the record).
+    training_data: what the model was trained on: ``kind`` ('synthetic-demo' or
+        'labelled'), ``description``, ``files``; a model trained on the synthetic demo
+        corpus is shown as such, without a quality figure.
     """
 
     id: str
@@ -59,6 +64,12 @@ class ModelEntry:
     metrics: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     library_versions: dict[str, str] = field(default_factory=dict)
+    training_data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def synthetic(self) -> bool:
+        """Trained on the synthetic demo corpus: its figures say nothing about real posts."""
+        return self.training_data.get("kind") == SYNTHETIC_DEMO
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelEntry:
@@ -121,16 +132,16 @@ def current_id(directory: Path | None = None) -> str | None:
     return read_manifest(directory).get("current")
 
 
-def save_artifact(model: object, path: Path, entry_fields: dict[str, Any]) -> ModelEntry:
-    """Write ``model`` to ``path`` atomically, with its sidecar; return its entry.
+def save_artifact(model: Any, path: Path, entry_fields: dict[str, Any]) -> ModelEntry:
+    """Write ``model`` (arrays + JSON) to ``path`` atomically, with its sidecar.
 
+    model: a fitted model with ``to_arrays()``.
     entry_fields: ModelEntry fields other than id, path, sha256, created_at and
     library_versions, which are filled in here.
     """
     path = Path(path)
-    with atomic_path(path) as tmp:
-        joblib.dump(model, tmp, compress=3)
-        digest = sha256_file(tmp)
+    arrays, config = model.to_arrays()
+    digest = artifact.write(path, arrays, config)
     name = entry_fields.get("name", "model")
     entry = ModelEntry(
         id=f"{name}-{entry_fields['data_fingerprint'][:8]}-{digest[:8]}",
@@ -153,9 +164,9 @@ def register(
     with locked(directory) as root:
         name = entry_fields.get("name", "model")
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        artifact = root / f"{name}-{stamp}.joblib"
-        entry = save_artifact(model, artifact, entry_fields)
-        entry.path = artifact.name
+        target = root / f"{name}-{stamp}{artifact.SUFFIX}"
+        entry = save_artifact(model, target, entry_fields)
+        entry.path = target.name
         manifest = read_manifest(root)
         manifest["models"] = [m for m in manifest["models"] if m["id"] != entry.id]
         manifest["models"].append(asdict(entry))
@@ -200,36 +211,54 @@ def resolve(ref: str | None, directory: Path | None = None) -> tuple[Path, Model
     raise ModelNotFoundError(f"{ref!r} is neither a registered version ({known}) nor a file")
 
 
-def verify(ref: str | None = None, directory: Path | None = None) -> tuple[Path, ModelEntry]:
-    """Resolve ``ref`` and check its artifact's SHA-256 without unpickling it."""
+def read_verified(
+    ref: str | None = None, directory: Path | None = None
+) -> tuple[bytes, ModelEntry]:
+    """The artifact bytes of ``ref`` after checking their SHA-256 (the bytes that are parsed)."""
     path, entry = resolve(ref, directory)
-    if not path.is_file():
-        raise ModelNotFoundError(f"artifact {path} of model {entry.id} is missing")
-    actual = sha256_file(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelNotFoundError(
+            f"artifact {path} of model {entry.id} is missing: restore it, or retrain with "
+            "`swarmlens train`"
+        ) from None
+    except OSError as exc:
+        raise IntegrityError(f"artifact {path} cannot be read: {exc.strerror}") from None
+    actual = hashlib.sha256(data).hexdigest()
     if actual != entry.sha256:
         raise IntegrityError(
-            f"artifact {path} has SHA-256 {actual[:16]}..., the manifest says "
+            f"artifact {path} has SHA-256 {actual[:16]}..., the registry says "
             f"{entry.sha256[:16]}...: it was modified or replaced, so it is not loaded. "
-            "Retrain it or restore the original file."
+            "Restore the original file or retrain (`swarmlens train ... --register`)."
         )
+    return data, entry
+
+
+def verify(ref: str | None = None, directory: Path | None = None) -> tuple[Path, ModelEntry]:
+    """Resolve ``ref`` and check its artifact's SHA-256 (without parsing it)."""
+    path, entry = resolve(ref, directory)
+    read_verified(ref, directory)
     return path, entry
 
 
-def load(ref: str | None = None, directory: Path | None = None) -> tuple[Any, ModelEntry]:
-    """Load a model after checking its SHA-256; never unpickles a mismatching file."""
-    path, entry = verify(ref, directory)
-    model = joblib.load(path)
+def model_from_bytes(data: bytes, entry: ModelEntry) -> Any:
+    """A fitted model from verified artifact bytes (arrays + JSON; no code runs)."""
+    from swarmlens.classifier.model.estimator import StanceClassifier
+
+    arrays, config = artifact.from_bytes(data, f"model {entry.id}")
+    model = StanceClassifier.from_arrays(arrays, config)
     model.model_version_ = entry.id
-    return model, entry
+    return model
 
 
-def default_is_usable(directory: Path | None = None) -> bool:
-    """True when the current model loads here: exists, hash matches, same libraries."""
-    root = directory or registry_dir()
-    try:
-        path, entry = resolve(None, root)
-    except ModelNotFoundError:
-        return False
-    if not path.is_file() or sha256_file(path) != entry.sha256:
-        return False
-    return not (entry.name == DEFAULT_MODEL_NAME and entry.library_versions != library_versions())
+def load(ref: str | None = None, directory: Path | None = None) -> tuple[Any, ModelEntry]:
+    """Load a model after checking its SHA-256; a mismatch or a bad file is an error."""
+    data, entry = read_verified(ref, directory)
+    return model_from_bytes(data, entry), entry
+
+
+def has_models(directory: Path | None = None) -> bool:
+    """Whether the registry holds any model at all (the default is built only when not)."""
+    manifest = read_manifest(directory)
+    return bool(manifest.get("current")) or bool(manifest.get("models"))

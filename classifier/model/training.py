@@ -144,7 +144,7 @@ def train_model(
         "n_train": len(data),
         "label_counts": data.counts(),
         "data_fingerprint": data.fingerprint(),
-        "n_features": int(model.featurizer_.n_features_),
+        "n_features": int(model.n_features),
         "seconds": round(time.perf_counter() - started, 2),
     }
     if cv is not None:
@@ -152,14 +152,29 @@ def train_model(
     return model, info
 
 
-def entry_fields(name: str, model: StanceClassifier, info: dict[str, Any]) -> dict[str, Any]:
-    """Manifest fields for a model trained by ``train_model``."""
+def entry_fields(
+    name: str,
+    model: StanceClassifier,
+    info: dict[str, Any],
+    training_data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Manifest fields for a model trained by ``train_model``.
+
+    training_data: what it was trained on (``kind``: 'labelled' or 'synthetic-demo',
+        ``description``, ``files``). A synthetic-demo model records no quality figure:
+        scores on generated posts say nothing about real ones.
+    """
+    training_data = training_data or {"kind": "labelled"}
     cv = info.get("cv") or {}
-    metrics = {k: cv[k] for k in ("macro_f1", "accuracy", "calibration_error") if k in cv}
-    if cv:
+    synthetic = training_data.get("kind") == registry.SYNTHETIC_DEMO
+    metrics = {} if synthetic else {
+        k: cv[k] for k in ("macro_f1", "accuracy", "calibration_error") if k in cv
+    }
+    if cv and not synthetic:
         metrics["per_class_f1"] = {k: v["f1"] for k, v in cv["per_class"].items()}
         metrics["cv"] = cv["cv"]
     return {
+        "training_data": training_data,
         "name": name,
         "labels": list(LABELS),
         "data_fingerprint": info["data_fingerprint"],
@@ -177,7 +192,9 @@ def build_default_model(
     """Train the default model on the demo corpus and register it as current."""
     from swarmlens.classifier.demo.generator import generate_demo
 
-    log.info("No usable model in the registry: building the default model from the demo corpus...")
+    log.info(
+        "No model in the registry: building the default model from the synthetic demo corpus..."
+    )
     data = LabelledData()
     for record in generate_demo():
         data.ids.append(record["id"])
@@ -185,11 +202,17 @@ def build_default_model(
         data.labels.append(record["label"])
         data.langs.append(record["lang"])
         data.groups.append(record["group"])
-    model, info = train_model(data, cv_folds=5)
-    entry = registry.register(model, entry_fields(DEFAULT_MODEL_NAME, model, info), directory)
+    # No cross-validation: a figure on generated posts would read as quality and is not.
+    model, info = train_model(data, cv_folds=0)
+    described = {
+        "kind": registry.SYNTHETIC_DEMO,
+        "description": f"{len(data)} posts of the synthetic demo corpus (swarmlens demo-data)",
+    }
+    fields = entry_fields(DEFAULT_MODEL_NAME, model, info, described)
+    entry = registry.register(model, fields, directory)
     log.info(
-        f"Registered default model {entry.id} (cross-validated macro-F1 "
-        f"{entry.metrics.get('macro_f1', float('nan')):.3f} on {entry.n_train} demo posts)."
+        f"Registered default model {entry.id}, {registry.SYNTHETIC_NOTE} "
+        "(`swarmlens train --data LABELLED.jsonl --register`)."
     )
     return entry
 
@@ -198,16 +221,18 @@ def ensure_model(
     ref: str | None = None, directory: Path | None = None
 ) -> tuple[StanceClassifier, registry.ModelEntry]:
     """Load model ``ref`` (a version id or path); with no ref, the current model,
-    building and registering the default one first when there is none usable."""
+    building and registering the default one first when the registry holds no model.
+
+    A tampered, missing or unreadable model is an error (E004/E005/E018), never replaced."""
     if ref is None:
         ensure_default_model(directory)
     return registry.load(ref, directory)
 
 
 def ensure_default_model(directory: Path | None = None) -> None:
-    """Build and register the default model unless the current model is usable."""
-    if not registry.default_is_usable(directory):
+    """Build and register the default model when the registry holds no model at all."""
+    if not registry.has_models(directory):
         with registry.locked(directory, ".build.lock"):
             # Another process may have built it while this one waited for the lock.
-            if not registry.default_is_usable(directory):
+            if not registry.has_models(directory):
                 build_default_model(directory)

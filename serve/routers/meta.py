@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from swarmlens.classifier.model.registry import SYNTHETIC_NOTE
 from swarmlens.serve.deps import MetricsDep, ModelDep, SettingsDep, StoreDep
 from swarmlens.serve.schemas import Health, Info, ModelInfo
 
@@ -33,6 +34,9 @@ def current_model(serving: ModelDep) -> ModelInfo:
         n_train=entry.n_train,
         data_fingerprint=entry.data_fingerprint,
         metrics=entry.metrics,
+        training_data=entry.training_data,
+        synthetic=entry.synthetic,
+        note=SYNTHETIC_NOTE if entry.synthetic else None,
     )
 
 
@@ -42,6 +46,8 @@ def info(settings: SettingsDep, serving: ModelDep, store: StoreDep) -> Info:
     return Info(
         version=_version(),
         model_version=serving.version,
+        model_synthetic=serving.entry.synthetic,
+        model_note=SYNTHETIC_NOTE if serving.entry.synthetic else None,
         max_batch=settings.max_batch,
         max_body_bytes=settings.max_body_bytes,
         max_inflight=settings.max_inflight,

@@ -153,10 +153,17 @@
         if (typeof v === "number") bits.push(k + " " + (Math.abs(v) <= 1 ? v.toFixed(3) : v));
       });
       el.title = bits.join("\n");
-      const f1Key = Object.keys(metrics).find((k) => /macro.?f1/i.test(k) && typeof metrics[k] === "number");
       const f1 = $("#model-metric");
+      if (m.synthetic && f1) {
+        // A model trained on the generated demo corpus has no quality figure worth showing.
+        f1.textContent = m.note || "trained on synthetic demo data";
+        f1.classList.add("synthetic");
+        f1.hidden = false;
+        return;
+      }
+      const f1Key = Object.keys(metrics).find((k) => /macro.?f1/i.test(k) && typeof metrics[k] === "number");
       if (f1Key && f1) {
-        f1.textContent = "macro-F1 " + metrics[f1Key].toFixed(2);
+        f1.textContent = "CV macro-F1 " + metrics[f1Key].toFixed(2);
         f1.hidden = false;
       }
     } catch (err) {

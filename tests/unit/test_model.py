@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from swarmlens.classifier.errors import TrainingDataError
-from swarmlens.classifier.model.estimator import StanceClassifier
-from swarmlens.classifier.model.features import MENTION_TOKEN, URL_TOKEN, TokenFeaturizer
+from swarmlens.classifier.model.estimator import HashedTfidf, StanceClassifier
+from swarmlens.classifier.model.ngrams import reference_counts
+from swarmlens.classifier.text.prepare import MENTION_TOKEN, URL_TOKEN, prepare
 from swarmlens.classifier.vocab import LABELS
 
 
@@ -64,11 +64,9 @@ def test_awkward_texts_get_a_valid_prediction(fitted: StanceClassifier, text: st
     assert proba.shape == (1, 3) and np.isfinite(proba).all()
 
 
-def test_urls_and_mentions_are_masked() -> None:
-    feat = TokenFeaturizer()
-    terms = feat.terms("RT @Demo_1: read https://justpaste.it/abc and justpaste.it/def now")
-    assert terms == [MENTION_TOKEN, ":", "read", URL_TOKEN, "and", URL_TOKEN, "now"]
-    assert feat.terms("#Paris_Is_Burning") == ["#paris_is_burning", "paris", "is", "burning"]
+def test_urls_and_mentions_are_masked_and_case_is_kept() -> None:
+    prepared = prepare(["RT @Demo_1: read https://justpaste.it/abc and www.x.org/def NOW"])
+    assert prepared.to_pylist() == [f"{MENTION_TOKEN}: read {URL_TOKEN} and {URL_TOKEN} NOW"]
 
 
 def test_training_data_validation(tiny_corpus: tuple[list[str], list[str]]) -> None:
@@ -90,44 +88,42 @@ def test_two_classes_are_enough(tiny_corpus: tuple[list[str], list[str]]) -> Non
     assert model.predict_proba(["x"]).shape == (1, 2)
 
 
-def test_cached_features_equal_scikit_learn_char_wb(
+def test_tfidf_rows_follow_the_reference_definition(
     tiny_corpus: tuple[list[str], list[str]],
 ) -> None:
-    """The per-token cache must give exactly what a plain char_wb TF-IDF gives on the same terms."""
+    """Kernel counts -> sublinear tf x smooth idf -> L2: recomputed here from the reference."""
     texts, _ = tiny_corpus
-    ours = TokenFeaturizer(
-        char_ngram_range=(2, 4), word_features=False, hashtag_words=False, sublinear_tf=True
-    ).fit(texts)
-    joined = [" ".join(ours.terms(t)) for t in texts]
-    reference = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(2, 4), lowercase=False, sublinear_tf=True
-    ).fit(joined)
-    ours_matrix = ours.transform(texts + texts[:5]).toarray()
-    ref_matrix = reference.transform(joined + joined[:5]).toarray()
-    assert [n[2:] for n in ours.get_feature_names_out()] == list(reference.get_feature_names_out())
-    np.testing.assert_allclose(ours_matrix, ref_matrix, rtol=1e-5, atol=1e-6)
-    again = ours.transform(texts).toarray()  # second call is served from the cache
-    np.testing.assert_allclose(again, ours_matrix[: len(texts)], rtol=1e-6)
+    tfidf = HashedTfidf(word_ngram_range=(0, 0), n_features=2**18).fit(texts)
+    (spec,) = tfidf._specs()
+    prepared = prepare(texts).to_pylist()
+    df = np.zeros(2**18)
+    for text in prepared:
+        df[list(reference_counts(text, spec))] += 1
+    idf = np.log((1 + len(texts)) / (1 + df)) + 1
+    np.testing.assert_allclose(tfidf.idf_[0], idf, rtol=1e-6)
+    probe = texts[0]
+    row = np.zeros(2**18)
+    for index, count in reference_counts(prepare([probe])[0].as_py(), spec).items():
+        row[index] = (1 + np.log(count)) * idf[index]
+    row /= np.linalg.norm(row)
+    np.testing.assert_allclose(tfidf.transform([probe]).toarray()[0], row, rtol=1e-5, atol=1e-7)
 
 
-def test_pickle_drops_caches(fitted: StanceClassifier) -> None:
-    import pickle
+def test_explanations_add_up_to_the_decision_score(fitted: StanceClassifier) -> None:
+    text = "RT @x: Glory to the soldiers of the caliphate!! #ParisIsBurning https://t.co/a"
+    scores = fitted.decision_function([text])[0]
+    for row, label in enumerate(fitted.classes_):
+        parts = fitted.explain(text, label=str(label), top=1000)
+        total = sum(c.weight for c in parts)
+        assert total == pytest.approx(scores[row] - fitted.intercept_[row], abs=1e-3)
 
-    fitted.predict(["warm the cache"])
-    clone = pickle.loads(pickle.dumps(fitted))
-    assert "_term_cache" not in clone.featurizer_.__dict__
-    np.testing.assert_allclose(clone.predict_proba(["x y z"]), fitted.predict_proba(["x y z"]))
 
-
-def test_scores_do_not_depend_on_what_was_scored_before(
+def test_scores_do_not_depend_on_the_batch(
     fitted: StanceClassifier, tiny_corpus: tuple[list[str], list[str]]
 ) -> None:
-    """Bit-identical scores whatever the cache saw first: resumed batch jobs rely on it."""
+    """Bit-identical scores whatever else is in the batch: resumed batch jobs rely on it."""
     texts, _ = tiny_corpus
     probe = [*texts[:6], "#ParisIsBurning caliphate solidarity ce soir باقية"]
-    fitted.featurizer_.clear_cache()
     first = fitted.predict_proba(probe)
-    fitted.featurizer_.clear_cache()
-    fitted.predict_proba([*list(reversed(texts)), "other words entirely, soir, caliphate"])
-    again = fitted.predict_proba(probe)
-    assert np.array_equal(first, again)
+    mixed = fitted.predict_proba([*reversed(texts), *probe, "other words entirely"])
+    assert np.array_equal(first, mixed[len(texts) : len(texts) + len(probe)])

@@ -1,7 +1,9 @@
-"""The registry: hashes checked before unpickling, ids and paths, the default model."""
+"""The registry: arrays + JSON artifacts (no pickle), hashes checked on the bytes parsed,
+ids and paths, tampering is an error, the default model is deterministic."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -9,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from swarmlens.classifier.errors import IntegrityError, ModelNotFoundError
-from swarmlens.classifier.model import registry
+from swarmlens.classifier.errors import ArtifactFormatError, IntegrityError, ModelNotFoundError
+from swarmlens.classifier.model import artifact, registry
 from swarmlens.classifier.model.estimator import StanceClassifier
 from swarmlens.classifier.model.training import LabelledData, entry_fields, train_model
 
@@ -48,6 +50,8 @@ def test_register_list_and_load(models_dir: Path, trained: tuple) -> None:
     stored = manifest["models"][0]
     assert stored["sha256"] == registry.sha256_file(models_dir / stored["path"])
     assert set(stored["library_versions"]) >= {"scikit-learn", "numpy", "python"}
+    assert stored["path"].endswith(".safetensors")
+    assert (models_dir / stored["path"]).read_bytes()[8:9] == b"{"  # a JSON header, no pickle
     assert stored["labels"] == ["supportive", "opposing", "neutral"]
     loaded, loaded_entry = registry.load(entry.id)
     assert loaded_entry.id == entry.id and loaded.model_version_ == entry.id
@@ -56,33 +60,60 @@ def test_register_list_and_load(models_dir: Path, trained: tuple) -> None:
     assert again.model_version_ == entry.id
 
 
-def test_tampered_artifact_is_never_unpickled(
-    models_dir: Path, trained: tuple, tmp_path: Path
-) -> None:
+def test_tampered_artifact_is_refused(models_dir: Path, trained: tuple, tmp_path: Path) -> None:
     model, fields = trained
     entry = registry.register(model, fields)
-    marker = tmp_path / "pwned"
-    (models_dir / entry.path).write_bytes(pickle.dumps(_Booby(str(marker))))
+    artifact_path = models_dir / entry.path
+    data = bytearray(artifact_path.read_bytes())
+    data[-1] ^= 1  # one byte changed
+    artifact_path.write_bytes(bytes(data))
     with pytest.raises(IntegrityError, match="modified or replaced"):
         registry.load(entry.id)
-    assert not marker.exists()
+    with pytest.raises(IntegrityError):
+        registry.load(None)
+    assert registry.has_models()  # so the default model is NOT rebuilt in its place
 
 
-def test_path_needs_a_matching_sidecar(tmp_path: Path, trained: tuple, models_dir: Path) -> None:
+def test_a_forged_pickle_never_runs_even_with_a_matching_sidecar(
+    tmp_path: Path, trained: tuple, models_dir: Path
+) -> None:
     model, fields = trained
-    path = tmp_path / "m.joblib"
+    path = tmp_path / "m.safetensors"
     entry = registry.save_artifact(model, path, fields)
     _loaded, loaded_entry = registry.load(str(path))
     assert loaded_entry.sha256 == entry.sha256
     marker = tmp_path / "pwned"
-    path.write_bytes(pickle.dumps(_Booby(str(marker))))
-    with pytest.raises(IntegrityError):
+    forged = pickle.dumps(_Booby(str(marker)))
+    path.write_bytes(forged)
+    sidecar = path.with_name(path.name + registry.SIDECAR_SUFFIX)
+    claims = json.loads(sidecar.read_text())
+    claims["sha256"] = hashlib.sha256(forged).hexdigest()  # the forger fixes the sidecar too
+    sidecar.write_text(json.dumps(claims))
+    with pytest.raises(ArtifactFormatError, match="pickled"):
         registry.load(str(path))
     lone = tmp_path / "lone.joblib"
-    lone.write_bytes(pickle.dumps(_Booby(str(marker))))
+    lone.write_bytes(forged)
     with pytest.raises(IntegrityError, match=r"no \.sha256\.json sidecar"):
         registry.load(str(lone))
     assert not marker.exists()
+
+
+def test_garbage_is_a_format_error_not_a_crash(tmp_path: Path) -> None:
+    for junk in (b"", b"12345678", b"\xff" * 64, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}..."):
+        with pytest.raises(ArtifactFormatError):
+            artifact.from_bytes(junk, "junk")
+
+
+def test_artifacts_are_byte_identical_when_rebuilt(
+    tiny_corpus: tuple[list[str], list[str]], tmp_path: Path
+) -> None:
+    texts, labels = tiny_corpus
+    first = StanceClassifier().fit(texts, labels)
+    second = StanceClassifier().fit(texts, labels)
+    assert artifact.to_bytes(*first.to_arrays()) == artifact.to_bytes(*second.to_arrays())
+    data = artifact.to_bytes(*first.to_arrays())
+    restored = StanceClassifier.from_arrays(*artifact.from_bytes(data))
+    assert (restored.predict_proba(texts) == first.predict_proba(texts)).all()
 
 
 def test_unknown_reference(models_dir: Path) -> None:
@@ -92,12 +123,13 @@ def test_unknown_reference(models_dir: Path) -> None:
         registry.load("stance-nope")
 
 
-def test_default_is_rebuilt_when_libraries_change(models_dir: Path, trained: tuple) -> None:
+def test_the_default_is_built_only_when_there_is_no_model(models_dir: Path, trained: tuple) -> None:
+    assert not registry.has_models()
     model, fields = trained
-    fields = {**fields, "name": "default"}
-    registry.register(model, fields)
-    assert registry.default_is_usable()
+    registry.register(model, {**fields, "name": "default"})
     manifest = json.loads((models_dir / "manifest.json").read_text())
     manifest["models"][0]["library_versions"]["scikit-learn"] = "0.0.1"
     (models_dir / "manifest.json").write_text(json.dumps(manifest))
-    assert not registry.default_is_usable()
+    assert registry.has_models()  # other library versions: arrays load anyway, no rebuild
+    loaded, _ = registry.load(None)
+    assert list(loaded.predict(["baqiya"])) == list(model.predict(["baqiya"]))

@@ -1,0 +1,463 @@
+"""Hashed character and word n-gram counts for a batch of posts, compiled with numba.
+
+Semantics (defined by ``reference_terms``; the kernel must agree exactly):
+
+* char n-grams, ``char_mode="char"``: sklearn's ``analyzer="char"``: runs of two or more
+  whitespace characters become one space (``re.sub(r"\\s\\s+", " ", doc)``: a lone tab
+  or newline stays), then all code point n-grams. ``"char_wb"``: sklearn's
+  ``analyzer="char_wb"``: each whitespace-separated token padded with a space each side;
+  a padded token shorter than ``min_n`` is emitted once, whole.
+* word n-grams: ``word_tokens`` (sklearn's ``(?u)\\b\\w\\w+\\b``) joined by one space.
+* lowercasing (per family) is per code point with Python's ``str.lower``
+  (``lower_code_points``), done INSIDE the kernel from tables built from Python itself
+  ('İ' -> 'i̇', the one multi-code-point case, via an expansion table): no lowercased
+  copy of the batch, and no dependence on the Unicode version of Arrow's utf8proc. It
+  differs from ``str.lower`` only for the contextual final sigma.
+* feature = murmurhash3_32(UTF-8 of prefix + term, seed 0, unsigned) & (n_features - 1),
+  prefix ``c\\x1f`` for char n-grams, ``w\\x1f`` for word n-grams.
+
+Kernel: one pass over the Arrow buffers; each post is decoded into a scratch buffer
+(whitespace collapsed or padded, lowercased) with ``\\w``/``\\s`` from two-level tables
+built once from ``re``; the n-grams starting at a code point share their MurmurHash3
+blocks, so each n-gram pays only tail + finalisation; a row's indices are bucket-sorted
+and run-length counted; output buffers grow by doubling (one pass, no re-hashing).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import scipy.sparse as sp
+from platformdirs import user_cache_path
+
+# numba reads NUMBA_CACHE_DIR when it is imported; without it, cache=True writes next to
+# this file (the working tree in an editable install, site-packages otherwise).
+_NUMBA_CACHE = str(user_cache_path("swarmlens") / "numba")
+os.environ.setdefault("NUMBA_CACHE_DIR", _NUMBA_CACHE)
+
+import numba  # noqa: E402
+
+if not numba.config.CACHE_DIR:  # numba was imported before us, without the variable
+    numba.config.CACHE_DIR = _NUMBA_CACHE
+
+__all__ = ["HashingSpec", "featurize", "reference_counts", "reference_terms"]
+
+from swarmlens.classifier.model.ngrams import (  # noqa: E402  (after NUMBA_CACHE_DIR)
+    CHAR_PREFIX,
+    WORD_PREFIX,
+    HashingSpec,
+    reference_counts,
+    reference_terms,
+)
+
+# ---------------------------------------------------------------- code point tables
+
+_WORD, _SPACE, _LOWER, _EXPAND = 1, 2, 4, 8  # flag bits per code point
+_PAGE = 8  # two-level tables: pages of 256 code points, identical pages shared
+
+
+def _two_level(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(page index per 256 code points, distinct pages): ~30 pages instead of 0x110000."""
+    rows = values.reshape(-1, 1 << _PAGE)
+    first: dict[bytes, int] = {}
+    index = np.array([first.setdefault(row.tobytes(), len(first)) for row in rows], np.int32)
+    pages = rows[np.unique(index, return_index=True)[1]]  # ids were given in first-seen order
+    return index, np.ascontiguousarray(pages)
+
+
+@cache
+def _tables() -> tuple[np.ndarray, ...]:
+    """Flag and lowercase tables from Python's own ``re`` and ``str.lower`` (~0.1 s, once)."""
+    cps = np.arange(0x110000, dtype=np.uint32)
+    cps[0xD800:0xE000] = 0  # surrogates never occur in UTF-8; NUL stands in for them
+    everything = cps.tobytes().decode("utf-32-le")
+    flags = np.zeros(0x110000, dtype=np.uint8)
+    for pattern, bit in ((r"\w+", _WORD), (r"\s+", _SPACE)):
+        for match in re.finditer(pattern, everything):
+            flags[match.start() : match.end()] |= bit
+    # One str.lower per 4096-block (C speed), per character only where the length
+    # changes (expansions such as 'İ').
+    lower, expansions = cps.astype(np.int64), []
+    for at in range(0, 0x110000, 4096):
+        if len(low := (block := everything[at : at + 4096]).lower()) == len(block):
+            lower[at : at + 4096] = np.frombuffer(low.encode("utf-32-le"), np.uint32)
+            continue
+        for i, mapped in enumerate(ch.lower() for ch in block):
+            lower[at + i] = ord(mapped[0])
+            if len(mapped) > 1:
+                expansions.append((at + i, mapped))
+    lower[0x3A3] = ord(chr(0x3A3).lower())  # never the contextual final sigma
+    lower[0xD800:0xE000] = np.arange(0xD800, 0xE000)
+    changed = lower != np.arange(0x110000)
+    flags[changed] |= _LOWER
+    delta = np.where(changed, lower - np.arange(0x110000), 0).astype(np.int32)
+    exp_cp = np.full(max(1, len(expansions)), -1, np.int32)
+    exp_seq = np.zeros((max(1, len(expansions)), 4), np.int32)  # [len, cp, cp, cp]
+    for i, (cp, mapped) in enumerate(expansions):
+        flags[cp] |= _LOWER | _EXPAND
+        exp_cp[i], exp_seq[i, : 1 + len(mapped)] = cp, [len(mapped), *map(ord, mapped)]
+    return (*_two_level(flags), *_two_level(delta), exp_cp, exp_seq)
+
+
+# ---------------------------------------------------------------- numba kernel
+# Hash arithmetic is uint64 masked to 32 bits (numba turns mixed signed/unsigned integer
+# arithmetic into float64, so every constant is a typed np.uint64). Hot loops take no
+# array-passing helper calls and few unpredictable branches: both cost more than hashing.
+
+_U = np.uint64
+_M32, _C1, _C2, _N1 = _U(0xFFFFFFFF), _U(0xCC9E2D51), _U(0x1B873593), _U(0xE6546B64)
+_F1, _F2, _HI16, _LO16 = _U(0x85EBCA6B), _U(0xC2B2AE35), _U(0xFFFF0000), _U(0xFFFF)
+_Z, _ONE, _FIVE, _S3, _S8, _S13, _S15, _S16, _S17, _S19, _S24 = map(
+    _U, (0, 1, 5, 3, 8, 13, 15, 16, 17, 19, 24))
+# MurmurHash3 reads little-endian 4-byte blocks: the 2-byte prefix is the low half of
+# the first block of every key.
+_K_CHAR = _U(CHAR_PREFIX[0] | CHAR_PREFIX[1] << 8)
+_K_WORD = _U(WORD_PREFIX[0] | WORD_PREFIX[1] << 8)
+_PAD = 8  # scratch buffers start at byte 8: a key's first block reads 2 bytes before it
+_jit = numba.njit(cache=True, nogil=True, boundscheck=False)
+_inline = numba.njit(cache=True, nogil=True, boundscheck=False, inline="always")
+
+
+@_inline
+def _mix(k: np.uint64) -> np.uint64:
+    k = (k * _C1) & _M32
+    k = ((k << _S15) | (k >> _S17)) & _M32
+    return (k * _C2) & _M32
+
+
+@_inline
+def _block(h: np.uint64, k: np.uint64) -> np.uint64:
+    h ^= _mix(k)
+    h = ((h << _S13) | (h >> _S19)) & _M32
+    return (h * _FIVE + _N1) & _M32
+
+
+@_inline
+def _fmix(h: np.uint64) -> np.uint64:
+    h ^= h >> _S16
+    h = (h * _F1) & _M32
+    h ^= h >> _S13
+    h = (h * _F2) & _M32
+    return h ^ (h >> _S16)
+
+
+@_inline
+def _load4(buf, p):
+    return (_U(buf[p]) | (_U(buf[p + 1]) << _S8) | (_U(buf[p + 2]) << _S16)
+            | (_U(buf[p + 3]) << _S24))
+
+
+@_jit
+def _murmur(buf: np.ndarray) -> np.uint64:
+    """MurmurHash3 x86_32 (seed 0, unsigned) of a uint8 array; for tests."""
+    h = _Z
+    n = buf.size
+    for m in range(n >> 2):
+        h = _block(h, _load4(buf, 4 * m))
+    k = _Z
+    for p in range(n & ~3, n):
+        k |= _U(buf[p]) << (_U(p & 3) << _S3)
+    if n & 3:
+        h ^= _mix(k)
+    return _fmix(h ^ _U(n))
+
+
+@_jit
+def _ngrams(buf, starts, ends, eshift, a, b, lo, hi, kpre, mask, keys, nt, hs):
+    """Count the n-grams of units a..b-1 (code points or words): the n-gram of units
+    i..j is buf[starts[i] : ends[j + eshift]], hashed as prefix (kpre) + bytes. All
+    n-grams starting at unit i share their leading blocks, so those are mixed once (hs)
+    and each n-gram pays only its tail and finalisation. Every index is appended to
+    keys[nt:] (no counting here: random access to a count table costs more than sorting
+    later). Returns the new nt."""
+    for i in range(a, b):
+        jend = min(b, i + hi)
+        if i + lo > jend:
+            break
+        base = starts[i] - 2  # key byte 0 sits at buf[base]
+        top = (ends[jend - 1 + eshift] - base) >> 2
+        hs[0] = _Z
+        if top:
+            h = _block(_Z, (_load4(buf, base) & _HI16) | kpre)
+            hs[1] = h
+            for m in range(1, top):
+                h = _block(h, _load4(buf, base + 4 * m))
+                hs[m + 1] = h
+        for j in range(i + lo - 1, jend):
+            # Branch-free: the tail bytes are masked (an empty tail mixes to 0, a no-op),
+            # and the prefix is patched in only when the key is shorter than one block.
+            klen = ends[j + eshift] - base
+            m = klen >> 2
+            short = _U(m == 0)
+            w = _load4(buf, base + 4 * m)
+            w = (w & ~(short * _LO16)) | (short * kpre)
+            w &= (_ONE << (_U(klen & 3) << _S3)) - _ONE
+            keys[nt] = _fmix(hs[m] ^ _mix(w) ^ _U(klen)) & mask
+            nt += 1
+    return nt
+
+
+@_inline
+def _put(c, f, buf, cpo, wflag, nb, ncp):
+    """UTF-8-encode code point c (flags f) at buf[nb]; returns (nb, ncp) after it."""
+    cpo[ncp] = nb
+    wflag[ncp] = f & _WORD
+    n = 1 + (c >= 0x80) + (c >= 0x800) + (c >= 0x10000)
+    for q in range(n - 1, 0, -1):
+        buf[nb + q] = 0x80 | (c & 0x3F)
+        c >>= 6
+    buf[nb] = c | (((0xF00 >> n) & 0xF0) if n > 1 else 0)  # lead byte: C0, E0, F0
+    return nb + n, ncp + 1
+
+
+@_jit
+def _normalize(data, start, end, lower, mode, tabs, buf, cpo, wflag, seg):
+    """Decode data[start:end] into buf from byte _PAD (UTF-8 again), cpo (byte start of
+    each code point, then the end), wflag (\\w per code point), lowercasing if asked.
+    mode 0: sklearn 'char' whitespace collapse; 1: 'char_wb' (tokens padded with spaces,
+    seg = their first code points); 2: as is. Returns (code points, segments)."""
+    fidx, fpages, didx, dpages, exp_cp, exp_seq = tabs
+    nb, ncp, nseg = _PAD, 0, 0
+    run = 0  # length of the current whitespace run (mode 0), capped at 2
+    ws_b, ws_c = 0, 0
+    inword = False
+    p = start
+    while p < end:
+        c = np.int64(data[p])
+        n = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
+        c &= 0xFF >> (n + (n > 1))
+        for q in range(1, n):
+            c = (c << 6) | (data[p + q] & 0x3F)
+        f = fpages[fidx[c >> 8], c & 255]
+        if mode != 2 and f & _SPACE:
+            if mode == 0 and run == 0:  # a lone whitespace character stays as it is ...
+                ws_b, ws_c, run = nb, ncp, 1
+                nb, ncp = _put(c, f, buf, cpo, wflag, nb, ncp)
+            elif mode == 0 and run == 1:  # ... a run of two or more becomes one space
+                nb, ncp = _put(32, 0, buf, cpo, wflag, ws_b, ws_c)
+                run = 2
+            elif mode == 1 and inword:  # the space closing a char_wb token
+                nb, ncp = _put(32, 0, buf, cpo, wflag, nb, ncp)
+                inword = False
+            p += n
+            continue
+        run = 0
+        if mode == 1 and not inword:  # the space opening a char_wb token
+            seg[nseg] = ncp
+            nseg += 1
+            nb, ncp = _put(32, 0, buf, cpo, wflag, nb, ncp)
+            inword = True
+        if lower and f & _EXPAND:  # lowercase is several code points ('İ')
+            for j in range(exp_cp.size):
+                for q in range(1, (exp_seq[j, 0] + 1) * (exp_cp[j] == c)):
+                    d = exp_seq[j, q]
+                    nb, ncp = _put(d, fpages[fidx[d >> 8], d & 255], buf, cpo, wflag, nb, ncp)
+        elif lower and f & _LOWER:
+            c += dpages[didx[c >> 8], c & 255]
+            nb, ncp = _put(c, fpages[fidx[c >> 8], c & 255], buf, cpo, wflag, nb, ncp)
+        else:  # unchanged (the common case): copy the bytes
+            cpo[ncp] = nb
+            wflag[ncp] = f & _WORD
+            ncp += 1
+            for q in range(n):
+                buf[nb + q] = data[p + q]
+            nb += n
+        p += n
+    if mode == 1 and inword:
+        nb, ncp = _put(32, 0, buf, cpo, wflag, nb, ncp)
+    cpo[ncp] = nb
+    return ncp, nseg
+
+
+@_jit
+def _join_words(buf, cpo, wflag, ncp, out, ts, te):
+    """Copy the word tokens (maximal \\w runs of >= 2 code points) into out from byte
+    _PAD, joined by single spaces, so every word n-gram is one contiguous byte range;
+    ts/te get each token's byte span in out. Returns the number of tokens."""
+    ntok, nb, i = 0, _PAD, 0
+    while i < ncp:
+        if not wflag[i]:
+            i += 1
+            continue
+        j = i + 1
+        while j < ncp and wflag[j]:
+            j += 1
+        if j - i >= 2:
+            out[nb] = 32  # overwritten by the token when it is the first
+            nb += ntok > 0
+            ts[ntok] = nb
+            for p in range(cpo[i], cpo[j]):
+                out[nb] = buf[p]
+                nb += 1
+            te[ntok] = nb
+            ntok += 1
+        i = j
+    return ntok
+
+
+@_jit
+def _sort_count(keys, tmp, nt, hist, log2nf, indices, values, pos):
+    """Write the distinct keys[:nt] in increasing order with their counts to indices/values
+    from pos; returns the new end. Keys are hashes, so a counting sort on their top b bits
+    (2**b ~ 2 nt buckets) leaves ~nt/8 inversions, which an insertion pass fixes; then a
+    branch-free run-length count. Cheaper than a full radix sort, a comparison sort or a
+    bitmap walk (all branch-mispredict or pass bound at a few hundred keys per row)."""
+    b = 1
+    while (1 << b) < 2 * nt and b < log2nf:
+        b += 1
+    shift, nbuckets = max(0, log2nf - b), 1 << min(b, log2nf)
+    hist[: nbuckets + 1] = 0
+    for t in range(nt):
+        hist[(keys[t] >> shift) + 1] += 1
+    for d in range(nbuckets):  # hist[d] = first slot of bucket d
+        hist[d + 1] += hist[d]
+    for t in range(nt):
+        d = keys[t] >> shift
+        tmp[hist[d]] = keys[t]
+        hist[d] += 1
+    for t in range(1, nt):  # only keys sharing a bucket can be out of order
+        k, u = tmp[t], t
+        while u > 0 and tmp[u - 1] > k:
+            tmp[u] = tmp[u - 1]
+            u -= 1
+        tmp[u] = k
+    prev, run, p = -1, 0, pos - 1
+    for t in range(nt):
+        same = tmp[t] == prev
+        run = run * same + 1
+        p += 1 - same
+        indices[p], values[p], prev = tmp[t], run, tmp[t]
+    return p + 1
+
+
+@_jit
+def _kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, capacity):
+    """CSR (indptr, indices, values, nnz) of a batch. offsets: int64 (n + 1) into data
+    (UTF-8 bytes); valid: uint8 per row, or empty when there are no nulls; char_cfg:
+    (min_n, max_n, mode 0 char / 1 char_wb, lowercase); word_cfg: (min_n, max_n,
+    lowercase); capacity: initial size of the output buffers (they grow by doubling)."""
+    clo, chi, cmode, clower = char_cfg
+    wlo, whi, wlower = word_cfg
+    n = offsets.size - 1
+    size = 3 * np.max(offsets[1:] - offsets[:-1]) + 2 * _PAD if n else 2 * _PAD
+    # size: padding and lowercasing at most double a post's bytes
+    cbuf, wbuf, jbuf, cwf, wwf = np.zeros((5, size), np.uint8)
+    ccpo, wcpo, seg, ts, te = np.empty((5, size + 1), np.int64)
+    hs = np.empty(size, np.uint64)
+    # n-grams per row <= code points x n-gram sizes (+ one per short char_wb token)
+    keys = np.empty(size * (chi - clo + whi - wlo + 3), np.int64)
+    tmp = np.empty_like(keys)
+    mask = _U(n_features - 1)
+    log2nf = 1
+    while (1 << log2nf) < n_features:
+        log2nf += 1
+    hist = np.empty(min(n_features, 4 * keys.size) + 2, np.int64)
+    indptr, nnz = np.zeros(n + 1, np.int64), 0
+    indices, values = np.empty(max(capacity, 1), np.int32), np.empty(max(capacity, 1), np.float32)
+    for r in range(n):
+        if valid.size and not valid[r]:
+            indptr[r + 1] = nnz
+            continue
+        nt, ncp = 0, 0
+        if chi > 0:
+            ncp, nseg = _normalize(data, offsets[r], offsets[r + 1], clower, cmode, tabs,
+                                   cbuf, ccpo, cwf, seg)
+            if cmode == 0:
+                nt = _ngrams(cbuf, ccpo, ccpo, 1, 0, ncp, clo, chi, _K_CHAR, mask, keys, nt, hs)
+            for g in range(nseg):  # char_wb: each padded token on its own
+                a, b = seg[g], seg[g + 1] if g + 1 < nseg else ncp
+                lo = min(clo, b - a)  # sklearn: a short padded token counts once, whole
+                nt = _ngrams(cbuf, ccpo, ccpo, 1, a, b, lo, max(chi, lo), _K_CHAR, mask, keys,
+                             nt, hs)
+        if whi > 0:
+            if chi > 0 and clower == wlower:  # reuse: added spaces are never \w
+                ntok = _join_words(cbuf, ccpo, cwf, ncp, jbuf, ts, te)
+            else:
+                ncp, _ = _normalize(data, offsets[r], offsets[r + 1], wlower, 2, tabs,
+                                    wbuf, wcpo, wwf, seg)
+                ntok = _join_words(wbuf, wcpo, wwf, ncp, jbuf, ts, te)
+            nt = _ngrams(jbuf, ts, te, 0, 0, ntok, wlo, whi, _K_WORD, mask, keys, nt, hs)
+        if nnz + nt > indices.size:
+            grown = max(2 * indices.size, nnz + nt)
+            more_i, more_v = np.empty(grown, np.int32), np.empty(grown, np.float32)
+            more_i[:nnz], more_v[:nnz] = indices[:nnz], values[:nnz]
+            indices, values = more_i, more_v
+        nnz = _sort_count(keys, tmp, nt, hist, log2nf, indices, values, nnz)
+        indptr[r + 1] = nnz
+    return indptr, indices, values, nnz
+
+
+@_jit
+def _kernel_tokens(offsets, data, tabs, lower):
+    """(row, UTF-8 bytes) of every word token the kernel sees, for tests."""
+    out = []
+    for r in range(offsets.size - 1):
+        size = 3 * (offsets[r + 1] - offsets[r]) + 2 * _PAD
+        buf, jbuf, wf = np.zeros((3, size), np.uint8)
+        cpo, seg, ts, te = np.empty((4, size + 1), np.int64)
+        ncp, _ = _normalize(data, offsets[r], offsets[r + 1], lower, 2, tabs, buf, cpo, wf, seg)
+        for t in range(_join_words(buf, cpo, wf, ncp, jbuf, ts, te)):
+            out.append((r, jbuf[ts[t] : te[t]].copy()))
+    return out
+
+
+# ---------------------------------------------------------------- Python entry points
+
+
+def _arrow_buffers(texts: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(offsets int64, data uint8, valid uint8 or empty) as views of an Arrow string array.
+
+    texts: pyarrow (Large)StringArray / ChunkedArray / StringViewArray, or strings.
+    """
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks() if texts.num_chunks else pa.array([], pa.large_string())
+    if not isinstance(texts, pa.Array):
+        texts = pa.array(list(texts), type=pa.large_string())
+    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        texts = texts.cast(pa.large_string())  # string_view, dictionary, null arrays
+    n = len(texts)
+    _, obuf, dbuf = texts.buffers()
+    odt = np.int32 if pa.types.is_string(texts.type) else np.int64
+    if n == 0 or obuf is None:
+        offsets = np.zeros(n + 1, np.int64)
+    else:
+        offsets = np.frombuffer(obuf, odt, n + 1, texts.offset * odt().itemsize).astype(np.int64)
+    empty = dbuf is None or not dbuf.size
+    data = np.zeros(1, np.uint8) if empty else np.frombuffer(dbuf, np.uint8)
+    valid = texts.is_valid().to_numpy(zero_copy_only=False) if texts.null_count else []
+    return offsets, data, np.asarray(valid, np.uint8)
+
+
+def featurize(
+    texts: Any, spec: HashingSpec | None = None, *, _capacity: int | None = None
+) -> sp.csr_matrix:
+    """Hashed n-gram counts, one row per text: float32 CSR (len(texts), spec.n_features)
+    with sorted indices and no duplicates.
+
+    texts: a pyarrow StringArray / LargeStringArray (or ChunkedArray), or a sequence of
+        str; nulls count as empty texts.
+    spec: what to hash (default ``HashingSpec()``).
+    _capacity: initial output buffer size in entries (tests force buffer growth with it).
+    """
+    spec = spec or HashingSpec()
+    offsets, data, valid = _arrow_buffers(texts)
+    n = offsets.size - 1
+    clo, chi = spec.char_ngram_range
+    wlo, whi = spec.word_ngram_range
+    char_cfg = (clo, chi, int(spec.char_mode == "char_wb"), spec.char_lowercase)
+    word_cfg = (wlo, whi, spec.word_lowercase)
+    if _capacity is None:  # ~ unique n-grams per input byte on real posts, then doubling
+        _capacity = int((offsets[-1] - offsets[0]) * (0.7 * (chi - clo + 1) + 0.3)) + 1024
+    indptr, indices, values, nnz = _kernel(offsets, data, valid, _tables(), char_cfg, word_cfg,
+                                           spec.n_features, _capacity)
+    if nnz < 2**31 - 1:  # int32 indptr: scipy then keeps our arrays without a copy
+        indptr = indptr.astype(np.int32)
+    matrix = sp.csr_matrix((values[:nnz], indices[:nnz], indptr), shape=(n, spec.n_features))
+    matrix.has_sorted_indices = True
+    matrix.has_canonical_format = True
+    return matrix
