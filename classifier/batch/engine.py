@@ -171,6 +171,7 @@ class BatchJob:
                 raise OutputError(f"{root} is not empty and holds no swarmlens job")
             atomic_write_bytes(job_path, json.dumps(job, indent=2).encode())
 
+        _remove_stale_temp_files(root)
         started = time.perf_counter()
         done = _completed_chunks(root)
         if done:
@@ -236,6 +237,27 @@ class BatchJob:
         }
         atomic_write_bytes(root / SUMMARY_FILE, json.dumps(summary, indent=2).encode())
         return summary
+
+
+def _remove_stale_temp_files(root: Path) -> None:
+    """Delete temporary files of writers that died mid-write (``fsio`` names them
+    ``.NAME.PID.tmp``): their chunks have no marker and are redone, so the files are
+    garbage. A file whose writer is still alive (another run) is left alone."""
+    for stale in root.rglob(".*.tmp"):
+        pid = stale.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _identity(job: dict[str, Any]) -> tuple:

@@ -7,14 +7,14 @@ rows over hashed character and word n-grams, computed by the compiled kernel in
 No vocabulary: a token never seen before costs a hash, not a dictionary entry, so a
 long-running server's memory stays flat.
 
-The fitted model is arrays + JSON (``to_arrays`` / ``from_arrays``): it is saved and loaded
-without pickle, and loading it can never run code.
+The fitted model is arrays + JSON (``to_arrays``): it is saved and loaded without pickle,
+and loading it can never run code; ``linear.LinearStanceModel`` scores from those arrays
+without scikit-learn (``to_scorer`` gives it for a model just trained).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,22 +23,21 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from swarmlens.classifier.errors import ArtifactFormatError, TrainingDataError
-from swarmlens.classifier.model import explain, hashing
+from swarmlens.classifier.errors import TrainingDataError
+from swarmlens.classifier.model import hashing
 from swarmlens.classifier.model.calibration import GroupCalibratedClassifier
+from swarmlens.classifier.model.linear import (
+    ARCHITECTURE,
+    FEATURE_PARAMS,
+    Contribution,
+    LinearStanceModel,
+    explain_text,
+    family_counts,
+    feature_specs,
+    features,
+)
 from swarmlens.classifier.model.nbsvm import NBSVMClassifier
-from swarmlens.classifier.text.prepare import prepare
 from swarmlens.classifier.vocab import LABELS
-
-ARCHITECTURE = "hashed-ngram-nbsvm-calibrated.v1"
-
-
-@dataclass(frozen=True, slots=True)
-class Contribution:
-    """How much one term pushed a post towards (positive) or away from a label."""
-
-    term: str
-    weight: float
 
 
 def validate_training_data(texts: Sequence[object], labels: Sequence[object]) -> list[str]:
@@ -108,44 +107,15 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         self.mask_urls = mask_urls
         self.mask_mentions = mask_mentions
 
+    def _params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in FEATURE_PARAMS}
+
     def _specs(self) -> list[hashing.HashingSpec]:
-        specs = [
-            hashing.HashingSpec(
-                char_ngram_range=tuple(self.char_ngram_range),
-                char_mode=self.char_mode,
-                char_lowercase=self.char_lowercase,
-                word_ngram_range=(0, 0),
-                n_features=self.n_features,
-            )
-        ]
-        if tuple(self.word_ngram_range) != (0, 0):
-            specs.append(
-                hashing.HashingSpec(
-                    char_ngram_range=(0, 0),
-                    word_ngram_range=tuple(self.word_ngram_range),
-                    word_lowercase=self.word_lowercase,
-                    n_features=self.n_features,
-                )
-            )
-        return specs
+        return feature_specs(self._params())
 
     def counts(self, X: Sequence[str] | pa.Array) -> list[sp.csr_matrix]:
         """Raw hashed counts per family (character block first), one row per text."""
-        prepared = prepare(X, self.mask_urls, self.mask_mentions)
-        return [hashing.featurize(prepared, spec) for spec in self._specs()]
-
-    def _weigh(self, counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-        matrix = counts.astype(np.float32, copy=True)
-        if self.sublinear_tf:
-            np.log(matrix.data, out=matrix.data)
-            matrix.data += 1.0
-        matrix.data *= idf[matrix.indices]
-        squares = matrix.copy()
-        squares.data **= 2
-        norms = np.sqrt(np.asarray(squares.sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        matrix.data /= np.repeat(norms, np.diff(matrix.indptr)).astype(np.float32)
-        return matrix
+        return family_counts(X, self._params())
 
     def fit(self, X: Sequence[str] | pa.Array, y: object = None) -> HashedTfidf:
         families = self.counts(X)
@@ -160,12 +130,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Sequence[str] | pa.Array) -> sp.csr_matrix:
         check_is_fitted(self, "idf_")
-        blocks = [
-            self._weigh(c, idf) for c, idf in zip(self.counts(X), self.idf_, strict=True)
-        ]
-        if len(blocks) > 1 and self.word_weight != 1.0:
-            blocks[1].data *= np.float32(self.word_weight)
-        return sp.hstack(blocks, format="csr", dtype=np.float32)
+        return features(X, self._params(), self.idf_)
 
 
 class StanceClassifier(ClassifierMixin, BaseEstimator):
@@ -212,21 +177,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_folds = calibration_folds
         self.random_state = random_state
 
-    _FEATURIZER_PARAMS = (
-        "char_ngram_range",
-        "char_mode",
-        "char_lowercase",
-        "word_ngram_range",
-        "word_lowercase",
-        "n_features",
-        "word_weight",
-        "sublinear_tf",
-        "mask_urls",
-        "mask_mentions",
-    )
-
     def _steps(self) -> tuple[HashedTfidf, GroupCalibratedClassifier]:
-        featurizer = HashedTfidf(**{k: getattr(self, k) for k in self._FEATURIZER_PARAMS})
+        featurizer = HashedTfidf(**{k: getattr(self, k) for k in FEATURE_PARAMS})
         scorer = GroupCalibratedClassifier(
             NBSVMClassifier(
                 C=self.C,
@@ -297,23 +249,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             label = str(self.predict([text])[0])
         row = list(self.classes_).index(label)
         vector = self.transform_texts([text])
-        weights = dict(zip(vector.indices.tolist(), vector.data.tolist(), strict=True))
-        featurizer = self.featurizer_
-        prepared = prepare([text], featurizer.mask_urls, featurizer.mask_mentions)[0].as_py()
-        found = []
-        for block, spec in enumerate(featurizer._specs()):
-            offset = block * featurizer.n_features  # each family has its own block of columns
-            found += [(offset + i, owners) for i, owners in explain.occurrences(prepared, spec)]
-        per_feature: dict[int, int] = {}
-        for index, _ in found:
-            per_feature[index] = per_feature.get(index, 0) + 1
-        totals: dict[str, float] = {}
-        for index, owners in found:
-            share = weights.get(index, 0.0) * float(self.coef_[row, index]) / per_feature[index]
-            for owner, fraction in owners:
-                totals[owner] = totals.get(owner, 0.0) + share * fraction
-        ranked = sorted(totals.items(), key=lambda item: -item[1])
-        return [Contribution(term, round(weight, 4)) for term, weight in ranked[:top]]
+        return explain_text(text, self.featurizer_._params(), vector, self.coef_[row], top)
 
     # -- arrays + JSON, no pickle -------------------------------------------------------
 
@@ -339,60 +275,6 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         }
         return arrays, config
 
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], config: dict[str, Any]) -> StanceClassifier:
-        """Rebuild a fitted model from ``to_arrays`` output; validates shapes and names."""
-        if config.get("architecture") != ARCHITECTURE:
-            raise ArtifactFormatError(
-                f"model architecture {config.get('architecture')!r} is not {ARCHITECTURE!r}: "
-                "retrain it with `swarmlens train`"
-            )
-        try:
-            params = {
-                k: tuple(v) if isinstance(v, list) else v for k, v in config["params"].items()
-            }
-            model = cls(**params)
-            classes = np.array(config["classes"], dtype=object)
-            featurizer, scorer = model._steps()
-            blocks = len(featurizer._specs())
-            idf = [arrays[f"idf.{i}"].astype(np.float32) for i in range(blocks)]
-            coef, intercept = arrays["coef"], arrays["intercept"]
-            n = int(model.n_features)
-            if any(v.shape != (n,) for v in idf) or coef.shape != (len(classes), n * blocks) or (
-                intercept.shape != (len(classes),)
-            ):
-                raise ValueError("array shapes do not match the config")
-            featurizer.idf_ = idf
-            base = scorer.estimator
-            base.classes_, base.coef_, base.intercept_ = classes, coef, intercept
-            scorer.estimator_ = base
-            scorer.classes_ = classes
-            scorer.calibrator_ = None
-            if "calibration.coef" in arrays:
-                scorer.calibrator_ = _Softmax(
-                    arrays["calibration.coef"], arrays["calibration.intercept"], classes
-                )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArtifactFormatError(f"model arrays are inconsistent: {exc}") from None
-        model.featurizer_, model.scorer_, model.classes_ = featurizer, scorer, classes
-        return model
-
-
-class _Softmax:
-    """A fitted multinomial (or binary) logistic regression, from its arrays alone.
-
-    Gives exactly scikit-learn's ``LogisticRegression.predict_proba`` for the same
-    coefficients, without needing the estimator object (which only pickle could restore).
-    """
-
-    def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray) -> None:
-        self.coef_, self.intercept_, self.classes_ = coef, intercept, classes
-
-    def predict_proba(self, scores: np.ndarray) -> np.ndarray:
-        logits = scores @ self.coef_.T + self.intercept_
-        if logits.shape[1] == 1:  # binary: scikit-learn uses one sigmoid
-            positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))
-            return np.column_stack([1.0 - positive, positive])
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+    def to_scorer(self) -> LinearStanceModel:
+        """The scoring-only model with the same arrays (what a registry load returns)."""
+        return LinearStanceModel.from_arrays(*self.to_arrays())

@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sklearn.utils import murmurhash3_32
-
 from swarmlens.classifier.model.ngrams import (
     _WS_RUN,
     CHAR_PREFIX,
@@ -29,6 +27,8 @@ _WORD = re.compile(r"\S+")
 
 
 def _index(prefix: bytes, term: str, mask: int) -> int:
+    from sklearn.utils import murmurhash3_32  # the reference hash; only explanations need it
+
     return int(murmurhash3_32(prefix + term.encode("utf-8"), seed=0, positive=True)) & mask
 
 

@@ -244,10 +244,11 @@ def verify(ref: str | None = None, directory: Path | None = None) -> tuple[Path,
 
 def model_from_bytes(data: bytes, entry: ModelEntry) -> Any:
     """A fitted model from verified artifact bytes (arrays + JSON; no code runs)."""
-    from swarmlens.classifier.model.estimator import StanceClassifier
+    # The scoring-only model: no scikit-learn import in processes that only score.
+    from swarmlens.classifier.model.linear import LinearStanceModel
 
     arrays, config = artifact.from_bytes(data, f"model {entry.id}")
-    model = StanceClassifier.from_arrays(arrays, config)
+    model = LinearStanceModel.from_arrays(arrays, config)
     model.model_version_ = entry.id
     return model
 

@@ -1,0 +1,242 @@
+"""The fitted stance model as arrays: scoring and explaining without scikit-learn.
+
+Training composes scikit-learn estimators (``estimator``); scoring needs none of them. A
+fitted model is idf vectors, a weight matrix, intercepts and a calibration matrix, and
+``LinearStanceModel`` applies them: prepare (Arrow) -> hashed counts (numba) -> TF-IDF per
+family -> one sparse product -> calibrated softmax. Processes that only score (batch
+workers, the server) load this from an artifact without importing scikit-learn, which
+saves about a second per process. ``HashedTfidf`` uses the same functions, so training and
+scoring compute features one way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import scipy.sparse as sp
+
+from swarmlens.classifier.errors import ArtifactFormatError
+from swarmlens.classifier.model import hashing
+from swarmlens.classifier.text.prepare import prepare
+
+ARCHITECTURE = "hashed-ngram-nbsvm-calibrated.v1"
+FEATURE_PARAMS = (
+    "char_ngram_range",
+    "char_mode",
+    "char_lowercase",
+    "word_ngram_range",
+    "word_lowercase",
+    "n_features",
+    "word_weight",
+    "sublinear_tf",
+    "mask_urls",
+    "mask_mentions",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """How much one term pushed a post towards (positive) or away from a label."""
+
+    term: str
+    weight: float
+
+
+def feature_specs(params: Mapping[str, Any]) -> list[hashing.HashingSpec]:
+    """The hashing spec of each feature family (character block first, then words)."""
+    specs = [
+        hashing.HashingSpec(
+            char_ngram_range=tuple(params["char_ngram_range"]),
+            char_mode=params["char_mode"],
+            char_lowercase=params["char_lowercase"],
+            word_ngram_range=(0, 0),
+            n_features=params["n_features"],
+        )
+    ]
+    if tuple(params["word_ngram_range"]) != (0, 0):
+        specs.append(
+            hashing.HashingSpec(
+                char_ngram_range=(0, 0),
+                word_ngram_range=tuple(params["word_ngram_range"]),
+                word_lowercase=params["word_lowercase"],
+                n_features=params["n_features"],
+            )
+        )
+    return specs
+
+
+def family_counts(
+    texts: Sequence[str] | pa.Array, params: Mapping[str, Any]
+) -> list[sp.csr_matrix]:
+    """Hashed n-gram counts of each family, one row per text."""
+    prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
+    return [hashing.featurize(prepared, spec) for spec in feature_specs(params)]
+
+
+def weigh(counts: sp.csr_matrix, idf: np.ndarray, sublinear_tf: bool) -> sp.csr_matrix:
+    """TF-IDF then L2 per row, in place on ``counts`` (a fresh matrix from ``featurize``)."""
+    data = counts.data
+    if sublinear_tf:
+        np.log(data, out=data)
+        data += 1.0
+    data *= idf[counts.indices]
+    row_of = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+    norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=counts.shape[0]))
+    norms[norms == 0] = 1.0
+    data /= norms[row_of].astype(np.float32)
+    return counts
+
+
+def features(
+    texts: Sequence[str] | pa.Array,
+    params: Mapping[str, Any],
+    idf: Sequence[np.ndarray],
+) -> sp.csr_matrix:
+    """The model's input matrix: TF-IDF blocks side by side (word block times its weight)."""
+    blocks = [
+        weigh(c, w, params["sublinear_tf"])
+        for c, w in zip(family_counts(texts, params), idf, strict=True)
+    ]
+    if len(blocks) > 1 and params["word_weight"] != 1.0:
+        blocks[1].data *= np.float32(params["word_weight"])
+    if len(blocks) == 1:
+        return blocks[0]
+    return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+
+def explain_text(
+    text: str, params: Mapping[str, Any], vector: sp.csr_matrix, weights: np.ndarray, top: int
+) -> list[Contribution]:
+    """Words of ``text`` ranked by their exact share of one label's linear score.
+
+    vector: the text's feature row. weights: that label's weight per feature.
+    Each feature's contribution (value x weight) is split among the n-gram occurrences
+    that produced it, and each occurrence's part among the words it overlaps.
+    """
+    from swarmlens.classifier.model import explain
+
+    values = dict(zip(vector.indices.tolist(), vector.data.tolist(), strict=True))
+    prepared = prepare([text], params["mask_urls"], params["mask_mentions"])[0].as_py()
+    found = []
+    for block, spec in enumerate(feature_specs(params)):
+        offset = block * params["n_features"]  # each family has its own block of columns
+        found += [(offset + i, owners) for i, owners in explain.occurrences(prepared, spec)]
+    per_feature: dict[int, int] = {}
+    for index, _ in found:
+        per_feature[index] = per_feature.get(index, 0) + 1
+    totals: dict[str, float] = {}
+    for index, owners in found:
+        share = values.get(index, 0.0) * float(weights[index]) / per_feature[index]
+        for owner, fraction in owners:
+            totals[owner] = totals.get(owner, 0.0) + share * fraction
+    ranked = sorted(totals.items(), key=lambda item: -item[1])
+    return [Contribution(term, round(weight, 4)) for term, weight in ranked[:top]]
+
+
+def calibrated(scores: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """Probabilities of a fitted (multinomial or binary) logistic regression on ``scores``.
+
+    Exactly scikit-learn's ``LogisticRegression.predict_proba`` for these coefficients.
+    """
+    logits = scores @ coef.T + intercept
+    if logits.shape[1] == 1:  # binary: scikit-learn uses one sigmoid
+        positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+        return np.column_stack([1.0 - positive, positive])
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Probabilities when no calibrator could be fitted (too few examples per label)."""
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+class LinearStanceModel:
+    """A fitted stance model for scoring: ``predict_proba``, ``predict``, ``explain``.
+
+    Built from an artifact's arrays and config by ``from_arrays`` (see ``artifact``), or
+    from a fitted ``StanceClassifier`` via its ``to_arrays``. Stateless between calls:
+    scores never depend on what was scored before, and memory stays flat.
+    """
+
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        classes: np.ndarray,
+        idf: Sequence[np.ndarray],
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        calibration: tuple[np.ndarray, np.ndarray] | None,
+    ) -> None:
+        self.params = dict(params)
+        self.classes_ = classes
+        self.idf_ = list(idf)
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.calibration_ = calibration
+        self.model_version_: str | None = None
+
+    def transform_texts(self, X: Sequence[str] | pa.Array) -> sp.csr_matrix:
+        return features(X, self.params, self.idf_)
+
+    def decision_function(self, X: Sequence[str] | pa.Array) -> np.ndarray:
+        return np.asarray(self.transform_texts(X) @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
+        scores = self.decision_function(X)
+        if self.calibration_ is None:
+            return softmax(scores)
+        return calibrated(scores, *self.calibration_)
+
+    def predict(self, X: Sequence[str] | pa.Array) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def explain(self, text: str, label: str | None = None, top: int = 5) -> list[Contribution]:
+        """Words of ``text`` that contributed most to ``label`` (default: the predicted one).
+
+        text: the post text. label: the label to explain. top: how many words. The
+        contributions of all words add up to the label's decision score minus its intercept.
+        """
+        if label is None:
+            label = str(self.predict([text])[0])
+        row = list(self.classes_).index(label)
+        vector = self.transform_texts([text])
+        return explain_text(text, self.params, vector, self.coef_[row], top)
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: Mapping[str, np.ndarray], config: Mapping[str, Any]
+    ) -> LinearStanceModel:
+        """The model of an artifact; validates names, shapes and the architecture."""
+        if config.get("architecture") != ARCHITECTURE:
+            raise ArtifactFormatError(
+                f"model architecture {config.get('architecture')!r} is not {ARCHITECTURE!r}: "
+                "retrain it with `swarmlens train`"
+            )
+        try:
+            params = {k: config["params"][k] for k in FEATURE_PARAMS}
+            classes = np.array(config["classes"], dtype=object)
+            blocks = len(feature_specs(params))
+            n = int(params["n_features"])
+            idf = [np.asarray(arrays[f"idf.{i}"], dtype=np.float32) for i in range(blocks)]
+            coef = np.asarray(arrays["coef"], dtype=np.float32)
+            intercept = np.asarray(arrays["intercept"], dtype=np.float32)
+            if any(v.shape != (n,) for v in idf) or coef.shape != (len(classes), n * blocks) or (
+                intercept.shape != (len(classes),)
+            ):
+                raise ValueError("array shapes do not match the config")
+            calibration = None
+            if "calibration.coef" in arrays:
+                calibration = (
+                    np.asarray(arrays["calibration.coef"], dtype=np.float64),
+                    np.asarray(arrays["calibration.intercept"], dtype=np.float64),
+                )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactFormatError(f"model arrays are inconsistent: {exc}") from None
+        return cls(params, classes, idf, coef, intercept, calibration)
