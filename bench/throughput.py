@@ -55,8 +55,8 @@ STAGES = ("read", "prepare", "features", "predict", "table", "write")
 STAGE_NAMES = {
     "read": "read + Post building/validation (read_posts)",
     "prepare": "normalise/prepare (text.prepare.prepare)",
-    "features": "features (featurizer_.transform - prepare)",
-    "predict": "predict (scorer_.predict_proba(X))",
+    "features": "features (transform_texts - prepare)",
+    "predict": "predict (calibrated probabilities from X)",
     "table": "output table (score_batch, model part precomputed)",
     "write": "write (OutputWriter, JSONL)",
 }
@@ -176,6 +176,14 @@ class _Precomputed:
         return self.proba
 
 
+def calibrated_proba(model: Any, X: Any) -> Any:
+    """The model's probabilities from an already computed feature matrix."""
+    from swarmlens.classifier.model.linear import calibrated, softmax
+
+    scores = X @ model.coef_.T + model.intercept_
+    return softmax(scores) if model.calibration_ is None else calibrated(scores, *model.calibration_)
+
+
 def split_worker(path: str, out: str) -> None:
     """The swarmlens file-scoring path (cli/scoring.py `_score_to_file`), stage by stage."""
     clock = time.perf_counter
@@ -188,7 +196,7 @@ def split_worker(path: str, out: str) -> None:
     imported = clock()
     model, entry = registry.load(None)
     loaded = clock()
-    featurizer, scorer = model.featurizer_, model.scorer_
+    params = model.params  # the scoring-only LinearStanceModel a registry load returns
     times = dict.fromkeys(STAGES, 0.0)
     table_mode = "score_batch with the model part precomputed"
     stats = ReadStats()
@@ -204,11 +212,11 @@ def split_worker(path: str, out: str) -> None:
                 break
             texts = [p.text for p in batch]
             t0 = clock()
-            prepare(texts, featurizer.mask_urls, featurizer.mask_mentions)
+            prepare(texts, params["mask_urls"], params["mask_mentions"])
             t1 = clock()
-            X = featurizer.transform(texts)  # prepares again, then hashes and weighs
+            X = model.transform_texts(texts)  # prepares again, then hashes and weighs
             t2 = clock()
-            proba = scorer.predict_proba(X)
+            proba = calibrated_proba(model, X)
             t3 = clock()
             times["prepare"] += t1 - t0
             times["features"] += (t2 - t1) - (t1 - t0)

@@ -136,6 +136,16 @@ def _chunk(chunk: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...
     return found
 
 
+def _plain_ascii(chunk: str) -> bool:
+    return (
+        chunk.isascii()
+        and "#" not in chunk
+        and "@" not in chunk
+        and "/" not in chunk
+        and "www" not in chunk.lower()
+    )
+
+
 def extract(text: str) -> tuple[list[str], list[str], list[str]]:
     """Hashtag keys, URLs and mentions of ``text`` in one pass.
 
@@ -152,6 +162,11 @@ def extract(text: str) -> tuple[list[str], list[str], list[str]]:
     for chunk in text.split():
         found = get(chunk)
         if found is None:
+            # A plain ASCII word (cleaning leaves ASCII as it is) holds no entity, short of
+            # a bare 'www.' link; not memoised, so the long tail of words seen once does
+            # not evict the chunks that repeat.
+            if _plain_ascii(chunk):
+                continue
             found = _chunk(chunk)
         if found is not _NOTHING:
             tags.extend(found[0])
