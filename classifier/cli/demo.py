@@ -55,10 +55,17 @@ def demo(
         shutil.rmtree(scored)
         score([str(archive)], scored, as_json=False)
     rows = queries.top_hashtags(queries.parquet_source([scored]), limit=top)
+    basis = "classify-and-count"  # what these figures are: no audit, no interval
     if as_json:
-        print_json({"scored": str(scored), "top_hashtags": rows})
+        print_json({"scored": str(scored), "counts": basis, "top_hashtags": rows})
         return
-    table = Table(title=f"Top hashtags in the demo archive ({scored})")
+    table = Table(
+        title=f"Top hashtags in the demo archive ({scored})",
+        caption=(
+            "Counts are classify-and-count: each post counted under the label the model "
+            "predicts (no audit, no error bars)."
+        ),
+    )
     for column in ("hashtag", "total", *LABELS, "flood share"):
         table.add_column(column, justify="left" if column == "hashtag" else "right")
     for row in rows:

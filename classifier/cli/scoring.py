@@ -159,7 +159,10 @@ def volumes(
         print_json(result)
         return
     chosen = [x for x in LABELS if x in (label or LABELS)]
-    table = Table(title=f"#{result['hashtag']} per {interval} (UTC)")
+    table = Table(
+        title=f"#{result['hashtag']} per {interval} (UTC)",
+        caption="classify-and-count: posts per predicted label (no audit, no error bars)",
+    )
     for column in ("bucket", *chosen, "total"):
         table.add_column(column, justify="left" if column == "bucket" else "right")
     for point in result["series"]:

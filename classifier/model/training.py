@@ -212,7 +212,7 @@ def build_default_model(
     entry = registry.register(model, fields, directory)
     log.info(
         f"Registered default model {entry.id}, {registry.SYNTHETIC_NOTE} "
-        "(`swarmlens train --data LABELLED.jsonl --register`)."
+        "(`swarmlens train --data LABELLED.jsonl --out model.safetensors --register`)."
     )
     return entry
 

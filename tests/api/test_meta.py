@@ -25,3 +25,15 @@ def test_metrics(client: TestClient) -> None:
     assert 'swarmlens_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert "swarmlens_request_seconds_bucket" in text
     assert "swarmlens_posts_classified_total" in text and "swarmlens_model_info{" in text
+
+
+def test_a_synthetic_default_model_is_marked_without_a_quality_figure(client: TestClient) -> None:
+    model = client.get("/v1/models/current").json()
+    assert model["synthetic"] is True and model["training_data"]["kind"] == "synthetic-demo"
+    assert "synthetic demo data" in model["note"] and "macro_f1" not in model["metrics"]
+    info = client.get("/info").json()
+    assert info["model_synthetic"] is True and info["model_note"] == model["note"]
+    assert info["flood_share"] == {
+        "numerator": "opposing",
+        "denominator": ["supportive", "opposing"],
+    }

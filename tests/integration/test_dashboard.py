@@ -223,6 +223,10 @@ def test_dashboard_charts_top_hashtag_then_arabic_then_empty(
     _, model = api_get(live_server, "/v1/models/current")
     assert pg.text_content("#model-version").strip() == model["model_version"]
     assert "estimate" in pg.text_content("header").lower()
+    # The default model is trained on generated posts: the header says so, with no figure.
+    assert model["synthetic"] is True
+    assert "synthetic demo data" in pg.text_content("#model-metric")
+    assert "macro-F1" not in pg.text_content("header")
 
     # The labels, their order and colours come from /info, not from the page.
     colours = label_colours(live_server)
