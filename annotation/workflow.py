@@ -387,8 +387,12 @@ def retrain(
     out: Path,
     extra_data: Sequence[Path] = (),
     cv_folds: int = 3,
+    models_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Pull, train on the labels (plus ``extra_data``), register, predict open tasks."""
+    """Pull, train on the labels (plus ``extra_data``), register, predict open tasks.
+
+    models_dir: the registry to register into (default: ``Settings().models_dir``).
+    """
     from swarmlens.classifier.model.training import entry_fields, load_labelled, train_model
 
     report = pull(ls, name, out)
@@ -399,7 +403,7 @@ def retrain(
     model, info = train_model(data, cv_folds=cv_folds)
     fields = entry_fields("annotated", model, info)
     fields["metrics"]["annotation_export"] = report.version
-    entry = registry.register(model, fields)
+    entry = registry.register(model, fields, models_dir)
     model.model_version_ = entry.id
     predicted = push_predictions(ls, report.project_id, model, entry.id)
     if predicted:

@@ -25,6 +25,7 @@ the CLI prints ``error: [E004] ...`` and exits with status 2.
 | E016 | RequestValidationError: a request field is missing or invalid | 422 |
 | E017 | HTTPError: any other HTTP-level refusal (unknown route, wrong method) | 4xx |
 | E018 | ArtifactFormatError: a model file is not a v2 artifact (an old pickle...) | 500 |
+| E019 | InternalError: an unexpected failure (a bug); the server logs its traceback | 500 |
 """
 
 from __future__ import annotations
@@ -43,9 +44,23 @@ class SwarmlensError(Exception):
         self.message = message
         self.detail = detail
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (batch workers): rebuild them from their parts,
+        # not from ``args``, which already hold the code.
+        return (_rebuild, (type(self), self.message, self.detail, self.http_status))
+
     def body(self) -> dict[str, Any]:
         """The API's error body: the same three fields for every error."""
         return {"code": self.code, "message": self.message, "detail": self.detail or self.message}
+
+
+def _rebuild(
+    kind: type[SwarmlensError], message: str, detail: Any, status: int
+) -> SwarmlensError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, f"[{kind.code}] {message}")
+    error.message, error.detail, error.http_status = message, detail, status
+    return error
 
 
 class InputError(SwarmlensError):
@@ -156,6 +171,13 @@ class HTTPError(SwarmlensError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.http_status = status
+
+
+class InternalError(SwarmlensError):
+    """Something failed that should not have: a bug. The API answers it in the usual shape."""
+
+    code = "E019"
+    http_status = 500
 
 
 class ArtifactFormatError(SwarmlensError):

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     api_keys: str = ""
     max_batch: int = Field(default=1000, ge=1)
-    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
     max_inflight: int = Field(default=64, ge=1)
     model: str | None = None
     label_studio_url: str | None = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +12,12 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from swarmlens.classifier.errors import HTTPError, RequestInvalidError, SwarmlensError
+from swarmlens.classifier.errors import (
+    HTTPError,
+    InternalError,
+    RequestInvalidError,
+    SwarmlensError,
+)
 from swarmlens.classifier.model.training import ensure_model
 from swarmlens.classifier.settings import Settings
 from swarmlens.serve.metrics import Metrics
@@ -20,6 +26,8 @@ from swarmlens.serve.routers import classify, datasets, domains, hashtags, label
 from swarmlens.serve.services.serving import ServingModel
 from swarmlens.serve.services.training import Trainer
 from swarmlens.serve.store import Store
+
+log = logging.getLogger(__name__)
 
 
 def error_response(error: SwarmlensError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -75,6 +83,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error_response(HTTPError(str(exc.detail), exc.status_code), exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Still a 500, but in the one error shape; the traceback goes to the server's log.
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(
+            InternalError(f"unexpected {type(exc).__name__}: this is a bug, please report it")
+        )
 
     @app.exception_handler(SwarmlensError)
     async def swarmlens_error(request: Request, exc: SwarmlensError) -> JSONResponse:

@@ -26,8 +26,12 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default: SWARMLENS_HOST or 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: SWARMLENS_PORT or 8000).")
+    ] = None,
     data_dir: Annotated[
         Path | None, typer.Option(help="Where the DuckDB store lives (default: user data dir).")
     ] = None,
@@ -42,12 +46,16 @@ def serve(
     from swarmlens.classifier.settings import Settings
     from swarmlens.serve.app import create_app
 
-    overrides: dict = {"host": host, "port": port}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if model is not None:
-        overrides["model"] = model
-    settings = Settings(**overrides)
+    # Options given on the command line win over SWARMLENS_* variables, which win over
+    # the defaults.
+    settings = Settings(
+        **{
+            k: v
+            for k, v in {"host": host, "port": port, "data_dir": data_dir, "model": model}.items()
+            if v is not None
+        }
+    )
+    host, port = settings.host, settings.port
     if not settings.keys and not is_loopback(host):
         raise BindError(
             f"refusing to bind to {host} with no API keys: set SWARMLENS_API_KEYS, "

@@ -24,6 +24,7 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self.tty:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
@@ -39,6 +40,8 @@ class Progress:
                 TextColumn("{task.fields[rate]}"),
                 TimeRemainingColumn(),
                 transient=False,
+                # stderr: stdout holds the answer (the JSON summary with --json).
+                console=Console(stderr=True),
             )
             self._bar.start()
             self._task = self._bar.add_task("score", total=self.total, rate="")

@@ -12,6 +12,7 @@ import sys
 from importlib.metadata import entry_points
 
 import typer
+from pydantic import ValidationError
 
 from swarmlens.classifier import logs
 from swarmlens.classifier.cli import demo, models, scoring
@@ -54,6 +55,14 @@ def main() -> None:
     _load_plugins()
     try:
         app()
+    except ValidationError as exc:
+        # A SWARMLENS_* variable (or option) that is not a valid setting: say which.
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        err.print(f"[red]error:[/red] [E001] invalid setting: {problems}", highlight=False)
+        sys.exit(2)
     except SwarmlensError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(2)

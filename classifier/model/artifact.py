@@ -75,6 +75,8 @@ def from_bytes(data: bytes, source: str = "artifact") -> tuple[dict[str, np.ndar
                 "`swarmlens train`"
             )
         config = meta["config"]
+        if not isinstance(config, dict):
+            raise ArtifactFormatError(f"{source} has no model config")
         arrays = load_arrays(data)
     except ArtifactFormatError:
         raise

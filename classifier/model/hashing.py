@@ -304,8 +304,8 @@ def _join_words(buf, cpo, wflag, ncp, out, ts, te):
 def _sort_count(keys, tmp, nt, hist, log2nf, indices, values, pos):
     """Write the distinct keys[:nt] in increasing order with their counts to indices/values
     from pos; returns the new end. Keys are hashes, so a counting sort on their top b bits
-    (2**b ~ 2 nt buckets) leaves ~nt/8 inversions, which an insertion pass fixes; then a
-    branch-free run-length count. Cheaper than a full radix sort, a comparison sort or a
+    (2**b ~ 2 nt buckets) leaves ~nt/8 inversions, fixed per bucket (insertion, or a sort
+    for a crowded bucket); then a branch-free run-length count. Cheaper than a full radix sort, a comparison sort or a
     bitmap walk (all branch-mispredict or pass bound at a few hundred keys per row)."""
     b = 1
     while (1 << b) < 2 * nt and b < log2nf:
@@ -320,12 +320,20 @@ def _sort_count(keys, tmp, nt, hist, log2nf, indices, values, pos):
         d = keys[t] >> shift
         tmp[hist[d]] = keys[t]
         hist[d] += 1
-    for t in range(1, nt):  # only keys sharing a bucket can be out of order
-        k, u = tmp[t], t
-        while u > 0 and tmp[u - 1] > k:
-            tmp[u] = tmp[u - 1]
-            u -= 1
-        tmp[u] = k
+    start = 0
+    for d in range(nbuckets):  # only keys sharing a bucket can be out of order
+        end = hist[d]  # after the scatter, hist[d] is the end of bucket d
+        if end - start > 32:
+            # Crafted text can pile many keys into one bucket: keep the worst case n log n.
+            tmp[start:end].sort()
+        else:
+            for t in range(start + 1, end):
+                k, u = tmp[t], t
+                while u > start and tmp[u - 1] > k:
+                    tmp[u] = tmp[u - 1]
+                    u -= 1
+                tmp[u] = k
+        start = end
     prev, run, p = -1, 0, pos - 1
     for t in range(nt):
         same = tmp[t] == prev

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
+from scipy.special import expit
 
 from swarmlens.classifier.errors import ArtifactFormatError
 from swarmlens.classifier.model import hashing
@@ -143,9 +144,9 @@ def calibrated(scores: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> n
     Exactly scikit-learn's ``LogisticRegression.predict_proba`` for these coefficients.
     """
     logits = scores @ coef.T + intercept
-    if logits.shape[1] == 1:  # binary: scikit-learn uses one sigmoid
-        positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))
-        return np.column_stack([1.0 - positive, positive])
+    if logits.shape[1] == 1:  # binary: scikit-learn uses one sigmoid (expit)
+        positive = expit(logits[:, 0])
+        return np.vstack([1 - positive, positive]).T
     logits -= logits.max(axis=1, keepdims=True)
     exp = np.exp(logits)
     return exp / exp.sum(axis=1, keepdims=True)
@@ -155,6 +156,28 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     """Probabilities when no calibrator could be fitted (too few examples per label)."""
     exp = np.exp(scores - scores.max(axis=1, keepdims=True))
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+_MAX_NGRAM = 10
+
+
+def _check_params(params: Mapping[str, Any]) -> None:
+    """Feature parameters from a file are data: refuse what no trained model would hold."""
+    for name in ("char_ngram_range", "word_ngram_range"):
+        lo, hi = params[name]
+        if not all(isinstance(v, int) and 0 <= v <= _MAX_NGRAM for v in (lo, hi)) or lo > hi:
+            raise ValueError(f"{name} must be two integers within 0-{_MAX_NGRAM}")
+    for name in ("char_lowercase", "word_lowercase", "sublinear_tf", "mask_urls", "mask_mentions"):
+        if not isinstance(params[name], bool):
+            raise ValueError(f"{name} must be true or false")
+    if params["char_mode"] not in ("char", "char_wb"):
+        raise ValueError("char_mode must be 'char' or 'char_wb'")
+    weight = params["word_weight"]
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight < 1e6:
+        raise ValueError("word_weight must be a positive number")
+    n = params["n_features"]
+    if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= 2**24:
+        raise ValueError("n_features must be an integer within 2-2**24")
 
 
 class LinearStanceModel:
@@ -178,6 +201,8 @@ class LinearStanceModel:
         self.classes_ = classes
         self.idf_ = list(idf)
         self.coef_ = coef
+        # X @ coef.T with a non-contiguous transpose copies the whole matrix on every call.
+        self.coef_t_ = np.ascontiguousarray(coef.T)
         self.intercept_ = intercept
         self.calibration_ = calibration
         self.model_version_: str | None = None
@@ -186,7 +211,7 @@ class LinearStanceModel:
         return features(X, self.params, self.idf_)
 
     def decision_function(self, X: Sequence[str] | pa.Array) -> np.ndarray:
-        return np.asarray(self.transform_texts(X) @ self.coef_.T) + self.intercept_
+        return np.asarray(self.transform_texts(X) @ self.coef_t_) + self.intercept_
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         scores = self.decision_function(X)
@@ -214,14 +239,23 @@ class LinearStanceModel:
         cls, arrays: Mapping[str, np.ndarray], config: Mapping[str, Any]
     ) -> LinearStanceModel:
         """The model of an artifact; validates names, shapes and the architecture."""
-        if config.get("architecture") != ARCHITECTURE:
+        if not isinstance(config, Mapping) or config.get("architecture") != ARCHITECTURE:
             raise ArtifactFormatError(
-                f"model architecture {config.get('architecture')!r} is not {ARCHITECTURE!r}: "
+                "the model's architecture is not " + repr(ARCHITECTURE) + ": "
                 "retrain it with `swarmlens train`"
             )
         try:
             params = {k: config["params"][k] for k in FEATURE_PARAMS}
-            classes = np.array(config["classes"], dtype=object)
+            _check_params(params)
+            names = config["classes"]
+            if not (
+                isinstance(names, list)
+                and len(names) >= 2
+                and all(isinstance(c, str) for c in names)
+                and len(set(names)) == len(names)
+            ):
+                raise ValueError("classes must be two or more distinct label names")
+            classes = np.array(names, dtype=object)
             blocks = len(feature_specs(params))
             n = int(params["n_features"])
             idf = [np.asarray(arrays[f"idf.{i}"], dtype=np.float32) for i in range(blocks)]
@@ -237,6 +271,14 @@ class LinearStanceModel:
                     np.asarray(arrays["calibration.coef"], dtype=np.float64),
                     np.asarray(arrays["calibration.intercept"], dtype=np.float64),
                 )
-        except (KeyError, TypeError, ValueError) as exc:
+                rows = 1 if len(classes) == 2 else len(classes)
+                if calibration[0].shape != (rows, len(classes)) or calibration[1].shape != (
+                    rows,
+                ):
+                    raise ValueError("calibration shapes do not match the classes")
+            everything = [*idf, coef, intercept, *(calibration or ())]
+            if not all(np.isfinite(a).all() for a in everything):
+                raise ValueError("arrays hold NaN or infinite values")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ArtifactFormatError(f"model arrays are inconsistent: {exc}") from None
         return cls(params, classes, idf, coef, intercept, calibration)

@@ -117,10 +117,28 @@ def locked(directory: Path | None = None, name: str = ".lock") -> Iterator[Path]
 
 def read_manifest(directory: Path | None = None) -> dict[str, Any]:
     """The manifest as a dict: {'current': id | None, 'models': [entry dicts]}."""
-    path = (directory or registry_dir()) / MANIFEST_NAME
+    root = directory or registry_dir()
+    path = root / MANIFEST_NAME
     if not path.exists():
         return {"current": None, "models": []}
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        valid = (
+            isinstance(manifest, dict)
+            and isinstance(manifest.get("models"), list)
+            and all(
+                isinstance(m, dict) and isinstance(m.get("id"), str) for m in manifest["models"]
+            )
+            and (manifest.get("current") is None or isinstance(manifest.get("current"), str))
+        )
+    except (OSError, UnicodeDecodeError, ValueError):
+        valid = False
+    if not valid:
+        raise IntegrityError(
+            f"{path} is not a readable swarmlens manifest: restore it from a backup, or move "
+            "the registry aside and retrain (`swarmlens train ... --register`)"
+        )
+    return manifest
 
 
 def list_models(directory: Path | None = None) -> list[ModelEntry]:
@@ -206,9 +224,24 @@ def resolve(ref: str | None, directory: Path | None = None) -> tuple[Path, Model
                 f"{path} has no {SIDECAR_SUFFIX} sidecar, so its origin cannot be checked; "
                 "only artifacts written by `swarmlens train` or the registry are loaded"
             )
-        return path, ModelEntry.from_dict(json.loads(sidecar.read_text(encoding="utf-8")))
+        return path, _sidecar_entry(sidecar)
     known = ", ".join(m["id"] for m in manifest["models"][-5:]) or "none registered"
     raise ModelNotFoundError(f"{ref!r} is neither a registered version ({known}) nor a file")
+
+
+def _sidecar_entry(sidecar: Path) -> ModelEntry:
+    """The entry a sidecar records; anything malformed is an integrity error, never a crash."""
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+        digest = data.get("sha256") if isinstance(data, dict) else None
+        if not (isinstance(digest, str) and len(digest) == 64 and isinstance(data.get("id"), str)):
+            raise ValueError("no id and 64-hex-digit sha256")
+        int(digest, 16)
+        return ModelEntry.from_dict(data)
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise IntegrityError(
+            f"{sidecar} cannot vouch for its artifact ({exc}): retrain it with `swarmlens train`"
+        ) from None
 
 
 def read_verified(
@@ -260,6 +293,19 @@ def load(ref: str | None = None, directory: Path | None = None) -> tuple[Any, Mo
 
 
 def has_models(directory: Path | None = None) -> bool:
-    """Whether the registry holds any model at all (the default is built only when not)."""
-    manifest = read_manifest(directory)
-    return bool(manifest.get("current")) or bool(manifest.get("models"))
+    """Whether the registry holds any model at all (the default is built only when not).
+
+    Artifacts without a manifest count too: a lost manifest is a damaged registry, and
+    building the default in its place would hide that.
+    """
+    root = directory or registry_dir()
+    manifest = read_manifest(root)
+    if manifest.get("current") or manifest.get("models"):
+        return True
+    orphans = sorted(root.glob(f"*{artifact.SUFFIX}")) if root.is_dir() else []
+    if orphans:
+        raise ModelNotFoundError(
+            f"{root} holds model artifacts ({orphans[0].name}...) but no manifest lists them: "
+            "restore manifest.json, or move the directory aside to start a new registry"
+        )
+    return False

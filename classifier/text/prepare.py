@@ -26,23 +26,24 @@ _CONTROLS = (
 )
 _ARABIC_MARKS = r"[\x{0610}-\x{061a}\x{064b}-\x{065f}\x{0670}\x{06d6}-\x{06ed}\x{0640}]"
 # URLs, truncated ones too ('https:/…', 'https://t.co/ab…'), and scheme-less pic.twitter.com/.
-_URL = r"(?i)(?:https?:/*|www\.|pic\.twitter\.com/)\S*"
+# RE2's \s is ASCII only: the class below also stops a URL at Unicode line and space
+# separators that NFKC leaves alone.
+_NOT_SPACE = r"[^\s\x{0b}\x{1c}-\x{1f}\x{85}\x{1680}\x{2028}\x{2029}]"
+_URL = r"(?i)(?:https?:/*|www\.|pic\.twitter\.com/)" + _NOT_SPACE + "*"
 _RETWEET = r"^RT\s+"  # a retweet marker at the start says nothing about stance
 # The HTML entities that social-media exports leave in text ('&amp;' above all).
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&#039;", "'"),
              ("&amp;", "&"))
-_MENTION = r"@[\pL\pN_]+"
+# Not inside a word or an e-mail address ('john@x.com' stays); marks belong to the handle.
+_MENTION = r"(^|[^\pL\pN\pM_.@])@[\pL\pN\pM_]+"
+# Arabic letter variants -> the base letter, one regex pass per target letter.
 _ARABIC_FOLD = (
-    ("\u0622", "\u0627"),
-    ("\u0623", "\u0627"),
-    ("\u0625", "\u0627"),
-    ("\u0671", "\u0627"),
-    ("\u0649", "\u064a"),
-    ("\u06cc", "\u064a"),
-    ("\u06d2", "\u064a"),
-    ("\u06a9", "\u0643"),
-    ("\u06c1", "\u0647"),
+    (r"[\x{0622}\x{0623}\x{0625}\x{0671}]", "\u0627"),  # آ أ إ ٱ -> ا
+    (r"[\x{0649}\x{06cc}\x{06d2}]", "\u064a"),  # ى ی ے -> ي
+    (r"\x{06a9}", "\u0643"),  # ک -> ك
+    (r"\x{06c1}", "\u0647"),  # ہ -> ه
 )
+_ARABIC = r"[\x{0600}-\x{06ff}]"
 
 
 def as_arrow(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -81,14 +82,16 @@ def prepare(
     arr = pc.fill_null(as_arrow(texts), "")
     arr = pc.utf8_normalize(arr, form="NFKC")
     arr = pc.replace_substring_regex(arr, pattern=_CONTROLS, replacement="")
-    for entity, char in _ENTITIES:
-        arr = pc.replace_substring(arr, pattern=entity, replacement=char)
+    if pc.any(pc.match_substring(arr, "&")).as_py():  # most batches have no entity at all
+        for entity, char in _ENTITIES:
+            arr = pc.replace_substring(arr, pattern=entity, replacement=char)
     if mask_urls:
         arr = pc.replace_substring_regex(arr, pattern=_URL, replacement=URL_TOKEN)
     if mask_mentions:
-        arr = pc.replace_substring_regex(arr, pattern=_MENTION, replacement=MENTION_TOKEN)
+        arr = pc.replace_substring_regex(arr, pattern=_MENTION, replacement=r"\1" + MENTION_TOKEN)
     arr = pc.replace_substring_regex(arr, pattern=_RETWEET, replacement="", max_replacements=1)
-    arr = pc.replace_substring_regex(arr, pattern=_ARABIC_MARKS, replacement="")
-    for variant, base in _ARABIC_FOLD:
-        arr = pc.replace_substring(arr, pattern=variant, replacement=base)
+    if pc.any(pc.match_substring_regex(arr, _ARABIC)).as_py():
+        arr = pc.replace_substring_regex(arr, pattern=_ARABIC_MARKS, replacement="")
+        for variants, base in _ARABIC_FOLD:
+            arr = pc.replace_substring_regex(arr, pattern=variants, replacement=base)
     return arr

@@ -67,8 +67,8 @@ class Trainer:
             ls = connect(settings.label_studio_url, settings.label_studio_api_key)
             out = settings.data_dir / "annotations" / f"{_safe(project)}.jsonl"
             out.parent.mkdir(parents=True, exist_ok=True)
-            result = retrain(ls, project, out)
-            model, entry = registry.load(result["model_version"])
+            result = retrain(ls, project, out, models_dir=settings.models_dir)
+            model, entry = registry.load(result["model_version"], settings.models_dir)
             self.serving.swap(model, entry)
             self.metrics.model.clear()
             self.metrics.model.labels(entry.id).set(1)

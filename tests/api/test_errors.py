@@ -73,3 +73,20 @@ def test_write_endpoints_need_a_key_when_keys_are_set(keyed: TestClient) -> None
     assert ok.status_code == 200 and ok.json()["accepted"] == 1
     assert keyed.get("/info").json()["writes_need_api_key"] is True
     assert keyed.get("/healthz").status_code == 200
+
+
+def test_an_unexpected_failure_is_a_500_in_the_same_shape(
+    client: TestClient, api_settings: Settings
+) -> None:
+    from swarmlens.serve.deps import get_store
+
+    def broken() -> None:
+        raise RuntimeError("disk on fire")
+
+    quiet = TestClient(client.app, raise_server_exceptions=False)
+    client.app.dependency_overrides[get_store] = broken
+    try:
+        body = assert_error(quiet.get("/v1/hashtags/top"), 500, "E019")
+        assert "RuntimeError" in body["message"] and "disk on fire" not in body["message"]
+    finally:
+        client.app.dependency_overrides.clear()

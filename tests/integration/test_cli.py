@@ -197,3 +197,11 @@ def test_clear_errors(workspace: tuple[Path, dict[str, str]]) -> None:
     empty.mkdir()
     result = run(["score", str(empty), "--out", str(root / "e.jsonl")], env, check=False)
     assert result.returncode == 2 and "holds no input file" in result.stderr
+
+
+def test_an_invalid_setting_is_a_clear_error(workspace: tuple[Path, dict[str, str]]) -> None:
+    _, env = workspace
+    result = run(["models", "--json"], {**env, "SWARMLENS_MAX_BATCH": "0"}, check=False)
+    assert result.returncode == 2
+    assert "[E001] invalid setting: max_batch" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -9,6 +9,7 @@ import os
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from swarmlens.classifier.errors import ArtifactFormatError, IntegrityError, ModelNotFoundError
@@ -134,3 +135,39 @@ def test_the_default_is_built_only_when_there_is_no_model(models_dir: Path, trai
     assert registry.has_models()  # other library versions: arrays load anyway, no rebuild
     loaded, _ = registry.load(None)
     assert list(loaded.predict(["baqiya"])) == list(model.predict(["baqiya"]))
+
+
+def test_broken_sidecars_configs_and_manifests_are_errors_not_crashes(
+    tmp_path: Path, trained: tuple, models_dir: Path
+) -> None:
+    model, fields = trained
+    path = tmp_path / "m.safetensors"
+    registry.save_artifact(model, path, fields)
+    sidecar = Path(str(path) + registry.SIDECAR_SUFFIX)
+    for junk in ("{not json", "[]", '{"id": "x"}', '{"id": "x", "sha256": 5}'):
+        sidecar.write_text(junk)
+        with pytest.raises(IntegrityError, match="cannot vouch"):
+            registry.load(str(path))
+    arrays, config = model.to_arrays()
+    for bad in (
+        None,
+        {**config, "classes": []},
+        {**config, "params": {**config["params"], "char_ngram_range": [1, 10**9]}},
+        {**config, "params": {**config["params"], "word_weight": "x"}},
+    ):
+        with pytest.raises(ArtifactFormatError):
+            LinearStanceModel.from_arrays(arrays, bad)
+    with pytest.raises(ArtifactFormatError, match="NaN"):
+        LinearStanceModel.from_arrays({**arrays, "coef": arrays["coef"] * np.nan}, config)
+    registry.register(model, fields)
+    (models_dir / "manifest.json").write_text("{broken")
+    with pytest.raises(IntegrityError, match="not a readable swarmlens manifest"):
+        registry.load(None)
+    (models_dir / "manifest.json").unlink()
+    with pytest.raises(ModelNotFoundError, match="no manifest lists them"):
+        registry.has_models()
+
+
+def test_errors_keep_one_code_across_processes() -> None:
+    error = pickle.loads(pickle.dumps(ArtifactFormatError("bad file", detail=[1])))
+    assert str(error) == "[E018] bad file" and error.detail == [1]
