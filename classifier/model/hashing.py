@@ -305,8 +305,9 @@ def _sort_count(keys, tmp, nt, hist, log2nf, indices, values, pos):
     """Write the distinct keys[:nt] in increasing order with their counts to indices/values
     from pos; returns the new end. Keys are hashes, so a counting sort on their top b bits
     (2**b ~ 2 nt buckets) leaves ~nt/8 inversions, fixed per bucket (insertion, or a sort
-    for a crowded bucket); then a branch-free run-length count. Cheaper than a full radix sort, a comparison sort or a
-    bitmap walk (all branch-mispredict or pass bound at a few hundred keys per row)."""
+    for a crowded bucket); then a branch-free run-length count. Cheaper than a full radix
+    sort, a comparison sort or a bitmap walk (all branch-mispredict or pass bound at a few
+    hundred keys per row)."""
     b = 1
     while (1 << b) < 2 * nt and b < log2nf:
         b += 1
