@@ -45,6 +45,7 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import make_pipeline, make_union
 from sklearn.svm import LinearSVC
 
+from swarmlens.classifier.model.evaluation import expected_calibration_error
 from swarmlens.classifier.model.splits import fold_splits, plan_folds
 from swarmlens.classifier.vocab import LABELS
 
@@ -177,16 +178,10 @@ def present(truth: np.ndarray) -> list[str]:
 
 
 def ece(proba: np.ndarray, predicted: np.ndarray, truth: np.ndarray, bins: int = BINS) -> float:
-    """Expected calibration error on top-label confidence, equal-width bins."""
-    confidence = proba.max(axis=1)
+    """Expected calibration error on top-label confidence: the same definition as
+    ``swarmlens evaluate`` reports."""
     correct = (predicted == truth).astype(float)
-    which = np.minimum((confidence * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            total += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
-    return float(total)
+    return expected_calibration_error(proba.max(axis=1), correct, bins)
 
 
 def figures(truth, predicted, proba, langs) -> dict:
