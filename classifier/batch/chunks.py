@@ -60,17 +60,10 @@ def _model(ref: ModelRef) -> Any:
     """The model, loaded once per worker process, after checking its SHA-256."""
     model = _MODELS.get(ref.sha256)
     if model is None:
-        import hashlib
+        from swarmlens.classifier.model.registry import model_from_bytes, verified_bytes
 
-        from swarmlens.classifier.errors import IntegrityError
-        from swarmlens.classifier.model.registry import ModelEntry, model_from_bytes
-
-        path = Path(ref.path)
-        data = path.read_bytes()  # hashed and parsed from the same bytes
-        if hashlib.sha256(data).hexdigest() != ref.sha256:
-            raise IntegrityError(f"artifact {path} no longer matches its recorded SHA-256")
-        entry = ModelEntry(ref.version, "", "", str(path), ref.sha256, [], "", 0)
-        model = _MODELS[ref.sha256] = model_from_bytes(data, entry)
+        data = verified_bytes(Path(ref.path), ref.sha256, ref.version)
+        model = _MODELS[ref.sha256] = model_from_bytes(data, ref.version)
     return model
 
 

@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from swarmlens.classifier.model.linear import softmax
 from swarmlens.classifier.model.splits import fold_splits, plan_folds
 
 
@@ -77,8 +78,7 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "estimator_")
         if self.calibrator_ is not None:
             return self.calibrator_.predict_proba(scores)
-        exp = np.exp(scores - scores.max(axis=1, keepdims=True))
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(scores)
 
     def predict(self, X: Any) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -9,7 +9,7 @@ long-running server's memory stays flat.
 
 The fitted model is arrays + JSON (``to_arrays``): it is saved and loaded without pickle,
 and loading it can never run code; ``linear.LinearStanceModel`` scores from those arrays
-without scikit-learn (``to_scorer`` gives it for a model just trained).
+without scikit-learn.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from swarmlens.classifier.model.linear import (
     ARCHITECTURE,
     FEATURE_PARAMS,
     Contribution,
-    LinearStanceModel,
     explain_text,
     family_counts,
     feature_specs,
@@ -274,7 +273,3 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             "classes": [str(c) for c in self.classes_],
         }
         return arrays, config
-
-    def to_scorer(self) -> LinearStanceModel:
-        """The scoring-only model with the same arrays (what a registry load returns)."""
-        return LinearStanceModel.from_arrays(*self.to_arrays())

@@ -244,52 +244,56 @@ def _sidecar_entry(sidecar: Path) -> ModelEntry:
         ) from None
 
 
-def read_verified(
-    ref: str | None = None, directory: Path | None = None
-) -> tuple[bytes, ModelEntry]:
-    """The artifact bytes of ``ref`` after checking their SHA-256 (the bytes that are parsed)."""
-    path, entry = resolve(ref, directory)
+def verified_bytes(path: Path, sha256: str, version: str) -> bytes:
+    """The bytes of artifact ``path`` once their SHA-256 is ``sha256``: the bytes parsed
+    are the bytes checked, so a file swapped between check and load is never read.
+
+    version: the model's id, to name it in errors.
+    """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ModelNotFoundError(
-            f"artifact {path} of model {entry.id} is missing: restore it, or retrain with "
+            f"artifact {path} of model {version} is missing: restore it, or retrain with "
             "`swarmlens train`"
         ) from None
     except OSError as exc:
         raise IntegrityError(f"artifact {path} cannot be read: {exc.strerror}") from None
     actual = hashlib.sha256(data).hexdigest()
-    if actual != entry.sha256:
+    if actual != sha256:
         raise IntegrityError(
             f"artifact {path} has SHA-256 {actual[:16]}..., the registry says "
-            f"{entry.sha256[:16]}...: it was modified or replaced, so it is not loaded. "
+            f"{sha256[:16]}...: it was modified or replaced, so it is not loaded. "
             "Restore the original file or retrain (`swarmlens train ... --register`)."
         )
-    return data, entry
+    return data
 
 
 def verify(ref: str | None = None, directory: Path | None = None) -> tuple[Path, ModelEntry]:
     """Resolve ``ref`` and check its artifact's SHA-256 (without parsing it)."""
     path, entry = resolve(ref, directory)
-    read_verified(ref, directory)
+    verified_bytes(path, entry.sha256, entry.id)
     return path, entry
 
 
-def model_from_bytes(data: bytes, entry: ModelEntry) -> Any:
-    """A fitted model from verified artifact bytes (arrays + JSON; no code runs)."""
+def model_from_bytes(data: bytes, version: str) -> Any:
+    """A fitted model from verified artifact bytes (arrays + JSON; no code runs).
+
+    version: the model's id, recorded on it as ``model_version_``.
+    """
     # The scoring-only model: no scikit-learn import in processes that only score.
     from swarmlens.classifier.model.linear import LinearStanceModel
 
-    arrays, config = artifact.from_bytes(data, f"model {entry.id}")
+    arrays, config = artifact.from_bytes(data, f"model {version}")
     model = LinearStanceModel.from_arrays(arrays, config)
-    model.model_version_ = entry.id
+    model.model_version_ = version
     return model
 
 
 def load(ref: str | None = None, directory: Path | None = None) -> tuple[Any, ModelEntry]:
     """Load a model after checking its SHA-256; a mismatch or a bad file is an error."""
-    data, entry = read_verified(ref, directory)
-    return model_from_bytes(data, entry), entry
+    path, entry = resolve(ref, directory)
+    return model_from_bytes(verified_bytes(path, entry.sha256, entry.id), entry.id), entry
 
 
 def has_models(directory: Path | None = None) -> bool:
