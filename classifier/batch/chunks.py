@@ -14,14 +14,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from swarmlens.classifier.batch.scoring import OUTPUT_SCHEMA, READ_CHUNK_SIZE, score_batch
+from swarmlens.classifier.batch.scoring import OUTPUT_SCHEMA, READ_CHUNK_SIZE, score_table
 from swarmlens.classifier.fsio import atomic_path, atomic_write_bytes
-from swarmlens.classifier.posts.post import Post
-from swarmlens.classifier.posts.readers import Payload, Rejected, decode
+from swarmlens.classifier.posts.columnar import POST_SCHEMA, decode_batch
+from swarmlens.classifier.posts.readers import Payload
 
 UNKNOWN_DAY = "unknown"
 
@@ -79,24 +80,20 @@ def score_chunk(
     started = time.perf_counter()
     root = Path(out_dir)
     model = _model(ref)
-    posts: list[Post] = []
-    rejects: list[Rejected] = []
-    seen: set[str] = set()
-    duplicates = 0
-    read = 0
-    for line, payload in items:
-        for item in decode(source, line, payload):
-            read += 1
-            if isinstance(item, Rejected):
-                rejects.append(item)
-            elif item.post_id in seen:
-                duplicates += 1
-            else:
-                seen.add(item.post_id)
-                posts.append(item)
+    batches = [
+        decode_batch(source, items[i : i + READ_CHUNK_SIZE])
+        for i in range(0, len(items), READ_CHUNK_SIZE)
+    ]
+    rejects = [reject for batch in batches for reject in batch.rejects]
+    read = sum(batch.read for batch in batches)
+    posts = (
+        pa.concat_tables([batch.table for batch in batches]) if batches
+        else POST_SCHEMA.empty_table()
+    )
+    posts, duplicates = first_of_each_id(posts)
     tables = [
-        score_batch(model, posts[i : i + READ_CHUNK_SIZE], ref.version)
-        for i in range(0, len(posts), READ_CHUNK_SIZE)
+        score_table(model, posts.slice(i, READ_CHUNK_SIZE), ref.version)
+        for i in range(0, posts.num_rows, READ_CHUNK_SIZE)
     ]
     table = pa.concat_tables(tables) if tables else OUTPUT_SCHEMA.empty_table()
     files = []
@@ -112,7 +109,7 @@ def score_chunk(
     result = ChunkResult(
         chunk=chunk_id,
         read=read,
-        scored=len(posts),
+        scored=posts.num_rows,
         rejected=len(rejects),
         duplicates=duplicates,
         seconds=round(time.perf_counter() - started, 3),
@@ -120,6 +117,18 @@ def score_chunk(
     )
     atomic_write_bytes(root / "_chunks" / f"{chunk_id}.json", json.dumps(asdict(result)).encode())
     return result
+
+
+def first_of_each_id(posts: pa.Table) -> tuple[pa.Table, int]:
+    """(``posts`` keeping the first row of each post_id, rows dropped): a post counts once."""
+    if posts.num_rows == 0:
+        return posts, 0
+    codes = pc.dictionary_encode(posts.column("post_id").combine_chunks()).indices
+    _, first = np.unique(codes.to_numpy(zero_copy_only=False), return_index=True)
+    if len(first) == posts.num_rows:
+        return posts, 0
+    first.sort()
+    return posts.take(pa.array(first)), posts.num_rows - len(first)
 
 
 def _split_by_day(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:

@@ -8,11 +8,11 @@ the query code that reads scored datasets.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from swarmlens.classifier.errors import OutputError
 from swarmlens.classifier.fsio import commit, temp_path_for
+from swarmlens.classifier.posts.columnar import posts_table
 from swarmlens.classifier.posts.post import Post
 from swarmlens.classifier.vocab import LABELS, OUTPUT_SCHEMA
 
@@ -30,9 +31,16 @@ READ_CHUNK_SIZE = 5_000
 """Posts per batch when scoring: large enough to amortise, small enough for flat memory."""
 
 
-def label_probabilities(model: StanceClassifier, texts: Sequence[str]) -> np.ndarray:
-    """Probabilities with columns in ``LABELS`` order (whatever order the model keeps)."""
-    proba = model.predict_proba(list(texts))
+def label_probabilities(
+    model: StanceClassifier, texts: Sequence[str] | pa.Array | pa.ChunkedArray
+) -> np.ndarray:
+    """Probabilities with columns in ``LABELS`` order (whatever order the model keeps).
+
+    texts: a list of strings, or an Arrow string array (scored without a copy).
+    """
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    proba = model.predict_proba(texts if isinstance(texts, pa.Array) else list(texts))
     classes = list(model.classes_)
     out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
     for j, label in enumerate(LABELS):
@@ -41,26 +49,31 @@ def label_probabilities(model: StanceClassifier, texts: Sequence[str]) -> np.nda
     return out
 
 
-def score_batch(model: StanceClassifier, posts: Sequence[Post], model_version: str) -> pa.Table:
-    """Score ``posts`` and return their output records as an Arrow table."""
-    proba = label_probabilities(model, [p.text for p in posts]) if posts else np.zeros((0, 3))
-    labels = np.array(LABELS, dtype=object)[proba.argmax(axis=1)] if len(posts) else []
+def score_table(model: StanceClassifier, posts: pa.Table, model_version: str) -> pa.Table:
+    """Score a table of posts (``columnar.POST_SCHEMA``) into output records.
+
+    posts: as ``columnar.decode_batch`` or ``columnar.posts_table`` give them.
+    model_version: the id written in every record.
+    """
+    n = posts.num_rows
+    proba = label_probabilities(model, posts.column("text")) if n else np.zeros((0, 3))
+    labels = pa.array(list(LABELS), pa.string()).take(pa.array(proba.argmax(axis=1)))
     columns = {
-        "post_id": pa.array([p.post_id for p in posts], pa.string()),
-        "label": pa.array(list(labels), pa.string()),
+        "label": labels,
         "scores": pa.StructArray.from_arrays(
             [pa.array(proba[:, j], pa.float32()) for j in range(len(LABELS))], names=list(LABELS)
         ),
-        "model_version": pa.array([model_version] * len(posts), pa.string()),
-        "lang": pa.array([p.lang for p in posts], pa.string()),
-        "hashtags": pa.array([p.hashtags for p in posts], pa.list_(pa.string())),
-        "domains": pa.array([p.domains for p in posts], pa.list_(pa.string())),
-        "created_at": pa.array([p.created_at for p in posts], pa.timestamp("us", tz="UTC")),
-        "platform": pa.array([p.platform for p in posts], pa.string()),
-        "author": pa.array([p.author for p in posts], pa.string()),
-        "retweet_of": pa.array([p.retweet_of for p in posts], pa.string()),
+        "model_version": pa.array([model_version] * n, pa.string()),
     }
-    return pa.table(columns, schema=OUTPUT_SCHEMA)
+    return pa.table(
+        [columns[name] if name in columns else posts.column(name) for name in OUTPUT_SCHEMA.names],
+        schema=OUTPUT_SCHEMA,
+    )
+
+
+def score_batch(model: StanceClassifier, posts: Sequence[Post], model_version: str) -> pa.Table:
+    """Score ``posts`` and return their output records as an Arrow table."""
+    return score_table(model, posts_table(posts), model_version)
 
 
 def batched(items: Iterable[Post], size: int = READ_CHUNK_SIZE) -> Iterator[list[Post]]:
@@ -74,29 +87,83 @@ def batched(items: Iterable[Post], size: int = READ_CHUNK_SIZE) -> Iterator[list
         yield batch
 
 
+# Control characters must be escaped in JSON; U+2028/U+2029 are escaped too, because
+# many line readers (str.splitlines, JavaScript) take them for line ends.
+_CONTROL = r"[\x00-\x1f\x{2028}\x{2029}]"
+
+
+def _json_strings(values: pa.Array) -> pa.Array:
+    """Each string as a JSON string literal ('null' for nulls), with Arrow kernels.
+
+    Backslashes and quotes are escaped by two replacements; the rare values holding a
+    control character are encoded by ``json.dumps`` instead (its \\uXXXX escapes).
+    """
+    values = values.cast(pa.string())
+    quoted = pc.binary_join_element_wise(
+        '"',
+        pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"'),
+        '"',
+        "",
+    )
+    controls = pc.fill_null(pc.match_substring_regex(values, _CONTROL), False)
+    if pc.any(controls).as_py():
+        rows = np.flatnonzero(controls.to_numpy(zero_copy_only=False))
+        exact = [
+            json.dumps(v, ensure_ascii=False).replace("\u2028", "\\u2028").replace(
+                "\u2029", "\\u2029")
+            for v in values.take(pa.array(rows)).to_pylist()
+        ]
+        quoted = pc.replace_with_mask(quoted, controls, pa.array(exact, pa.string()))
+    return pc.fill_null(quoted, "null")
+
+
+def _json_lists(lists: pa.Array) -> pa.Array:
+    """Each list of strings as a JSON array ('null' for a null list)."""
+    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+    items = _json_strings(lists.values.slice(lists.offsets[0].as_py(),
+                                             lists.offsets[-1].as_py() - lists.offsets[0].as_py()))
+    offsets = pc.subtract(lists.offsets, lists.offsets[0])
+    rebuilt = pa.ListArray.from_arrays(offsets, items, mask=pc.is_null(lists))
+    joined = pc.binary_join_element_wise("[", pc.binary_join(rebuilt, ","), "]", "")
+    return pc.fill_null(joined, "null")
+
+
 def jsonl_bytes(table: pa.Table) -> bytes:
     """Output records as JSON lines (created_at as ISO 8601 'Z', scores rounded to 1e-6).
 
-    DuckDB renders the JSON: several times faster than building dicts in Python.
+    Built column by column with Arrow string kernels: each line is a concatenation of
+    literal keys and JSON-encoded columns, so no Python runs per record.
     """
     if table.num_rows == 0:
         return b""
-    seconds = pc.cast(table.column("created_at"), pa.timestamp("s", tz="UTC"), safe=False)
-    created = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
-    scores = table.column("scores").combine_chunks()
-    rounded = pa.StructArray.from_arrays(
-        [pc.round(pc.cast(scores.field(label), pa.float64()), 6) for label in LABELS],
-        names=list(LABELS),
-    )
-    view = table.set_column(table.schema.get_field_index("created_at"), "created_at", created)
-    view = view.set_column(view.schema.get_field_index("scores"), "scores", rounded)
-    con = duckdb.connect()
-    try:
-        con.register("batch", view)
-        lines = con.sql("SELECT to_json(b)::VARCHAR FROM batch AS b").to_arrow_table().column(0)
-    finally:
-        con.close()
-    return ("\n".join(lines.to_pylist()) + "\n").encode()
+    table = table.combine_chunks()
+    parts: list[pa.Array | str] = []
+    for field in OUTPUT_SCHEMA:
+        column = table.column(field.name).chunk(0)
+        parts.append(("{" if not parts else ",") + json.dumps(field.name) + ":")
+        if field.name == "scores":
+            inner = [
+                ("{" if j == 0 else ",") + json.dumps(label) + ":"
+                for j, label in enumerate(LABELS)
+            ]
+            for j, label in enumerate(LABELS):
+                number = pc.round(pc.cast(column.field(label), pa.float64()), 6)
+                parts += [inner[j], pc.cast(number, pa.string())]
+            parts.append("}")
+        elif field.name == "created_at":
+            seconds = pc.cast(column, pa.timestamp("s", tz="UTC"), safe=False)
+            text = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
+            parts.append(pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null"))
+        elif pa.types.is_list(field.type):
+            parts.append(_json_lists(column))
+        else:
+            parts.append(_json_strings(column))
+    parts.append("}\n")
+    lines = pc.binary_join_element_wise(*parts, "")
+    # The lines sit one after another in the array's data buffer: write that buffer.
+    _, offsets, data = lines.buffers()
+    bounds = np.frombuffer(offsets, np.int32, len(lines) + 1, lines.offset * 4)
+    return data.to_pybytes()[bounds[0] : bounds[-1]]
 
 
 class OutputWriter:

@@ -87,22 +87,41 @@ def score(
 def _score_to_file(
     inputs: list[str], out_path: Path, model_ref: str | None, rejects: Path | None
 ) -> dict[str, Any]:
-    from swarmlens.classifier.batch.scoring import OutputWriter, batched, score_batch
-    from swarmlens.classifier.posts.readers import ReadStats, RejectsFile, read_posts
+    import pyarrow as pa
+
+    from swarmlens.classifier.batch.chunks import first_of_each_id
+    from swarmlens.classifier.batch.scoring import OutputWriter, score_table
+    from swarmlens.classifier.posts.columnar import read_batches
+    from swarmlens.classifier.posts.readers import ReadStats, RejectsFile
 
     model, entry = registry.load(model_ref)
     rejects_path = rejects or _default_rejects(out_path)
     rejects_path.unlink(missing_ok=True)
     stats = ReadStats()
     started = time.perf_counter()
+    seen: set[str] = set()
+    duplicates = 0
     with RejectsFile(rejects_path) as sink, OutputWriter(out_path) as writer:
-        for batch in batched(read_posts(inputs, sink, stats)):
-            writer.write(score_batch(model, batch, entry.id))
+        for source, batch in read_batches(inputs):
+            for reject in batch.rejects:
+                sink.add(reject)
+            stats.count_batch(source, batch.table.num_rows, len(batch.rejects))
+            # A post id counts once, however many inputs hold it: the first copy wins.
+            posts, dropped = first_of_each_id(batch.table)
+            ids = posts.column("post_id").to_pylist()
+            fresh = [post_id not in seen for post_id in ids]
+            if not all(fresh):
+                posts = posts.filter(pa.array(fresh))
+                dropped += len(fresh) - posts.num_rows
+            seen.update(ids)
+            duplicates += dropped
+            writer.write(score_table(model, posts, entry.id))
     seconds = time.perf_counter() - started
     return {
         "read": stats.read,
         "scored": writer.rows,
         "rejected": stats.rejected,
+        "duplicates": duplicates,
         "model_version": entry.id,
         "output": str(out_path),
         "rejects": str(rejects_path) if stats.rejected else None,

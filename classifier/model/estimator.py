@@ -30,6 +30,7 @@ from swarmlens.classifier.model.linear import (
     ARCHITECTURE,
     FEATURE_PARAMS,
     Contribution,
+    decision_function,
     explain_text,
     family_counts,
     feature_specs,
@@ -203,6 +204,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.featurizer_ = featurizer.fit(X)
         self.scorer_ = scorer.fit(self.featurizer_.transform(X), labels, groups=groups)
         self.classes_ = self.scorer_.classes_
+        # Scoring reads the weights transposed (a row per feature): done once, here.
+        self.coef_t_ = np.ascontiguousarray(np.asarray(self.coef_, np.float32).T)
         return self
 
     @property
@@ -224,7 +227,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         """One-vs-rest scores, shape (len(X), n_classes)."""
         check_is_fitted(self, "scorer_")
-        return self.scorer_.decision_function(self.transform_texts(X))
+        intercept = np.asarray(self.intercept_, np.float32)
+        return decision_function(X, self.featurizer_._params(), self.featurizer_.idf_,
+                                 self.coef_t_, intercept)
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         """Calibrated probabilities, shape (len(X), n_classes), columns in ``classes_`` order."""

@@ -109,6 +109,23 @@ def features(
     return sp.hstack(blocks, format="csr", dtype=np.float32)
 
 
+def decision_function(
+    texts: Sequence[str] | pa.Array,
+    params: Mapping[str, Any],
+    idf: Sequence[np.ndarray],
+    coef_t: np.ndarray,
+    intercept: np.ndarray,
+) -> np.ndarray:
+    """Decision scores, ``features(texts) @ coef_t + intercept``, by the fused kernel.
+
+    coef_t: the weights transposed, (n_columns, classes), C-contiguous float32.
+    """
+    from swarmlens.classifier.model.fused import decision_scores
+
+    prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
+    return decision_scores(prepared, params, idf, coef_t) + intercept
+
+
 def explain_text(
     text: str, params: Mapping[str, Any], vector: sp.csr_matrix, weights: np.ndarray, top: int
 ) -> list[Contribution]:
@@ -211,7 +228,7 @@ class LinearStanceModel:
         return features(X, self.params, self.idf_)
 
     def decision_function(self, X: Sequence[str] | pa.Array) -> np.ndarray:
-        return np.asarray(self.transform_texts(X) @ self.coef_t_) + self.intercept_
+        return decision_function(X, self.params, self.idf_, self.coef_t_, self.intercept_)
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         scores = self.decision_function(X)

@@ -65,6 +65,19 @@ class ReadStats:
         setattr(self, key, getattr(self, key) + 1)
         per[key] += 1
 
+    def count_batch(self, source: str, accepted: int, rejected: int) -> None:
+        """Count a batch of records of one source: ``accepted`` posts, ``rejected`` rejects."""
+        per = self.by_source.setdefault(source, {"read": 0, "accepted": 0, "rejected": 0})
+        for target in (per, None):
+            if target is None:
+                self.read += accepted + rejected
+                self.accepted += accepted
+                self.rejected += rejected
+            else:
+                target["read"] += accepted + rejected
+                target["accepted"] += accepted
+                target["rejected"] += rejected
+
 
 class RejectsFile:
     """Appends rejected records as JSON lines to a file (created on the first reject).

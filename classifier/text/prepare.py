@@ -11,7 +11,9 @@ Training, scoring and explanations all prepare text with ``prepare``: one defini
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Callable, Sequence
+from functools import cache
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -80,18 +82,77 @@ def prepare(
     dropped, Arabic diacritics and tatweel removed, Arabic letter variants unified.
     """
     arr = pc.fill_null(as_arrow(texts), "")
-    arr = pc.utf8_normalize(arr, form="NFKC")
-    arr = pc.replace_substring_regex(arr, pattern=_CONTROLS, replacement="")
+    # Each step runs on the rows it can change only: most rows need no NFKC, no control
+    # removal and no Arabic folding, and a regex replacement costs more than a match.
+    arr = _on_rows(arr, _nfkc_suspects(), lambda a: pc.utf8_normalize(a, form="NFKC"))
+    arr = _on_rows(arr, _CONTROLS, lambda a: pc.replace_substring_regex(a, _CONTROLS, ""))
     if pc.any(pc.match_substring(arr, "&")).as_py():  # most batches have no entity at all
         for entity, char in _ENTITIES:
             arr = pc.replace_substring(arr, pattern=entity, replacement=char)
     if mask_urls:
         arr = pc.replace_substring_regex(arr, pattern=_URL, replacement=URL_TOKEN)
     if mask_mentions:
-        arr = pc.replace_substring_regex(arr, pattern=_MENTION, replacement=r"\1" + MENTION_TOKEN)
+        arr = _on_rows(arr, "@", lambda a: pc.replace_substring_regex(
+            a, pattern=_MENTION, replacement=r"\1" + MENTION_TOKEN), literal=True)
     arr = pc.replace_substring_regex(arr, pattern=_RETWEET, replacement="", max_replacements=1)
-    if pc.any(pc.match_substring_regex(arr, _ARABIC)).as_py():
-        arr = pc.replace_substring_regex(arr, pattern=_ARABIC_MARKS, replacement="")
-        for variants, base in _ARABIC_FOLD:
-            arr = pc.replace_substring_regex(arr, pattern=variants, replacement=base)
+    return _on_rows(arr, _ARABIC, _fold_arabic)
+
+
+def _fold_arabic(arr: pa.Array) -> pa.Array:
+    arr = pc.replace_substring_regex(arr, pattern=_ARABIC_MARKS, replacement="")
+    for variants, base in _ARABIC_FOLD:
+        arr = pc.replace_substring_regex(arr, pattern=variants, replacement=base)
     return arr
+
+
+def _on_rows(
+    arr: pa.Array, pattern: str, step: Callable[[pa.Array], pa.Array], literal: bool = False
+) -> pa.Array:
+    """``step`` applied to the rows matching ``pattern`` (a regex, or a plain substring)."""
+    match = pc.match_substring if literal else pc.match_substring_regex
+    hits = match(arr, pattern)
+    count = pc.sum(hits).as_py() or 0
+    if count == 0:
+        return arr
+    if count == len(arr):
+        return step(arr)
+    return pc.replace_with_mask(arr, hits, step(arr.filter(hits)))
+
+
+# NFKC changes a text only if it holds a character that NFKC changes on its own, a
+# combining mark (reordering, composition), or one of the few other second halves of a
+# canonical composition. Rows without one are left alone; the test of this module checks
+# the claim against unicodedata and Arrow for every character of the ranges below.
+_NFKC_SAFE_RANGES = ((0x0000, 0x07FF), (0x2000, 0x2BFF), (0x1F000, 0x1FAFF))
+_NONZERO_CCC_SECONDS = (
+    0x9BE, 0x9D7, 0xB3E, 0xB56, 0xB57, 0xBBE, 0xBD7, 0xCC2, 0xCD5, 0xCD6, 0xD3E, 0xD57,
+    0xDCF, 0xDDF, 0xFB5, 0xFB7, 0x102E, 0x1B35, 0x11127, 0x1133E, 0x11357, 0x114B0,
+    0x114BA, 0x114BD, 0x115AF, 0x11930,
+)
+
+
+def nfkc_stable(cp: int) -> bool:
+    """Whether NFKC leaves character ``cp`` alone wherever it stands (see above)."""
+    ch = chr(cp)
+    return (
+        not 0xD800 <= cp < 0xE000
+        and unicodedata.normalize("NFKC", ch) == ch
+        and unicodedata.combining(ch) == 0
+        and cp not in _NONZERO_CCC_SECONDS
+        and not 0x1161 <= cp <= 0x1175
+        and not 0x11A8 <= cp <= 0x11C2
+    )
+
+
+@cache
+def _nfkc_suspects() -> str:
+    """RE2 class of every character outside the NFKC-stable part of the safe ranges."""
+    stable = [cp for low, high in _NFKC_SAFE_RANGES for cp in range(low, high + 1)
+              if nfkc_stable(cp)]
+    runs: list[list[int]] = []
+    for cp in stable:
+        if runs and cp == runs[-1][1] + 1:
+            runs[-1][1] = cp
+        else:
+            runs.append([cp, cp])
+    return "[^" + "".join(rf"\x{{{a:x}}}-\x{{{b:x}}}" for a, b in runs) + "]"

@@ -1,0 +1,137 @@
+"""Decision scores straight from text: n-gram hashing, TF-IDF and the linear product fused.
+
+``linear.features`` builds the model's input as a sparse matrix (hashed counts per family,
+TF-IDF, L2 per family, blocks side by side) and multiplies it by the weights. Scoring only
+needs the product, so this kernel computes it row by row as the counts come out of the
+hashing kernel's sort, never materialising the matrix: one pass over the text for both
+families (they share the decoded, lowercased buffer when their case settings agree), no
+CSR buffers, no TF-IDF pass, no scipy product. The matrix path stays for training and
+explanations; ``tests/unit/test_fused.py`` checks both give the same scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from swarmlens.classifier.model.hashing import (
+    _K_CHAR,
+    _K_WORD,
+    _PAD,
+    _U,
+    _arrow_buffers,
+    _jit,
+    _join_words,
+    _ngrams,
+    _normalize,
+    _sort_count,
+    _tables,
+)
+
+_LOG_TF = np.log(np.maximum(np.arange(256, dtype=np.float64), 1.0)) + 1.0  # 1 + log(count)
+
+
+@_jit
+def _accumulate(indices, values, m, idf, coef_t, offset, sublinear, weight, out, r):
+    """Add one family's L2-normalised TF-IDF row (m distinct buckets) times the weights."""
+    k = coef_t.shape[1]
+    norm2 = 0.0
+    for t in range(m):
+        v = values[t]
+        if sublinear:  # counts are small integers: a table saves a log call per n-gram
+            c = np.int64(v)
+            v = _LOG_TF[c] if c < _LOG_TF.size else np.log(v) + 1.0
+        v *= idf[indices[t]]
+        values[t] = v
+        norm2 += v * v
+    if norm2 == 0.0:
+        return
+    scale = weight / np.sqrt(norm2)
+    for t in range(m):
+        v = values[t] * scale
+        row = offset + indices[t]
+        for c in range(k):
+            out[r, c] += v * coef_t[row, c]
+
+
+@_jit
+def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, idf_c, idf_w,
+                  coef_t, sublinear, word_weight):
+    """Decision scores without intercept, float64 (n, classes); see ``decision_scores``."""
+    clo, chi, cmode, clower = char_cfg
+    wlo, whi, wlower = word_cfg
+    n = offsets.size - 1
+    out = np.zeros((n, coef_t.shape[1]), np.float64)
+    size = 3 * np.max(offsets[1:] - offsets[:-1]) + 2 * _PAD if n else 2 * _PAD
+    cbuf, wbuf, jbuf, cwf, wwf = np.zeros((5, size), np.uint8)
+    ccpo, wcpo, seg, ts, te = np.empty((5, size + 1), np.int64)
+    hs = np.empty(size, np.uint64)
+    keys = np.empty(size * (chi - clo + whi - wlo + 3), np.int64)
+    tmp = np.empty_like(keys)
+    indices, values = np.empty(keys.size, np.int32), np.empty(keys.size, np.float64)
+    mask = _U(n_features - 1)
+    log2nf = 1
+    while (1 << log2nf) < n_features:
+        log2nf += 1
+    hist = np.empty(min(n_features, 4 * keys.size) + 2, np.int64)
+    for r in range(n):
+        if valid.size and not valid[r]:
+            continue
+        ncp = 0
+        if chi > 0:
+            nt = 0
+            ncp, nseg = _normalize(data, offsets[r], offsets[r + 1], clower, cmode, tabs,
+                                   cbuf, ccpo, cwf, seg)
+            if cmode == 0:
+                nt = _ngrams(cbuf, ccpo, ccpo, 1, 0, ncp, clo, chi, _K_CHAR, mask, keys, nt, hs)
+            for g in range(nseg):
+                a, b = seg[g], seg[g + 1] if g + 1 < nseg else ncp
+                lo = min(clo, b - a)
+                nt = _ngrams(cbuf, ccpo, ccpo, 1, a, b, lo, max(chi, lo), _K_CHAR, mask, keys,
+                             nt, hs)
+            m = _sort_count(keys, tmp, nt, hist, log2nf, indices, values, 0)
+            _accumulate(indices, values, m, idf_c, coef_t, 0, sublinear, 1.0, out, r)
+        if whi > 0:
+            if chi > 0 and clower == wlower:
+                ntok = _join_words(cbuf, ccpo, cwf, ncp, jbuf, ts, te)
+            else:
+                ncp, _ = _normalize(data, offsets[r], offsets[r + 1], wlower, 2, tabs,
+                                    wbuf, wcpo, wwf, seg)
+                ntok = _join_words(wbuf, wcpo, wwf, ncp, jbuf, ts, te)
+            nt = _ngrams(jbuf, ts, te, 0, 0, ntok, wlo, whi, _K_WORD, mask, keys, 0, hs)
+            m = _sort_count(keys, tmp, nt, hist, log2nf, indices, values, 0)
+            # the word block always follows the char block (see ``linear.feature_specs``)
+            _accumulate(indices, values, m, idf_w, coef_t, n_features, sublinear, word_weight,
+                        out, r)
+    return out
+
+
+def decision_scores(
+    prepared: Sequence[str] | pa.Array,
+    params: Mapping[str, Any],
+    idf: Sequence[np.ndarray],
+    coef_t: np.ndarray,
+) -> np.ndarray:
+    """``features(texts) @ coef_t`` for texts already through ``prepare``, fused.
+
+    prepared: the prepared texts (Arrow string array or strings). params: the model's
+    feature parameters. idf: the idf vector of each family (char block first).
+    coef_t: the weights, shape (families x n_features, classes), C-contiguous.
+    Returns float64 (len(texts), classes), intercept not added.
+    """
+    offsets, data, valid = _arrow_buffers(prepared)
+    char = tuple(params["char_ngram_range"]) != (0, 0)
+    words = tuple(params["word_ngram_range"]) != (0, 0)
+    clo, chi = params["char_ngram_range"] if char else (0, 0)
+    wlo, whi = params["word_ngram_range"] if words else (0, 0)
+    char_cfg = (clo, chi, int(params["char_mode"] == "char_wb"), params["char_lowercase"])
+    word_cfg = (wlo, whi, params["word_lowercase"])
+    empty = np.zeros(1, np.float32)
+    idf_c = np.asarray(idf[0], np.float32) if char else empty
+    idf_w = np.asarray(idf[1], np.float32) if words else empty
+    return _score_kernel(offsets, data, valid, _tables(), char_cfg, word_cfg,
+                         int(params["n_features"]), idf_c, idf_w, coef_t,
+                         bool(params["sublinear_tf"]), float(params["word_weight"]))

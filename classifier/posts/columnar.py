@@ -1,0 +1,313 @@
+"""Posts by the batch: raw JSON lines -> one Arrow table of posts, without Python per post.
+
+``post_from_record`` stays the one definition of a valid post. This module is its
+vectorised twin for the common case, flat JSON records: a batch of lines is parsed by
+Arrow's JSON reader, each column is validated and normalised with Arrow kernels (values
+that need a decision, such as language codes or platform names, are decided once per
+distinct value), and entities come from ``text.entity_columns``. A row the vectorised
+rules are not sure about (a missing id, an unreadable time, a record in an API shape, a
+language to detect...) is handed to the per-record path, which builds its ``Post`` or its
+reject exactly as before; the rows then go back in file order. A batch Arrow cannot parse
+at all (one malformed line) goes the per-record way whole, so a bad line still becomes
+one reject with its line number.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+from swarmlens.classifier.posts.post import MAX_TEXT_CHARS, Post, normalize_label
+from swarmlens.classifier.posts.rejects import Rejected
+from swarmlens.classifier.posts.sources import Payload, expand_inputs, iter_raw
+from swarmlens.classifier.text.entity_columns import extract_columns
+from swarmlens.classifier.text.langid import detect, normalize_lang
+from swarmlens.classifier.vocab import PLATFORMS
+
+POST_SCHEMA = pa.schema(
+    [
+        ("post_id", pa.string()),
+        ("platform", pa.string()),
+        ("text", pa.string()),
+        ("lang", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("hashtags", pa.list_(pa.string())),
+        ("urls", pa.list_(pa.string())),
+        ("domains", pa.list_(pa.string())),
+        ("mentions", pa.list_(pa.string())),
+        ("author", pa.string()),
+        ("retweet_of", pa.string()),
+        ("reply_to", pa.string()),
+    ]
+)
+"""A batch of posts as Arrow: the ``Post`` fields that scoring and the store keep."""
+
+# Columns whose presence means an API shape (Twitter v1.1 / v2) or source-given entities:
+# those records take the per-record path, which knows how to adapt and merge them.
+_API_COLUMNS = ("id_str", "data", "user", "urls", "hashtags", "mentions")
+_ID_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer)
+# ISO 8601 as written by the exporters we read; anything else goes the per-record way.
+_ISO_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$"
+EARLIEST = np.datetime64("2006-03-21", "us")  # the first tweet: older times are suspect
+LATEST = np.datetime64("2100-01-01", "us")
+
+
+@dataclass
+class DecodedBatch:
+    """Posts and rejects of a batch of raw records, in input order.
+
+    table: the accepted posts (``POST_SCHEMA``). rejects: the records that could not
+    be posts. read: records read (a Twitter v2 page counts once per tweet).
+    vectorised: rows settled by the vectorised rules (the rest went per record).
+    """
+
+    table: pa.Table
+    rejects: list[Rejected] = field(default_factory=list)
+    read: int = 0
+    vectorised: int = 0
+
+
+def read_batches(
+    inputs: Iterable[str | Path], size: int = 5_000
+) -> Iterator[tuple[str, DecodedBatch]]:
+    """(source, batch) for every ``size`` records of every input, in input order.
+
+    inputs: files, globs or directories (see ``sources.expand_inputs``).
+    """
+    for path in expand_inputs(inputs):
+        source = str(path)
+        items: list[tuple[int, Payload]] = []
+        for item in iter_raw(path):
+            items.append(item)
+            if len(items) >= size:
+                yield source, decode_batch(source, items)
+                items = []
+        if items:
+            yield source, decode_batch(source, items)
+
+
+def posts_table(posts: Sequence[Post]) -> pa.Table:
+    """``Post`` objects as a table in ``POST_SCHEMA``."""
+    return pa.table(
+        {name: [getattr(p, name) for p in posts] for name in POST_SCHEMA.names},
+        schema=POST_SCHEMA,
+    )
+
+
+def decode_batch(source: str, items: Sequence[tuple[int, object]]) -> DecodedBatch:
+    """Posts and rejects of ``items``, (line, payload) pairs as ``sources.iter_raw`` gives.
+
+    source: the file they come from (for rejects). JSON lines (bytes payloads) are
+    parsed and validated as one Arrow batch; other payloads go per record.
+    """
+    lines = [payload for _, payload in items]
+    table = None
+    if lines and all(type(p) is bytes for p in lines):
+        table = _read_json(lines)  # type: ignore[arg-type]
+    if table is None or table.num_rows != len(items):
+        return _per_record(source, items, range(len(items)), None)
+    fast, columns = _vectorised(table)
+    slow_rows = np.flatnonzero(~fast)
+    return _per_record(source, items, slow_rows, (np.flatnonzero(fast), columns))
+
+
+def _read_json(lines: list[bytes]) -> pa.Table | None:
+    data = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
+    options = pa_json.ParseOptions(
+        explicit_schema=pa.schema([("text", pa.string()), ("created_at", pa.string())]),
+        unexpected_field_behavior="infer",
+    )
+    try:
+        table = pa_json.read_json(
+            io.BytesIO(data),
+            read_options=pa_json.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            parse_options=options,
+        )
+        table.validate(full=True)  # invalid UTF-8 is not caught while parsing
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    if any(name in table.column_names for name in _API_COLUMNS):
+        return None
+    return table
+
+
+def _column(table: pa.Table, name: str) -> pa.Array | None:
+    if name not in table.column_names:
+        return None
+    column = table.column(name)
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def _valid(array: pa.Array) -> np.ndarray:
+    return pc.is_valid(array).to_numpy(zero_copy_only=False)
+
+
+def _ids(table: pa.Table, n: int, fast: np.ndarray, name: str) -> pa.Array:
+    """An optional id column as strings ('' -> null); rows of other types go per record."""
+    column = _column(table, name)
+    if column is None or pa.types.is_null(column.type):
+        return pa.nulls(n, pa.string())
+    if not any(check(column.type) for check in _ID_TYPES):
+        fast &= ~_valid(column)
+        return pa.nulls(n, pa.string())
+    text = column.cast(pa.string())
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def _mapped(values: pa.Array, decide: object) -> tuple[pa.Array, np.ndarray]:
+    """``decide`` applied once per distinct value: (results, rows whose result is None)."""
+    encoded = pc.dictionary_encode(values)
+    decided = [decide(v) for v in encoded.dictionary.to_pylist()]  # type: ignore[operator]
+    result = pa.array(decided, pa.string()).take(encoded.indices)
+    return result, ~_valid(result) & _valid(values)
+
+
+def _vectorised(table: pa.Table) -> tuple[np.ndarray, dict[str, pa.Array]]:
+    """(rows the vectorised rules settle, the ``POST_SCHEMA`` columns for all rows)."""
+    n = table.num_rows
+    fast = np.ones(n, bool)
+    post_id = _column(table, "post_id")
+    if post_id is not None and not pa.types.is_null(post_id.type):
+        # post_from_record: 'id' only when 'post_id' is absent (None), not when it is ''
+        if any(check(post_id.type) for check in _ID_TYPES):
+            given = post_id.cast(pa.string())
+        else:
+            fast &= ~_valid(post_id)
+            given = pa.nulls(n, pa.string())
+        ids = pc.coalesce(given, _ids(table, n, fast, "id"))
+        ids = pc.if_else(pc.equal(ids, ""), pa.scalar(None, pa.string()), ids)
+    else:
+        ids = _ids(table, n, fast, "id")
+    fast &= _valid(ids)
+    text = _column(table, "text")
+    if text is None:
+        return np.zeros(n, bool), {}
+    fast &= _valid(text) & (pc.utf8_length(pc.fill_null(text, "")).to_numpy() <= MAX_TEXT_CHARS)
+    columns: dict[str, pa.Array] = {"post_id": ids, "text": pc.fill_null(text, "")}
+    columns["created_at"] = _times(_column(table, "created_at"), n, fast)
+    for name in ("author", "retweet_of", "reply_to", "group"):
+        columns[name] = _ids(table, n, fast, name)
+    author = _column(table, "author")
+    if author is not None and pa.types.is_string(author.type):  # '' is None for authors too
+        columns["author"] = pc.if_else(pc.equal(author, ""), pa.scalar(None, pa.string()),
+                                       author)
+    columns["platform"] = _platforms(_column(table, "platform"), n, fast)
+    label = _column(table, "label")
+    if label is not None and not pa.types.is_null(label.type):
+        if pa.types.is_string(label.type):
+            _, unknown = _mapped(label, _label_or_none)
+            fast &= ~unknown
+        else:
+            fast &= ~_valid(label)
+    columns["lang"] = _langs(_column(table, "lang"), columns["text"], n, fast)
+    hashtags, urls, domains, mentions = extract_columns(columns["text"])
+    columns.update(hashtags=hashtags, urls=urls, domains=domains, mentions=mentions)
+    return fast, columns
+
+
+def _label_or_none(value: object) -> str | None:
+    try:
+        return normalize_label(value) or ""
+    except Exception:  # RecordError: the per-record path rejects it with the reason
+        return None
+
+
+def _times(column: pa.Array | None, n: int, fast: np.ndarray) -> pa.Array:
+    kind = pa.timestamp("us", tz="UTC")
+    if column is None or pa.types.is_null(column.type):
+        return pa.nulls(n, kind)
+    given = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+    iso = pc.fill_null(pc.match_substring_regex(given, _ISO_TIME), False).to_numpy(
+        zero_copy_only=False)
+    fast &= iso | ~_valid(given)
+    zoned = pc.if_else(pc.match_substring_regex(given, r"(Z|[+-]\d{2}:\d{2})$"), given,
+                       pc.binary_join_element_wise(given, "Z", ""))
+    usable = pc.if_else(pa.array(iso), zoned, pa.scalar(None, pa.string()))
+    try:
+        times = usable.cast(kind)
+    except (pa.ArrowInvalid, ValueError):  # e.g. month 13: the per-record path says so
+        fast &= ~_valid(given)
+        return pa.nulls(n, kind)
+    stamp = times.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    inside = (stamp >= EARLIEST.astype(np.int64)) & (stamp < LATEST.astype(np.int64))
+    fast &= np.where(_valid(times), inside, True)
+    return times
+
+
+def _platform(value: object) -> str:
+    if not value:
+        return "other"
+    if value in PLATFORMS:
+        return value  # type: ignore[return-value]
+    lowered = str(value).lower()
+    return lowered if lowered in PLATFORMS else "other"
+
+
+def _platforms(column: pa.Array | None, n: int, fast: np.ndarray) -> pa.Array:
+    if column is None or pa.types.is_null(column.type):
+        return pa.array(["other"] * n, pa.string())
+    if not pa.types.is_string(column.type):
+        fast &= ~_valid(column)
+        return pa.array(["other"] * n, pa.string())
+    result, _ = _mapped(pc.fill_null(column, ""), _platform)
+    return result
+
+
+def _langs(column: pa.Array | None, texts: pa.Array, n: int, fast: np.ndarray) -> pa.Array:
+    """``resolve_lang``: the source's code when it is one, else detected from the text."""
+    if column is None or not pa.types.is_string(column.type):
+        if column is not None and not pa.types.is_null(column.type):
+            fast &= ~_valid(column)
+        langs = pa.nulls(n, pa.string())
+    else:
+        langs, _ = _mapped(column, normalize_lang)
+    missing = np.flatnonzero(~_valid(langs) & fast)
+    if len(missing):  # detection is per text by nature
+        found = [detect(t) for t in texts.take(pa.array(missing)).to_pylist()]
+        mask = np.zeros(n, bool)
+        mask[missing] = True
+        langs = pc.replace_with_mask(langs, pa.array(mask), pa.array(found, pa.string()))
+    return pc.fill_null(langs, "und")
+
+
+def _per_record(
+    source: str,
+    items: Sequence[tuple[int, object]],
+    rows: Sequence[int] | np.ndarray,
+    vectorised: tuple[np.ndarray, dict[str, pa.Array]] | None,
+) -> DecodedBatch:
+    """Decode ``rows`` of ``items`` one by one and merge them with the vectorised rows."""
+    from swarmlens.classifier.posts.readers import decode
+
+    posts: list[Post] = []
+    order: list[int] = []
+    rejects: list[Rejected] = []
+    read = 0
+    for row in rows:
+        line, payload = items[row]
+        for rank, item in enumerate(decode(source, line, payload)):  # type: ignore[arg-type]
+            read += 1
+            if isinstance(item, Rejected):
+                rejects.append(item)
+            else:
+                posts.append(item)
+                order.append(int(row) * 1_000_000 + rank)
+    slow = posts_table(posts)
+    if vectorised is None:
+        return DecodedBatch(slow, rejects, read, 0)
+    fast_rows, columns = vectorised
+    taken = pa.array(fast_rows)
+    fast = pa.table({name: columns[name].take(taken) for name in POST_SCHEMA.names},
+                    schema=POST_SCHEMA)
+    if not posts:
+        return DecodedBatch(fast, rejects, read + len(fast_rows), len(fast_rows))
+    keys = np.concatenate([fast_rows.astype(np.int64) * 1_000_000, np.array(order, np.int64)])
+    merged = pa.concat_tables([fast, slow]).take(pa.array(np.argsort(keys, kind="stable")))
+    return DecodedBatch(merged, rejects, read + len(fast_rows), len(fast_rows))

@@ -1,0 +1,249 @@
+"""Hashtags, URLs, domains and mentions of a whole batch of texts, as Arrow list columns.
+
+The definition stays ``entities.extract`` (per text, in Python): entities never span
+whitespace, so a text's entities are those of its whitespace-separated chunks, in order.
+Here the chunks of the whole batch are cut by one Arrow kernel and most of them are
+settled by vectorised tests:
+
+* a chunk holding none of the characters an entity needs (``#``, ``@``, ``/``, ``www``,
+  or a character that NFKC or control removal turns into one) has no entity: most words;
+* a chunk that is one plain ASCII ``http(s)://`` or ``www.`` link is that link;
+* every other chunk (hashtags, mentions, text glued to links) goes to ``entities``'
+  memoised Python, once per distinct chunk in the batch: archives repeat them endlessly.
+
+The per-text lists are then assembled with numpy (first appearance order, unique), so no
+Python runs per post. ``tests/unit/test_entity_columns.py`` checks the result against
+``entities.extract`` text by text.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from swarmlens.classifier.model.hashing import _arrow_buffers, _jit
+from swarmlens.classifier.text import entities
+
+# Python's str.split() whitespace, exactly (RE2's \s is ASCII-only).
+_PY_WHITESPACE = (
+    r"[\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
+    r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+"
+)
+# Characters from which cleaning (NFKC + control removal) can make '#', '@', '/' or 'w':
+# themselves, their compatibility forms (full-width, mathematical, circled...), and the
+# controls that cleaning deletes (deleting one can glue 'w\u200bww.' into 'www.').
+# ``tests/unit/test_entity_columns.py`` recomputes the list from ``unicodedata``.
+ENTITY_CHAR_CODES = (
+    0x23, 0x2F, 0x40, 0x57, 0x77, 0x2B7, 0x1D42, 0x2100, 0x2101, 0x2105, 0x2106, 0x24B2,
+    0x24CC, 0x24E6, 0x33BA, 0x33BB, 0x33BC, 0x33BD, 0x33BE, 0x33BF, 0x33DD, 0xFE5F, 0xFE6B,
+    0xFF03, 0xFF0F, 0xFF20, 0xFF37, 0xFF57, 0x1D416, 0x1D430, 0x1D44A, 0x1D464, 0x1D47E,
+    0x1D498, 0x1D4B2, 0x1D4CC, 0x1D4E6, 0x1D500, 0x1D51A, 0x1D534, 0x1D54E, 0x1D568,
+    0x1D582, 0x1D59C, 0x1D5B6, 0x1D5D0, 0x1D5EA, 0x1D604, 0x1D61E, 0x1D638, 0x1D652,
+    0x1D66C, 0x1D686, 0x1D6A0, 0x1F126, 0x1F12E, 0x1F146, 0x1F14F,
+)
+CONTROL_RANGES = ((0xAD, 0xAD), (0x61C, 0x61C), (0x180E, 0x180E), (0x200B, 0x200F),
+                  (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF))
+# A plain link: an ASCII scheme or 'www.' and then only printable ASCII that neither
+# ends a URL (<>"') nor starts a hashtag or mention (#@): the whole chunk is the match.
+_LINK_CHARS = r"[!$%&()*+,\-./0-9:;=?A-Z\[\\\]^_`a-z{|}~]"
+_SIMPLE_LINK = (
+    rf"^(?:(?i:https?://|www\.){_LINK_CHARS}+"
+    r"|(?i:[a-z0-9-]+\.)+(?i:com|org|net|it|me|ly|co|io|ru|fr|info|tv|gl|cc|us|to)/"
+    rf"{_LINK_CHARS}*)$"
+)
+# A chunk that is one plain handle ('@name' or '@name:') is that mention, lower-cased.
+_SIMPLE_MENTION = r"^@(?P<handle>[A-Za-z0-9_]{1,32}):?$"
+_ASCII_TRAILING = "".join(ch for ch in entities._TRAILING if ch.isascii())
+_HOST = r"^(?i:[a-z][a-z0-9+.\-]*://)?(?:[^/?#@\s]*@)?(?P<host>[^/?#:\s\[\]]+)"
+
+ListColumns = tuple[pa.ListArray, pa.ListArray, pa.ListArray, pa.ListArray]
+
+
+@cache
+def _entity_char_class() -> str:
+    codes = [rf"\x{{{c:x}}}" for c in ENTITY_CHAR_CODES if chr(c) not in "wW"]
+    ranges = [rf"\x{{{a:x}}}-\x{{{b:x}}}" if a != b else rf"\x{{{a:x}}}" for a, b in
+              CONTROL_RANGES]
+    # 'www' itself, not every word with a 'w' in it
+    return "[" + "".join(codes + ranges) + "]|(?i:www)"
+
+
+_SPACE, _ENTITY = 1, 2  # flag bits per code point
+_WHITESPACE_CODES = (
+    *range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
+    0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
+)  # str.split()'s whitespace; tests check it against str.isspace
+
+
+@cache
+def _flags() -> np.ndarray:
+    flags = np.zeros(0x110000, np.uint8)
+    flags[list(_WHITESPACE_CODES)] |= _SPACE
+    flags[[c for c in ENTITY_CHAR_CODES if chr(c) not in "wW"]] |= _ENTITY
+    for low, high in CONTROL_RANGES:
+        flags[low : high + 1] |= _ENTITY
+    return flags
+
+
+@_jit
+def _candidate_chunks(offsets, data, flags):
+    """The whitespace-separated chunks (as str.split() cuts them) that may hold an
+    entity: one holding '#', '/', '@', 'www' (any case) or a character that cleaning
+    turns into one. Returns (row of each, byte offsets into the gathered bytes, bytes)."""
+    n = offsets.size - 1
+    rows = np.empty(16, np.int64)
+    starts = np.empty(17, np.int64)
+    out = np.empty(max(16, data.size // 4), np.uint8)
+    count, nb = 0, 0
+    starts[0] = 0
+    for r in range(n):
+        p, end = offsets[r], offsets[r + 1]
+        while p < end:
+            # one chunk: from p up to the next whitespace
+            begin, hit, ws = p, False, 0
+            while p < end:
+                c = np.int64(data[p])
+                k = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
+                c &= 0xFF >> (k + (k > 1))
+                for q in range(1, k):
+                    c = (c << 6) | (data[p + q] & 0x3F)
+                f = flags[c]
+                if f & 1:
+                    break
+                hit |= (f & 2) != 0
+                ws = ws + 1 if (c == 0x77 or c == 0x57) else 0
+                hit |= ws >= 3
+                p += k
+            if hit:
+                size = p - begin
+                if nb + size > out.size:
+                    grown = np.empty(max(2 * out.size, nb + size), np.uint8)
+                    grown[:nb] = out[:nb]
+                    out = grown
+                if count + 1 >= rows.size:
+                    more_r = np.empty(2 * rows.size, np.int64)
+                    more_r[:count] = rows[:count]
+                    rows = more_r
+                    more_s = np.empty(2 * rows.size + 1, np.int64)
+                    more_s[: count + 1] = starts[: count + 1]
+                    starts = more_s
+                out[nb : nb + size] = data[begin:p]
+                nb += size
+                rows[count] = r
+                count += 1
+                starts[count] = nb
+            # skip the whitespace run
+            while p < end:
+                c = np.int64(data[p])
+                k = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
+                c &= 0xFF >> (k + (k > 1))
+                for q in range(1, k):
+                    c = (c << 6) | (data[p + q] & 0x3F)
+                if not flags[c] & 1:
+                    break
+                p += k
+    return rows[:count], starts[: count + 1], out[:nb]
+
+
+def extract_columns(texts: pa.Array) -> ListColumns:
+    """(hashtags, urls, domains, mentions) of every text, each a list<string> column.
+
+    texts: an Arrow string array (nulls count as empty). Each list equals what
+    ``entities.extract`` (and ``entities.domains`` on its URLs) gives for that text.
+    """
+    n = len(texts)
+    offsets, data, _ = _arrow_buffers(pc.fill_null(texts, ""))
+    owner, starts, gathered = _candidate_chunks(offsets, data, _flags())
+    chunks = pa.LargeStringArray.from_buffers(
+        len(owner), pa.py_buffer(starts), pa.py_buffer(gathered)).cast(pa.string())
+    simple = pc.match_substring_regex(chunks, pattern=_SIMPLE_LINK).to_numpy(
+        zero_copy_only=False)
+    links = pc.utf8_rtrim(chunks.filter(pa.array(simple)), characters=_ASCII_TRAILING)
+    keep = pc.or_(pc.match_substring(links, "/"),
+                  pc.starts_with(pc.utf8_lower(links), "www.")).to_numpy(zero_copy_only=False)
+    link_rows = np.flatnonzero(simple)[keep]
+    links = links.filter(pa.array(keep))
+
+    handles_found = pc.struct_field(pc.extract_regex(chunks, pattern=_SIMPLE_MENTION), [0])
+    is_handle = pc.is_valid(handles_found).to_numpy(zero_copy_only=False) & ~simple
+    handle_rows = np.flatnonzero(is_handle)
+    simple_handles = pc.utf8_lower(handles_found.filter(pa.array(is_handle)))
+    rest = np.flatnonzero(~simple & ~is_handle)
+    encoded = pc.dictionary_encode(chunks.take(pa.array(rest)))
+    found = [entities._chunk(chunk) for chunk in encoded.dictionary.to_pylist()]
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    tags = _expand(found, 0, codes, owner[rest], rest)
+    urls = _expand(found, 1, codes, owner[rest], rest)
+    handles = _expand(found, 2, codes, owner[rest], rest)
+    # Occurrence order within a text is the chunk's position (then the entity's rank in it).
+    url_owner = np.concatenate([urls[0], owner[link_rows]])
+    url_order = np.concatenate([urls[1], link_rows.astype(np.float64)])
+    url_values = pa.concat_arrays([urls[2], links.cast(pa.string())])
+    url_lists = _grouped(url_owner, url_order, url_values, n)
+    handle_owner = np.concatenate([handles[0], owner[handle_rows]])
+    handle_order = np.concatenate([handles[1], handle_rows.astype(np.float64)])
+    handle_values = pa.concat_arrays([handles[2], simple_handles.cast(pa.string())])
+    return (
+        _grouped(*tags, n),
+        url_lists,
+        _domain_lists(url_lists, n),
+        _grouped(handle_owner, handle_order, handle_values, n),
+    )
+
+
+def _expand(
+    found: list[tuple[tuple[str, ...], ...]], kind: int, codes: np.ndarray,
+    owner: np.ndarray, order: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """(owner, order, value) of every entity of one kind in the Python-settled chunks."""
+    per_entry = [entry[kind] for entry in found]
+    counts = np.fromiter((len(items) for items in per_entry), np.int64, len(per_entry))
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    values = pa.array([item for items in per_entry for item in items], pa.string())
+    repeat = counts[codes] if len(codes) else np.zeros(0, np.int64)
+    total = int(repeat.sum())
+    rows = np.repeat(np.arange(len(codes)), repeat)
+    rank = np.arange(total) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    index = starts[codes[rows]] + rank if total else np.zeros(0, np.int64)
+    # rank < 1000 entities per chunk: order = chunk position + rank / 1000
+    return owner[rows], order[rows] + rank / 1000.0, values.take(pa.array(index, pa.int64()))
+
+
+def _grouped(owner: np.ndarray, order: np.ndarray, values: pa.Array, n: int) -> pa.ListArray:
+    """One list per text: its values in order of first appearance, each once."""
+    if len(values) == 0:
+        return pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, np.int32)),
+                                        pa.array([], pa.string()))
+    sort = np.lexsort((order, owner))
+    owner, values = owner[sort], values.take(pa.array(sort))
+    codes = pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    key = owner.astype(np.int64) * (int(codes.max()) + 1) + codes
+    _, first = np.unique(key, return_index=True)
+    first.sort()
+    counts = np.bincount(owner[first], minlength=n)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), values.take(pa.array(first)))
+
+
+def _domain_lists(url_lists: pa.ListArray, n: int) -> pa.ListArray:
+    """``entities.domains`` of each text's URLs: ASCII URLs by RE2, the others in Python."""
+    urls = url_lists.flatten()
+    owner = pc.list_parent_indices(url_lists).to_numpy()
+    hosts = pc.struct_field(pc.extract_regex(urls, pattern=_HOST), [0])
+    hosts = pc.utf8_rtrim(pc.utf8_lower(hosts), characters=".")
+    valid = pc.and_(pc.match_substring(hosts, "."), pc.invert(pc.starts_with(hosts, ".")))
+    hosts = pc.if_else(valid, pc.replace_substring_regex(hosts, r"^www\.", "",
+                                                         max_replacements=1), None)
+    ascii_urls = pc.string_is_ascii(urls).to_numpy(zero_copy_only=False)
+    if not ascii_urls.all():
+        other = np.flatnonzero(~ascii_urls)
+        python_hosts = [entities.domain(u) for u in urls.take(pa.array(other)).to_pylist()]
+        mask = np.zeros(len(urls), bool)
+        mask[other] = True
+        hosts = pc.replace_with_mask(hosts, pa.array(mask), pa.array(python_hosts, pa.string()))
+    present = np.flatnonzero(pc.is_valid(hosts).to_numpy(zero_copy_only=False))
+    return _grouped(owner[present], present.astype(np.float64),
+                    hosts.take(pa.array(present)), n)
