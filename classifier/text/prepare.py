@@ -149,6 +149,14 @@ def _nfkc_suspects() -> str:
     """RE2 class of every character outside the NFKC-stable part of the safe ranges."""
     stable = [cp for low, high in _NFKC_SAFE_RANGES for cp in range(low, high + 1)
               if nfkc_stable(cp)]
+    # Arrow's utf8proc may know a newer Unicode than Python does (U+209D 'ʷ'-like letters
+    # gained compatibility mappings): keep only what Arrow leaves alone too, alone and
+    # after a letter.
+    alone = pa.array([chr(cp) for cp in stable])
+    after = pa.array(["a" + chr(cp) for cp in stable])
+    same = pc.and_(pc.equal(pc.utf8_normalize(alone, form="NFKC"), alone),
+                   pc.equal(pc.utf8_normalize(after, form="NFKC"), after))
+    stable = [cp for cp, keep in zip(stable, same.to_pylist(), strict=True) if keep]
     runs: list[list[int]] = []
     for cp in stable:
         if runs and cp == runs[-1][1] + 1:

@@ -1,0 +1,228 @@
+"""The columnar scoring path gives exactly what the per-record definitions give.
+
+Each vectorised part has a per-record definition it must agree with: ``entities.extract``
+(entity lists), ``post_from_record`` via ``readers.decode`` (posts and rejects),
+``linear.features`` @ weights (decision scores), the unfiltered Arrow steps (prepare).
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from swarmlens.classifier.batch.scoring import jsonl_bytes, score_table
+from swarmlens.classifier.model.fused import decision_scores
+from swarmlens.classifier.model.linear import features
+from swarmlens.classifier.posts.columnar import decode_batch, posts_table
+from swarmlens.classifier.posts.readers import decode
+from swarmlens.classifier.posts.rejects import Rejected
+from swarmlens.classifier.text import entities, entity_columns
+from swarmlens.classifier.text import prepare as prep
+from swarmlens.classifier.vocab import OUTPUT_SCHEMA
+
+_PIECES = [
+    "#Paris", "#باريس_تشتعل", "＃Ｐａｒｉｓ", "#2015", "a#b", "&#39;", "@demo_user", "@User:",
+    "a@b.com", "@@x", "http://t.co/x1Y", "https://justpaste.it/abc.", "HTTPS://Ex.COM:80/x",
+    "www.example.org", "www..", "w\u200bww.x.com/a", "pic.twitter.com/AbC", "archive.org/d/x",
+    "x.co.uk/a", "(https://a.b/c)", "https://ünï.com/x", "https://u@h.com/p", "ｗｗｗ.x.com/a",
+    "﹟tag", "\uff20handle", "Paris", "بَارِيسُ", "Москва", "🔥", " ", "  ", "\t", "\n", "\u00a0",
+    "\u3000", "\u2028", "\x1c", "\x1f", "\u200d", "«", "»", "/", "#", "@", "www",
+]
+TEXT = st.one_of(
+    st.text(max_size=40),
+    st.lists(st.sampled_from(_PIECES), max_size=14).map("".join),
+    st.lists(st.sampled_from(_PIECES), max_size=14).map(" ".join),
+)
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _expected_entities(text: str) -> tuple[list[str], ...]:
+    tags, urls, mentions = entities.extract(text)
+    return tags, urls, entities.domains(urls), mentions
+
+
+@FAST
+@given(texts=st.lists(TEXT, min_size=1, max_size=8))
+def test_entity_columns_equal_extract(texts: list[str]) -> None:
+    texts = [t.encode("utf-8", "replace").decode("utf-8") for t in texts]
+    columns = entity_columns.extract_columns(pa.array(texts, pa.string()))
+    for i, text in enumerate(texts):
+        got = tuple(column[i].as_py() for column in columns)
+        assert got == _expected_entities(text), text
+
+
+def test_entity_columns_on_nulls_and_empty_batches() -> None:
+    columns = entity_columns.extract_columns(pa.array([None, "", "#a #a @b"], pa.string()))
+    assert [c.to_pylist() for c in columns] == [[[], [], ["a"]], [[], [], []], [[], [], []],
+                                               [[], [], ["b"]]]
+    assert all(len(c) == 0 for c in entity_columns.extract_columns(pa.array([], pa.string())))
+
+
+def test_entity_characters_are_every_character_cleaning_can_turn_into_one() -> None:
+    found = [
+        cp for cp in range(0x110000)
+        if not 0xD800 <= cp < 0xE000
+        and any(ch in unicodedata.normalize("NFKC", chr(cp)) for ch in "#@/wW")
+    ]
+    assert sorted(entity_columns.ENTITY_CHAR_CODES) == found
+
+
+def test_whitespace_is_str_split_whitespace() -> None:
+    spaces = [cp for cp in range(0x110000) if chr(cp).isspace()]
+    assert sorted(entity_columns._WHITESPACE_CODES) == spaces
+
+
+def test_nfkc_is_skipped_only_where_it_changes_nothing() -> None:
+    every = pa.array([chr(cp) for low, high in prep._NFKC_SAFE_RANGES
+                      for cp in range(low, high + 1) if not 0xD800 <= cp < 0xE000])
+    skipped = every.filter(pc.invert(pc.match_substring_regex(every, prep._nfkc_suspects())))
+    assert len(skipped) > 5000  # the filter does skip most characters
+    # Each skipped character, alone and after a letter it could combine with, is left
+    # alone by Python's NFKC and by Arrow's (which prepare runs).
+    for texts in (skipped, pc.binary_join_element_wise("a", skipped, "")):
+        assert pc.utf8_normalize(texts, form="NFKC").equals(texts)
+        values = texts.to_pylist()
+        assert [unicodedata.normalize("NFKC", t) for t in values] == values
+
+
+@FAST
+@given(texts=st.lists(TEXT, max_size=8))
+def test_prepare_equals_every_step_on_every_row(texts: list[str]) -> None:
+    texts = [t.encode("utf-8", "replace").decode("utf-8") for t in texts]
+    arr = pc.fill_null(pa.array(texts, pa.string()), "")
+    full = pc.utf8_normalize(arr, form="NFKC")
+    full = pc.replace_substring_regex(full, prep._CONTROLS, "")
+    for entity, char in prep._ENTITIES:
+        full = pc.replace_substring(full, entity, char)
+    full = pc.replace_substring_regex(full, prep._URL, prep.URL_TOKEN)
+    full = pc.replace_substring_regex(full, prep._MENTION, r"\1" + prep.MENTION_TOKEN)
+    full = pc.replace_substring_regex(full, prep._RETWEET, "", max_replacements=1)
+    full = prep._fold_arabic(full)
+    assert prep.prepare(arr).to_pylist() == full.to_pylist()
+
+
+# ------------------------------------------------------------------ posts by the batch
+
+GOOD = [
+    {"id": "a1", "text": "Paris #ParisIsBurning https://t.co/x @demo_user", "lang": "fr",
+     "created_at": "2015-11-14T10:00:00Z", "platform": "twitter", "author": "demo"},
+    {"id": "a2", "text": "عاجل #باريس", "lang": "AR", "platform": "Telegram", "label": "Neutral "},
+    {"post_id": "a3", "id": "ignored", "text": "x", "created_at": "2015-11-14T10:00:00+01:00",
+     "retweet_of": "a1", "reply_to": "", "group": "g"},
+    {"id": "a4", "text": "no time", "created_at": "", "platform": "myspace", "author": ""},
+    {"id": "a5", "text": "naive time", "created_at": "2015-11-14T10:00:00.250"},
+]
+ODD = [  # each goes the per-record way, inside an otherwise vectorised batch
+    {"id": "b1", "text": "twitter time", "created_at": "Sat Nov 14 10:00:00 +0000 2015"},
+    {"id": "b2", "text": "before twitter", "created_at": "1999-01-01T00:00:00Z"},
+    {"id": "b3", "text": "detect my language please, it is written in English"},
+    {"post_id": "", "id": "b4", "text": "empty post_id is no id"},
+    {"id": "b5", "text": None},
+    {"id": "b6", "text": "bad label", "label": "bogus"},
+    {"id": "b7", "text": "x" * 100_001},
+]
+
+
+def _lines(records: list[object]) -> list[tuple[int, bytes]]:
+    return [(i + 1, json.dumps(r, ensure_ascii=False).encode() + b"\n")
+            for i, r in enumerate(records)]
+
+
+def _reference(items: list[tuple[int, bytes]]) -> tuple[pa.Table, list[Rejected]]:
+    posts, rejects = [], []
+    for line, payload in items:
+        for item in decode("src.jsonl", line, payload):
+            (rejects if isinstance(item, Rejected) else posts).append(item)
+    return posts_table(posts), rejects
+
+
+@pytest.mark.parametrize(
+    ("records", "vectorised"),
+    [
+        (GOOD, len(GOOD)),
+        (GOOD + ODD + GOOD[:1], len(GOOD) + 2),  # + b3: its language is detected in place
+        ([{"id": 5, "text": "int ids"}, {"id": 6, "text": "x", "author": 7}], 2),
+        # Arrow cannot parse these batches as one table: every record goes per record.
+        ([{"id": 5, "text": "x"}, {"id": "s", "text": "mixed id types"}], 0),
+        ([{"id": "v1", "text": "x", "user": {"id": 1}, "entities": {}}], 0),
+        ([{"data": [{"id": "1", "text": "a v2 page"}]}], 0),
+        ([{"id": "u", "text": "given urls", "urls": ["https://a.b/c"]}], 0),
+        ([["not", "an", "object"], {"id": "n", "text": "x"}], 0),
+    ],
+)
+def test_decode_batch_equals_per_record_decoding(records: list[object], vectorised: int) -> None:
+    items = _lines(records)
+    batch = decode_batch("src.jsonl", items)
+    expected, rejects = _reference(items)
+    assert batch.table.to_pylist() == expected.to_pylist()
+    assert [r.to_dict() for r in batch.rejects] == [r.to_dict() for r in rejects]
+    assert batch.read == expected.num_rows + len(rejects)
+    assert batch.vectorised == vectorised
+
+
+def test_a_malformed_line_is_one_reject_and_the_rest_is_kept() -> None:
+    items = _lines(GOOD)
+    items.insert(2, (3, b'{"id": "broken", "text": \n'))
+    items.append((9, b'{"id": "bad-utf8", "text": "caf\xe9"}\n'))
+    batch = decode_batch("src.jsonl", items)
+    expected, rejects = _reference(items)
+    assert batch.table.to_pylist() == expected.to_pylist()
+    assert [(r.line, r.reason) for r in batch.rejects] == [(r.line, r.reason) for r in rejects]
+    assert [r.line for r in batch.rejects] == [3]
+    assert batch.table.column("post_id").to_pylist()[-1] == "bad-utf8"
+
+
+# ------------------------------------------------------------------ scores and output
+
+
+def test_fused_scores_equal_the_matrix_product(trained_model: object) -> None:
+    model = trained_model
+    texts = pa.array(["Paris brûle #ParisIsBurning", "", "عاجل: باريس", "İSTANBUL ΣΑΣ", None,
+                      "word " * 300, "a  b\t\tc https://t.co/x @user"])
+    prepared = prep.prepare(texts, model.params["mask_urls"], model.params["mask_mentions"])
+    fused = decision_scores(prepared, model.params, model.idf_, model.coef_t_)
+    matrix = np.asarray(features(texts, model.params, model.idf_) @ model.coef_t_)
+    np.testing.assert_allclose(fused, matrix, rtol=1e-5, atol=1e-6)
+    assert np.all(fused[1] == 0) and np.all(fused[4] == 0)
+
+
+@pytest.fixture(scope="module")
+def trained_model(tiny_corpus: object) -> object:
+    from swarmlens.classifier.model.estimator import StanceClassifier
+    from swarmlens.classifier.model.linear import LinearStanceModel
+
+    texts, labels = tiny_corpus
+    fitted = StanceClassifier(calibration_folds=0).fit(texts, labels)
+    return LinearStanceModel.from_arrays(*fitted.to_arrays())
+
+
+def test_jsonl_output_round_trips_every_string(trained_model: object) -> None:
+    odd = ['a"b\\c', "line\nbreak", "tab\there", "\x00\x1f", "sep\u2028\u2029", "é💥", ""]
+    posts = posts_table([])
+    rows = [
+        {"post_id": s or "empty", "platform": "other", "text": s, "lang": "und",
+         "created_at": None, "hashtags": [s, "x"], "urls": [], "domains": [],
+         "mentions": [], "author": s or None, "retweet_of": None, "reply_to": None}
+        for s in odd
+    ]
+    posts = pa.Table.from_pylist(rows, schema=posts.schema)
+    table = score_table(trained_model, posts, "m-1")
+    lines = jsonl_bytes(table).split(b"\n")
+    assert lines[-1] == b"" and len(lines) == len(odd) + 1
+    decoded = [json.loads(line) for line in lines[:-1]]
+    assert [d["post_id"] for d in decoded] == [r["post_id"] for r in rows]
+    assert [d["hashtags"] for d in decoded] == [r["hashtags"] for r in rows]
+    assert [d["author"] for d in decoded] == [r["author"] for r in rows]
+    assert set(decoded[0]) == set(OUTPUT_SCHEMA.names)
+    scores = table.column("scores").to_pylist()
+    assert [d["scores"] for d in decoded] == [
+        {k: round(v, 6) for k, v in s.items()} for s in scores
+    ]
+    assert all("\u2028" not in line.decode() for line in lines)
