@@ -53,12 +53,12 @@ ONE_THREAD = {
 FASTTEXT_PARAMS = {"wordNgrams": 2, "minn": 2, "maxn": 5, "dim": 100, "epoch": 5}
 STAGES = ("read", "prepare", "features", "predict", "table", "write")
 STAGE_NAMES = {
-    "read": "read + Post building/validation (read_posts)",
+    "read": "read + parse + validate + entities (columnar.read_batches)",
     "prepare": "normalise/prepare (text.prepare.prepare)",
-    "features": "features (transform_texts - prepare)",
-    "predict": "predict (calibrated probabilities from X)",
-    "table": "output table (score_batch, model part precomputed)",
-    "write": "write (OutputWriter, JSONL)",
+    "features": "hashed n-grams + TF-IDF + linear product (fused kernel)",
+    "predict": "calibrated probabilities from the scores",
+    "table": "output table (score_table, model part precomputed)",
+    "write": "write (OutputWriter, JSONL by Arrow kernels)",
 }
 
 # The fastText side, as a user would write it: one process, read, clean, predict, write.
@@ -167,7 +167,7 @@ def rates(n: int, seconds: list[float]) -> dict[str, Any]:
 
 
 class _Precomputed:
-    """Stands in for the model in ``score_batch`` so only the output table is timed."""
+    """Stands in for the model in ``score_table`` so only the output table is timed."""
 
     def __init__(self, proba: Any, classes: Any) -> None:
         self.proba, self.classes_ = proba, classes
@@ -176,21 +176,15 @@ class _Precomputed:
         return self.proba
 
 
-def calibrated_proba(model: Any, X: Any) -> Any:
-    """The model's probabilities from an already computed feature matrix."""
-    from swarmlens.classifier.model.linear import calibrated, softmax
-
-    scores = X @ model.coef_.T + model.intercept_
-    return softmax(scores) if model.calibration_ is None else calibrated(scores, *model.calibration_)
-
-
 def split_worker(path: str, out: str) -> None:
     """The swarmlens file-scoring path (cli/scoring.py `_score_to_file`), stage by stage."""
     clock = time.perf_counter
     started = clock()
-    from swarmlens.classifier.batch.scoring import OutputWriter, batched, score_batch
+    from swarmlens.classifier.batch.scoring import OutputWriter, score_table
     from swarmlens.classifier.model import registry
-    from swarmlens.classifier.posts.readers import ReadStats, RejectsFile, read_posts
+    from swarmlens.classifier.model.fused import decision_scores
+    from swarmlens.classifier.model.linear import calibrated, softmax
+    from swarmlens.classifier.posts.columnar import read_batches
     from swarmlens.classifier.text.prepare import prepare
 
     imported = clock()
@@ -198,56 +192,50 @@ def split_worker(path: str, out: str) -> None:
     loaded = clock()
     params = model.params  # the scoring-only LinearStanceModel a registry load returns
     times = dict.fromkeys(STAGES, 0.0)
-    table_mode = "score_batch with the model part precomputed"
-    stats = ReadStats()
-    with RejectsFile(Path(out).with_suffix(".rejects.jsonl")) as sink:
-        writer = OutputWriter(out)
-        batches = batched(read_posts([path], sink, stats))
-        while True:
-            t0 = clock()
-            batch = next(batches, None)
-            t1 = clock()
-            times["read"] += t1 - t0
-            if batch is None:
-                break
-            texts = [p.text for p in batch]
-            t0 = clock()
-            prepare(texts, params["mask_urls"], params["mask_mentions"])
-            t1 = clock()
-            X = model.transform_texts(texts)  # prepares again, then hashes and weighs
-            t2 = clock()
-            proba = calibrated_proba(model, X)
-            t3 = clock()
-            times["prepare"] += t1 - t0
-            times["features"] += (t2 - t1) - (t1 - t0)
-            times["predict"] += t3 - t2
-            try:
-                table = score_batch(_Precomputed(proba, model.classes_), batch, entry.id)
-                t4 = clock()
-                times["table"] += t4 - t3
-            except AttributeError:  # score_batch needs more of the model: time it whole
-                table_mode = "score_batch whole minus features and predict (derived)"
-                model_part, t3 = t3 - t1, clock()
-                table = score_batch(model, batch, entry.id)
-                t4 = clock()
-                times["table"] += (t4 - t3) - model_part
-            writer.write(table)
-            times["write"] += clock() - t4
+    read = 0
+    writer = OutputWriter(out)
+    batches = read_batches([path])
+    while True:
         t0 = clock()
-        writer.close()
-        times["write"] += clock() - t0
+        item = next(batches, None)
+        t1 = clock()
+        times["read"] += t1 - t0
+        if item is None:
+            break
+        _, batch = item
+        read += batch.read
+        texts = batch.table.column("text")
+        t0 = clock()
+        prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
+        t1 = clock()
+        scores = decision_scores(prepared, params, model.idf_, model.coef_t_) + model.intercept_
+        t2 = clock()
+        proba = (softmax(scores) if model.calibration_ is None
+                 else calibrated(scores, *model.calibration_))
+        t3 = clock()
+        table = score_table(_Precomputed(proba, model.classes_), batch.table, entry.id)
+        t4 = clock()
+        writer.write(table)
+        times["prepare"] += t1 - t0
+        times["features"] += t2 - t1
+        times["predict"] += t3 - t2
+        times["table"] += t4 - t3
+        times["write"] += clock() - t4
+    t0 = clock()
+    writer.close()
+    times["write"] += clock() - t0
     finished = clock()
     print(
         json.dumps(
             {
-                "posts": stats.read,
+                "posts": read,
                 "rows": writer.rows,
                 "imports": imported - started,
                 "model_load": loaded - imported,
                 "stages": times,
                 "scoring": finished - loaded,
                 "in_process": finished - started,
-                "table_mode": table_mode,
+                "table_mode": "score_table with the model part precomputed",
             }
         )
     )

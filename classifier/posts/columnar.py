@@ -108,17 +108,36 @@ def decode_batch(source: str, items: Sequence[tuple[int, object]]) -> DecodedBat
     parsed and validated as one Arrow batch; other payloads go per record.
     """
     lines = [payload for _, payload in items]
-    table = None
-    if lines and all(type(p) is bytes for p in lines):
-        table = _read_json(lines)  # type: ignore[arg-type]
-    if table is None or table.num_rows != len(items):
+    if not lines or not all(type(p) is bytes for p in lines):
+        return _per_record(source, items, range(len(items)), None)
+    table = _read_json(lines)  # type: ignore[arg-type]
+    if table is _UNPARSABLE and len(items) >= 2 * _SMALLEST_HALF:
+        # One bad line (or a column whose type changes) spoils Arrow's parse of the whole
+        # batch: halve it, so that only the part around the bad line goes per record.
+        half = len(items) // 2
+        return _joined([decode_batch(source, items[:half]), decode_batch(source, items[half:])])
+    if not isinstance(table, pa.Table) or table.num_rows != len(items):
         return _per_record(source, items, range(len(items)), None)
     fast, columns = _vectorised(table)
     slow_rows = np.flatnonzero(~fast)
     return _per_record(source, items, slow_rows, (np.flatnonzero(fast), columns))
 
 
-def _read_json(lines: list[bytes]) -> pa.Table | None:
+_UNPARSABLE = object()  # Arrow could not parse the batch (unlike an API shape: None)
+_SMALLEST_HALF = 64
+
+
+def _joined(parts: list[DecodedBatch]) -> DecodedBatch:
+    return DecodedBatch(
+        pa.concat_tables([part.table for part in parts]),
+        [reject for part in parts for reject in part.rejects],
+        sum(part.read for part in parts),
+        sum(part.vectorised for part in parts),
+    )
+
+
+def _read_json(lines: list[bytes]) -> pa.Table | object | None:
+    """The lines as one table; None for records in an API shape; ``_UNPARSABLE``."""
     data = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
     options = pa_json.ParseOptions(
         explicit_schema=pa.schema([("text", pa.string()), ("created_at", pa.string())]),
@@ -132,7 +151,7 @@ def _read_json(lines: list[bytes]) -> pa.Table | None:
         )
         table.validate(full=True)  # invalid UTF-8 is not caught while parsing
     except (pa.ArrowInvalid, ValueError):
-        return None
+        return _UNPARSABLE
     if any(name in table.column_names for name in _API_COLUMNS):
         return None
     return table

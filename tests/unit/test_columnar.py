@@ -226,3 +226,15 @@ def test_jsonl_output_round_trips_every_string(trained_model: object) -> None:
         {k: round(v, 6) for k, v in s.items()} for s in scores
     ]
     assert all("\u2028" not in line.decode() for line in lines)
+
+
+def test_a_bad_line_sends_only_its_neighbourhood_per_record() -> None:
+    records: list[object] = [{"id": f"p{i}", "text": f"post {i} #tag"} for i in range(1000)]
+    items = _lines(records)
+    items[700] = (701, b'{"id": "p700", "text": "cut off\n')
+    batch = decode_batch("src.jsonl", items)
+    expected, rejects = _reference(items)
+    assert batch.table.to_pylist() == expected.to_pylist()
+    assert [(r.line, r.reason) for r in batch.rejects] == [(r.line, r.reason) for r in rejects]
+    assert batch.read == 1000 and len(batch.rejects) == 1
+    assert batch.vectorised >= 1000 - 2 * 64
