@@ -60,7 +60,7 @@ def test_a_perfect_model_gives_the_truth_and_a_useless_one_the_audit() -> None:
     audit = rng.choice(500, size=40, replace=False)
     perfect = ppi_shares(exact, exact[audit], exact[audit], lam=1.0)
     np.testing.assert_allclose(perfect.theta, exact.mean(axis=0), atol=1e-12)
-    assert np.allclose(perfect.cov, 0) and ppi_shares(exact, exact[audit], exact[audit]).lam > 0.9
+    assert ppi_shares(exact, exact[audit], exact[audit]).lam > 0.9
     constant = np.full((500, 3), 1 / 3)
     useless = ppi_shares(constant, constant[audit], exact[audit])
     assert useless.lam == 0.0
