@@ -38,9 +38,7 @@ def estimate(
     except ValueError as exc:
         raise InputError(f"--start/--end: {exc}") from None
     labels = read_audit(audit)
-    population = queries.hashtag_posts(
-        queries.parquet_source(dataset), hashtag, start_at, end_at
-    )
+    population = queries.hashtag_posts(queries.parquet_source(dataset), hashtag, start_at, end_at)
     key = population["hashtag"]
     rows = match_audit(population["post_id"], labels, key)
     versions = sorted(set(population["model_version"]) - {None})
@@ -74,8 +72,13 @@ def estimate_table(report: dict[str, Any]) -> Table:
             f"inference with its 95% interval; model {report['model_version']}"
         ),
     )
-    for column in ("label", "posts (top label)", "classify-and-count", "audited estimate",
-                   "95% interval"):
+    for column in (
+        "label",
+        "posts (top label)",
+        "classify-and-count",
+        "audited estimate",
+        "95% interval",
+    ):
         table.add_column(column, justify="left" if column == "label" else "right")
     for label in LABELS:
         row = report["labels"][label]

@@ -108,11 +108,23 @@ def test_report_shape_and_flood_share() -> None:
     ids = [f"p{i}" for i in range(800)]
     audited = {ids[i]: LABELS[truth[i]] for i in rng.choice(800, 100, replace=False)}
     report = estimate_report(
-        "paris", None, "2015-11-20T00:00:00Z", proba, predicted,
-        match_audit(ids, audited, "paris"), "m1",
+        "paris",
+        None,
+        "2015-11-20T00:00:00Z",
+        proba,
+        predicted,
+        match_audit(ids, audited, "paris"),
+        "m1",
     )
     assert set(report) == {
-        "hashtag", "start", "end", "posts", "audited", "model_version", "labels", "flood_share"
+        "hashtag",
+        "start",
+        "end",
+        "posts",
+        "audited",
+        "model_version",
+        "labels",
+        "flood_share",
     }
     assert (report["posts"], report["audited"]) == (800, 100)
     for label in LABELS:
