@@ -27,9 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from swarmlens.classifier.analytics import queries
+from swarmlens.classifier.analytics.estimate import sample_rows
 from swarmlens.classifier.errors import AuditError
 from swarmlens.classifier.posts.post import Post, format_time
 from swarmlens.classifier.posts.readers import read_posts
@@ -81,8 +80,7 @@ def draw(
     key = population["hashtag"]
     if not ids:
         raise AuditError(f"no post with #{key or hashtag} in this window of {dataset[0]}")
-    rng = np.random.default_rng(seed)
-    rows = sorted(rng.choice(len(ids), size=min(n, len(ids)), replace=False).tolist())
+    rows = sample_rows(len(ids), n, seed)
     chosen = [ids[i] for i in rows]
     frame = [key, format_time(start) or "", format_time(end) or "", str(seed), str(len(ids))]
     digest = hashlib.sha256("\x1f".join([*frame, *chosen]).encode()).hexdigest()

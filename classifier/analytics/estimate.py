@@ -84,6 +84,13 @@ def _z(confidence: float) -> float:
     return float(norm.ppf(0.5 + confidence / 2))
 
 
+def sample_rows(population: int, n: int, seed: int) -> list[int]:
+    """A seeded uniform sample without replacement of ``min(n, population)`` rows, sorted:
+    how every audit is drawn (the annotation workflow and the demo's simulated audit)."""
+    rng = np.random.default_rng(seed)
+    return sorted(rng.choice(population, size=min(n, population), replace=False).tolist())
+
+
 def one_hot(labels: Sequence[str]) -> np.ndarray:
     """Audited labels as indicator rows in ``LABELS`` order."""
     index = {label: i for i, label in enumerate(LABELS)}
@@ -139,46 +146,51 @@ def estimate_report(
     hashtag: str,
     start: str | None,
     end: str | None,
-    scores: Mapping[str, Sequence[float]] | np.ndarray,
+    scores: Mapping[str, Sequence[float]] | np.ndarray | Sequence[Sequence[float]],
     predicted: Sequence[str],
     audited: Sequence[tuple[int, str]],
     model_version: str | None,
+    unaudited_ok: bool = False,
 ) -> dict[str, Any]:
     """The estimate's JSON: classify-and-count beside the audited estimate, per label.
 
     scores: the population's calibrated probabilities (N x 3, ``LABELS`` order).
     predicted: each post's top label (what classify-and-count counts).
     audited: (row in the population, audited label) per audited post.
+    unaudited_ok: with fewer than ``MIN_AUDITED`` audited posts (or no post), answer the
+    classify-and-count figures with null estimates instead of raising ``AuditError``.
     Estimates and bounds are clipped to [0, 1].
     """
     f_all = np.asarray(scores, dtype=float).reshape(-1, len(LABELS))
     big_n = len(f_all)
-    if big_n == 0:
+    result = None
+    if big_n == 0 and not unaudited_ok:
         raise AuditError(f"no post with #{hashtag} in this window: nothing to estimate")
-    rows = np.array([row for row, _ in audited], dtype=int)
-    result = ppi_shares(f_all, f_all[rows], one_hot([label for _, label in audited]))
+    if big_n and (len(audited) >= MIN_AUDITED or not unaudited_ok):
+        rows = np.array([row for row, _ in audited], dtype=int)
+        result = ppi_shares(f_all, f_all[rows], one_hot([label for _, label in audited]))
     counts = {label: 0 for label in LABELS}
     for label in predicted:
         counts[label] = counts.get(label, 0) + 1
     labels: dict[str, Any] = {}
     for k, label in enumerate(LABELS):
-        low, high = result.interval(k)
+        low, high = result.interval(k) if result else (None, None)
         labels[label] = {
             "count": counts[label],
-            "share": round(counts[label] / big_n, 4),
-            "estimate": _clip(float(result.theta[k])),
-            "low": _clip(low),
-            "high": _clip(high),
+            "share": round(counts[label] / big_n, 4) if big_n else None,
+            "estimate": _clip(float(result.theta[k])) if result else None,
+            "low": _clip(low) if result else None,
+            "high": _clip(high) if result else None,
         }
     counter, message = FLOOD_PAIR
     stance = counts[counter] + counts[message]
-    flood = result.flood()
+    flood = result.flood() if result else None
     return {
         "hashtag": hashtag,
         "start": start,
         "end": end,
         "posts": big_n,
-        "audited": len(rows),
+        "audited": len(audited) if result else 0,
         "model_version": model_version,
         "labels": labels,
         "flood_share": {
@@ -188,6 +200,39 @@ def estimate_report(
             "high": None if flood is None else _clip(flood[2]),
         },
     }
+
+
+def bucket_estimates(
+    scores: Sequence[Sequence[float]] | np.ndarray,
+    buckets: Sequence[str],
+    audited: Sequence[tuple[int, str]],
+) -> list[dict[str, Any]]:
+    """Per-bucket audited shares, ASSUMING the model's error rates are constant over the
+    audit window: each bucket's mean probability, corrected by the whole audit's mean
+    error (an audit of ~100 posts cannot measure the error of each hour).
+
+    buckets: each post's bucket label (e.g. its UTC hour). Returns, per bucket in order,
+    {'t', 'posts', <label>: estimate (clipped to [0, 1])}.
+    """
+    f_all = np.asarray(scores, dtype=float).reshape(-1, len(LABELS))
+    rows = np.array([row for row, _ in audited], dtype=int)
+    y = one_hot([label for _, label in audited])
+    lam = power_tuning(y, f_all[rows], f_all)
+    correction = (y - lam * f_all[rows]).mean(axis=0)
+    where: dict[str, list[int]] = {}
+    for row, bucket in enumerate(buckets):
+        where.setdefault(bucket, []).append(row)
+    series = []
+    for bucket in sorted(where):
+        theta = lam * f_all[where[bucket]].mean(axis=0) + correction
+        series.append(
+            {
+                "t": bucket,
+                "posts": len(where[bucket]),
+                **{label: _clip(float(theta[k])) for k, label in enumerate(LABELS)},
+            }
+        )
+    return series
 
 
 def match_audit(
