@@ -18,7 +18,12 @@ from swarmlens.classifier.analytics.estimate import (
 from swarmlens.classifier.errors import QueryError
 from swarmlens.classifier.posts.post import format_time
 from swarmlens.classifier.text.entities import canonical_hashtag
-from swarmlens.serve.schemas import AuditRequest, AuditResponse, EstimateResponse
+from swarmlens.serve.schemas import (
+    AuditRequest,
+    AuditResponse,
+    EstimatePoint,
+    EstimateResponse,
+)
 from swarmlens.serve.store import Store
 
 
@@ -73,7 +78,10 @@ def estimate(
         size = 13 if interval == "hour" else 10  # "YYYY-MM-DDTHH" or "YYYY-MM-DD"
         suffix = ":00:00Z" if interval == "hour" else "T00:00:00Z"
         buckets = [t[:size] + suffix for t in population["t"]]
-        response.series = bucket_estimates(population["scores"], buckets, audited)
+        response.series = [
+            EstimatePoint(**point)
+            for point in bucket_estimates(population["scores"], buckets, audited)
+        ]
     return response
 
 
