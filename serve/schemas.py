@@ -283,6 +283,9 @@ class AuditRequest(BaseModel):
     start: datetime | None = Field(default=None, description="Window sampled (inclusive).")
     end: datetime | None = Field(default=None, description="Window sampled (exclusive).")
     labels: list[AuditLabel] = Field(min_length=1, max_length=100_000)
+    simulated: bool = Field(
+        default=False, description="labels not from annotators (the demo's own labels)"
+    )
 
 
 class AuditResponse(BaseModel):
@@ -291,6 +294,19 @@ class AuditResponse(BaseModel):
     inserted: int
     updated: int
     unchanged: int
+
+
+class AuditSummary(BaseModel):
+    audit_id: str
+    hashtag: str
+    start: str | None
+    end: str | None
+    labels: int = Field(description="audited posts stored (in the whole audit window)")
+    simulated: bool
+
+
+class AuditList(BaseModel):
+    audits: list[AuditSummary]
 
 
 class LabelEstimate(BaseModel):

@@ -57,7 +57,7 @@ class Store:
                 path VARCHAR PRIMARY KEY, attached_at TIMESTAMPTZ, rows BIGINT);
             CREATE TABLE IF NOT EXISTS audits (
                 audit_id VARCHAR PRIMARY KEY, hashtag VARCHAR, start_at TIMESTAMPTZ,
-                end_at TIMESTAMPTZ, created_at TIMESTAMPTZ);
+                end_at TIMESTAMPTZ, created_at TIMESTAMPTZ, simulated BOOLEAN);
             CREATE TABLE IF NOT EXISTS audit_labels (
                 audit_id VARCHAR, post_id VARCHAR, label VARCHAR, annotator VARCHAR,
                 stored_at TIMESTAMPTZ, PRIMARY KEY (audit_id, post_id));
@@ -183,6 +183,7 @@ class Store:
         start: datetime | None,
         end: datetime | None,
         labels: list[tuple[str, str, str | None]],
+        simulated: bool = False,
     ) -> dict[str, int]:
         """Store audit labels (post id, label, annotator) under ``audit_id``; idempotent.
 
@@ -214,8 +215,9 @@ class Store:
             try:
                 if frame is None:
                     cursor.execute(
-                        "INSERT INTO audits VALUES ($a, $h, $s, $e, $now)",
-                        {"a": audit_id, "h": hashtag, "s": start, "e": end, "now": now},
+                        "INSERT INTO audits VALUES ($a, $h, $s, $e, $now, $sim)",
+                        {"a": audit_id, "h": hashtag, "s": start, "e": end, "now": now,
+                         "sim": simulated},
                     )
                 for post_id, label, annotator in labels:
                     kind = (
@@ -251,27 +253,50 @@ class Store:
             f"SELECT {columns} FROM {queries.parquet_source(paths)})"
         )
 
+    _COVERING = """
+        FROM audits a JOIN audit_labels l USING (audit_id)
+        WHERE a.hashtag = $h
+          AND (a.start_at IS NULL OR a.start_at <= coalesce($s::TIMESTAMPTZ, '-infinity'))
+          AND (a.end_at IS NULL OR a.end_at >= coalesce($e::TIMESTAMPTZ, 'infinity'))
+    """
+
     def audit_labels(
         self, hashtag: str, start: datetime | None, end: datetime | None
-    ) -> tuple[list[str], dict[str, str]]:
-        """Audits of ``hashtag`` whose window covers [start, end), and their labels
-        (post id -> label; the latest stored wins when audits disagree).
+    ) -> dict[str, str]:
+        """Labels (post id -> label) of the audits of ``hashtag`` whose window covers
+        [start, end); the latest stored wins when audits disagree.
 
         Only a covering audit is a uniform sample of the window's posts: its posts inside
         the window are uniform over it; an audit of a narrower window is not.
         """
         rows = self.cursor().execute(
-            """
-            SELECT a.audit_id, l.post_id, l.label
-            FROM audits a JOIN audit_labels l USING (audit_id)
-            WHERE a.hashtag = $h
-              AND (a.start_at IS NULL OR a.start_at <= coalesce($s::TIMESTAMPTZ, '-infinity'))
-              AND (a.end_at IS NULL OR a.end_at >= coalesce($e::TIMESTAMPTZ, 'infinity'))
-            ORDER BY l.stored_at, a.audit_id
-            """,
+            f"SELECT l.post_id, l.label {self._COVERING} ORDER BY l.stored_at, a.audit_id",
             {"h": hashtag, "s": start, "e": end},
         ).fetchall()
-        return sorted({row[0] for row in rows}), {row[1]: row[2] for row in rows}
+        return dict(rows)
+
+    def audits(
+        self, hashtag: str, start: datetime | None, end: datetime | None
+    ) -> list[dict[str, Any]]:
+        """The audits of ``hashtag`` covering [start, end), with their label counts."""
+        rows = self.cursor().execute(
+            f"""SELECT a.audit_id, any_value(a.start_at)::TIMESTAMP,
+                       any_value(a.end_at)::TIMESTAMP, count(*), any_value(a.simulated)
+                {self._COVERING} GROUP BY a.audit_id ORDER BY a.audit_id""",
+            {"h": hashtag, "s": start, "e": end},
+        ).fetchall()
+        return [
+            {
+                "audit_id": audit_id,
+                "hashtag": hashtag,
+                "start": _iso(begin),
+                "end": _iso(finish),
+                "labels": int(count),
+                "simulated": bool(simulated),
+            }
+            for audit_id, begin, finish, count, simulated in rows
+        ]
+
 
     def dataset_paths(self) -> list[str]:
         return [
@@ -342,3 +367,7 @@ def _day_aligned(moment: datetime | None) -> bool:
 def _naive(moment: datetime | None) -> datetime | None:
     """UTC without a zone, as DuckDB returns TIMESTAMPTZ cast to TIMESTAMP."""
     return None if moment is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")

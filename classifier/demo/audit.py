@@ -46,7 +46,15 @@ def write_simulated_audit(
         out,
         "".join(
             json.dumps(
-                {"id": post_id, "label": truth[post_id], "audit": audit_id, "simulated": True},
+                {
+                    "id": post_id,
+                    "label": truth[post_id],
+                    "audit": audit_id,
+                    "hashtag": population["hashtag"],
+                    "start": None,
+                    "end": None,
+                    "simulated": True,
+                },
                 ensure_ascii=False,
             )
             + "\n"

@@ -3,10 +3,12 @@ people, so that ``GET /v1/hashtags/{tag}/estimate`` can correct the model's coun
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter
 
-from swarmlens.serve.deps import StoreDep, WriteKey
-from swarmlens.serve.schemas import AuditRequest, AuditResponse
+from swarmlens.serve.deps import StoreDep, WriteKey, aware
+from swarmlens.serve.schemas import AuditList, AuditRequest, AuditResponse
 from swarmlens.serve.services import estimates
 
 router = APIRouter(prefix="/v1", tags=["audits"])
@@ -21,3 +23,12 @@ def store_audit(body: AuditRequest, store: StoreDep) -> AuditResponse:
     is E021, 409). The sample must be uniform over the hashtag's posts in that window
     (``swarmlens annotate push --strategy audit``)."""
     return estimates.store_audit(store, body)
+
+
+@router.get("/audits", response_model=AuditList)
+def list_audits(
+    hashtag: str, store: StoreDep, start: datetime | None = None, end: datetime | None = None
+) -> AuditList:
+    """The audits of ``hashtag`` whose window covers [start, end): the ones
+    ``GET /v1/hashtags/{tag}/estimate`` uses, and whether they are simulated."""
+    return estimates.covering_audits(store, hashtag, aware(start), aware(end))

@@ -7,7 +7,11 @@ what ``swarmlens estimate`` answers for the same posts and audit.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
 
 from swarmlens.classifier.analytics import queries
 from swarmlens.classifier.analytics.estimate import (
@@ -15,12 +19,14 @@ from swarmlens.classifier.analytics.estimate import (
     bucket_estimates,
     estimate_report,
 )
-from swarmlens.classifier.errors import QueryError
+from swarmlens.classifier.errors import InputError, QueryError
 from swarmlens.classifier.posts.post import format_time
 from swarmlens.classifier.text.entities import canonical_hashtag
 from swarmlens.serve.schemas import (
+    AuditList,
     AuditRequest,
     AuditResponse,
+    AuditSummary,
     EstimatePoint,
     EstimateResponse,
 )
@@ -40,6 +46,7 @@ def store_audit(store: Store, body: AuditRequest) -> AuditResponse:
         _utc(body.start),
         _utc(body.end),
         [(post_id, label, who) for post_id, (label, who) in labels.items()],
+        body.simulated,
     )
     return AuditResponse(audit_id=body.audit_id, hashtag=key, **counts)
 
@@ -59,7 +66,7 @@ def estimate(
     """
     population = queries.hashtag_posts(store.posts_source(), tag, start, end, store.cursor())
     key = population["hashtag"]
-    _, labels = store.audit_labels(key, start, end)
+    labels = store.audit_labels(key, start, end)
     where = {post_id: row for row, post_id in enumerate(population["post_id"])}
     audited = [(where[post_id], label) for post_id, label in labels.items() if post_id in where]
     versions = sorted(set(population["model_version"]) - {None})
@@ -89,3 +96,47 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+def load_audit_file(store: Store, path: Path) -> list[AuditResponse]:
+    """Store an audit file as ``annotate pull`` (or the demo) writes it: each record's
+    ``audit``, ``hashtag``, ``start`` and ``end`` give its audit and window."""
+    if not path.is_file():
+        raise InputError(f"audit file {path} does not exist")
+    grouped: dict[str, dict] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            audit = grouped.setdefault(
+                str(record["audit"]),
+                {
+                    "audit_id": str(record["audit"]),
+                    "hashtag": record["hashtag"],
+                    "start": record.get("start"),
+                    "end": record.get("end"),
+                    "simulated": bool(record.get("simulated")),
+                    "labels": [],
+                },
+            )
+            who = record.get("annotators") or [None]
+            audit["labels"].append(
+                {"post_id": str(record["id"]), "label": record["label"], "annotator": who[0]}
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(
+                f"{path}:{number}: not an audit record with 'id', 'label', 'audit' and "
+                f"'hashtag' ({exc!r}); store other audits with POST /v1/audits"
+            ) from None
+    try:
+        return [store_audit(store, AuditRequest(**audit)) for audit in grouped.values()]
+    except ValidationError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
+def covering_audits(
+    store: Store, tag: str, start: datetime | None, end: datetime | None
+) -> AuditList:
+    key = canonical_hashtag(tag)
+    return AuditList(audits=[AuditSummary(**a) for a in store.audits(key, start, end)])

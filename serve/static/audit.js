@@ -31,8 +31,9 @@
       '<pre class="audit-cmd"><code>' + esc(cmd) + "</code></pre>";
   }
 
-  function audited(panel, data, st) {
+  function audited(panel, data, st, simulated) {
     panel.setAttribute("data-audited", "true");
+    panel.setAttribute("data-simulated", simulated ? "true" : "false");
     const rows = labels.names().map((l) => {
       const r = data.labels[l];
       return (
@@ -67,6 +68,7 @@
     }
     panel.innerHTML =
       '<p class="audit-head"><strong>Audited estimate</strong> (prediction-powered inference, 95% intervals) · ' +
+      (simulated ? '<span class="audit-simulated">simulated audit: the demo corpus\'s own labels, not annotators</span> · ' : "") +
       '<span class="audit-count">audited: ' + fmtNum(data.audited) + " of " + fmtNum(data.posts) + " posts</span></p>" +
       '<table class="data-table audit-table"><thead><tr><th>Label</th><th class="num">Classify-and-count</th>' +
       '<th class="num">Audited estimate</th><th class="num">95% interval</th></tr></thead><tbody>' +
@@ -84,8 +86,16 @@
         interval: st.interval,
       });
       if (token !== seq) return;
-      if (data.audited > 0) audited(panel, data, st);
-      else unaudited(panel, data, st);
+      if (data.audited > 0) {
+        // Which audits answered, so that a simulated one (the demo's) is said to be one.
+        const list = await api("audits", "/v1/audits", {
+          hashtag: st.hashtag,
+          start: localToIso(st.start),
+          end: localToIso(st.end),
+        });
+        if (token !== seq) return;
+        audited(panel, data, st, (list.audits || []).some((a) => a.simulated));
+      } else unaudited(panel, data, st);
     } catch (err) {
       if (err.name === "AbortError" || token !== seq) return;
       panel.setAttribute("data-audited", "unknown");

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from swarmlens.classifier.errors import InputError
 from swarmlens.classifier.settings import Settings
 from swarmlens.serve.app import create_app
 from tests.support.processes import swarmlens
@@ -110,6 +111,12 @@ def test_unaudited_then_audited_estimate_matches_the_cli(
     wider = client.get(f"/v1/hashtags/{TAG}/estimate").json()
     assert wider["audited"] == 0 and wider["flood_share"]["estimate"] is None
 
+    listed = client.get("/v1/audits", params={"hashtag": "#" + TAG, **params}).json()["audits"]
+    assert [(a["audit_id"], a["labels"], a["simulated"]) for a in listed] == [
+        ("api-audit-1", len(audit), False)
+    ]
+    assert client.get("/v1/audits", params={"hashtag": TAG}).json()["audits"] == []
+
     series = client.get(
         f"/v1/hashtags/{TAG}/estimate", params={**params, "interval": "day"}
     ).json()["series"]
@@ -147,3 +154,27 @@ def test_storing_an_audit_needs_the_write_key(api_settings: Settings, audit: lis
         assert refused.status_code == 401 and refused.json()["code"] == "E013"
         ok = keyed.post("/v1/audits", json=body(audit), headers={"X-API-Key": "k1"})
         assert ok.status_code == 200
+
+
+def test_an_audit_file_from_pull_is_stored(
+    client: TestClient, demo_dataset: Path, tmp_path: Path
+) -> None:
+    from swarmlens.classifier.demo.audit import write_simulated_audit
+    from swarmlens.serve.services.estimates import load_audit_file
+
+    path = tmp_path / "simulated.jsonl"
+    written = write_simulated_audit(
+        demo_dataset.parent / "demo.jsonl.gz", demo_dataset, "باقية_وتتمدد", path, n=30
+    )
+    store = client.app.state.store
+    first = load_audit_file(store, path)
+    assert [(r.audit_id, r.inserted) for r in first] == [(written["audit"], 30)]
+    assert load_audit_file(store, path)[0].unchanged == 30
+    answer = client.get("/v1/hashtags/باقية_وتتمدد/estimate").json()
+    assert answer["audited"] == 30 and answer["labels"]["supportive"]["estimate"] is not None
+    listed = client.get("/v1/audits", params={"hashtag": "باقية_وتتمدد"}).json()["audits"]
+    assert listed[0]["simulated"] is True and listed[0]["start"] is None
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "label": "neutral"}\n')
+    with pytest.raises(InputError, match=r"bad\.jsonl:1"):
+        load_audit_file(store, bad)

@@ -401,6 +401,7 @@ def test_dashboard_shows_the_audited_estimate_where_an_audit_exists(
                 "start": start,
                 "end": end,
                 "labels": [{"post_id": i, "label": truth[i], "annotator": "sim"} for i in chosen],
+                "simulated": True,
             }
         ).encode(),
         headers={"Content-Type": "application/json"},
@@ -417,6 +418,7 @@ def test_dashboard_shows_the_audited_estimate_where_an_audit_exists(
     pg.wait_for_selector('#audit-panel[data-audited="true"]')
     panel = pg.text_content("#audit-panel")
     assert f"audited: 60 of {answer['posts']:,} posts" in panel
+    assert "simulated audit" in panel  # demo labels are not annotators: said so
     for label in LABELS:
         row = answer["labels"][label]
         assert f"{100 * row['low']:.1f}% – {100 * row['high']:.1f}%" in panel
