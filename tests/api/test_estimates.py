@@ -178,3 +178,13 @@ def test_an_audit_file_from_pull_is_stored(
     bad.write_text('{"id": "x", "label": "neutral"}\n')
     with pytest.raises(InputError, match=r"bad\.jsonl:1"):
         load_audit_file(store, bad)
+
+
+def test_the_ml_backend_never_pre_annotates_an_audit_task(client: TestClient) -> None:
+    text = "the State of the Caliphate hits France"
+    answer = client.post(
+        "/labelstudio/predict",
+        json={"tasks": [{"data": {"text": text, "audit": "a-1"}}, {"data": {"text": text}}]},
+    ).json()["results"]
+    assert answer[0]["result"] == [] and answer[0]["score"] == 0.0
+    assert answer[1]["result"] and answer[1]["score"] > 0
