@@ -60,19 +60,41 @@ def setup(
 
 @app.command()
 def push(
-    inputs: Annotated[list[str], typer.Argument(help="Posts to choose from (any input format).")],
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Posts to choose from (any input format); for an audit, their texts."),
+    ] = None,
     n: Annotated[int, typer.Option("--n", help="How many posts to add.")] = 50,
     strategy: Annotated[
-        str, typer.Option(help="uncertainty | diversity | random | hashtag-stratified")
+        str, typer.Option(help="uncertainty | diversity | random | hashtag-stratified | audit")
     ] = "uncertainty",
     project: ProjectName = "swarmlens stance",
     model: Annotated[str | None, typer.Option("--model", help="Model version or path.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for random choices.")] = 0,
+    dataset: Annotated[
+        list[Path] | None,
+        typer.Option("--dataset", help="audit: the scored dataset whose posts are sampled."),
+    ] = None,
+    hashtag: Annotated[str | None, typer.Option(help="audit: the hashtag audited.")] = None,
+    start: Annotated[str | None, typer.Option(help="audit: ISO time, inclusive.")] = None,
+    end: Annotated[str | None, typer.Option(help="audit: ISO time, exclusive.")] = None,
     url: Url = None,
     api_key: Key = None,
     as_json: AsJson = False,
 ) -> None:
-    """Import N posts not yet in the project, with the model's prediction as pre-annotation."""
+    """Import N posts not yet in the project, with the model's prediction as pre-annotation.
+
+    --strategy audit imports a seeded uniform sample of one hashtag's posts in a window of
+    a scored dataset instead, as audit tasks without pre-annotation (for `swarmlens
+    estimate`); texts come from INPUTS, or from the inputs the dataset was scored from.
+    """
+    if strategy == "audit":
+        _push_audit(
+            inputs or [], n, project, seed, dataset, hashtag, start, end, url, api_key, as_json
+        )
+        return
+    if not inputs:
+        raise typer.BadParameter("give the posts to choose from", param_hint="INPUTS")
     from swarmlens.annotation.workflow import push as do_push
     from swarmlens.classifier.model.training import ensure_model
 
@@ -84,6 +106,43 @@ def push(
     err.print(
         f"Imported {report.imported} task(s) into {project!r} ({strategy}; "
         f"{report.already_in_project} post(s) already there; model {report.model_version})."
+    )
+
+
+def _push_audit(
+    inputs: list[str],
+    n: int,
+    project: str,
+    seed: int,
+    dataset: list[Path] | None,
+    hashtag: str | None,
+    start: str | None,
+    end: str | None,
+    url: str | None,
+    api_key: str | None,
+    as_json: bool,
+) -> None:
+    from swarmlens.annotation.audit import push_audit
+    from swarmlens.classifier.errors import InputError
+    from swarmlens.classifier.posts.post import parse_time
+
+    if not dataset or not hashtag:
+        raise InputError("--strategy audit needs --dataset DIR and --hashtag TAG")
+    try:
+        start_at, end_at = parse_time(start), parse_time(end)
+    except ValueError as exc:
+        raise InputError(f"--start/--end: {exc}") from None
+    report = push_audit(
+        _client(url, api_key), project, dataset, hashtag, start_at, end_at, n, seed, inputs
+    )
+    if as_json:
+        _json(report.__dict__)
+        return
+    err.print(
+        f"Audit {report.audit_id}: imported {report.imported} task(s) into {project!r}, a "
+        f"uniform sample (seed {report.seed}) of {report.chosen} of the {report.population} "
+        f"posts with #{report.hashtag}; {report.already_in_audit} already there. No "
+        "pre-annotation is shown. Then: swarmlens annotate pull, swarmlens estimate."
     )
 
 
@@ -114,14 +173,23 @@ def _agreement_table(figures: dict[str, Any]) -> Table:
 def pull(
     out_path: Annotated[Path, typer.Option("--out", help="Training file to write (JSONL).")],
     project: ProjectName = "swarmlens stance",
+    audit_out: Annotated[
+        Path | None,
+        typer.Option("--audit-out", help="Audit labels file (default: <out>.audit.jsonl)."),
+    ] = None,
+    include_audits: Annotated[
+        bool, typer.Option(help="Also train on audited posts (biases their audit).")
+    ] = False,
     url: Url = None,
     api_key: Key = None,
     as_json: AsJson = False,
 ) -> None:
-    """Export annotations, resolve by majority, write a training file; print agreement."""
+    """Export annotations, resolve by majority, write a training file; print agreement.
+
+    Audit tasks are written to their own file and kept out of the training file."""
     from swarmlens.annotation.workflow import pull as do_pull
 
-    report = do_pull(_client(url, api_key), project, out_path)
+    report = do_pull(_client(url, api_key), project, out_path, audit_out, include_audits)
     if as_json:
         _json(report.__dict__)
         return
@@ -130,6 +198,11 @@ def pull(
         f"fingerprint {report.fingerprint[:12]}); {report.review} task(s) for review"
         + (f" in {report.review_file}" if report.review_file else "")
         + "."
+        + (
+            f" {report.audited} audited post(s) in {report.audit_file}."
+            if report.audit_file
+            else ""
+        )
     )
     out.print(_agreement_table(report.agreement))
 

@@ -22,6 +22,7 @@ import httpx
 import numpy as np
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
+from swarmlens.annotation import audit
 from swarmlens.annotation.agreement import AnnotatedTask, agreement, resolve
 from swarmlens.annotation.project import ensure_project, find_project, label_of
 from swarmlens.classifier.errors import AnnotationError
@@ -132,13 +133,25 @@ def prediction(label: str, score: float, model_version: str) -> dict[str, Any]:
     }
 
 
-def _import_missing(ls: Any, pid: int, tasks: dict[str, dict[str, Any]]) -> int:
-    """Import the tasks whose post the project does not hold yet; the unit that is retried.
+def audit_post_ids(ls: Any, pid: int, audit_id: str) -> dict[str, int]:
+    """post_id -> task id of the tasks of one audit."""
+    return {
+        str(task.data["post_id"]): task.id
+        for task in ls.tasks.list(project=pid, page_size=500, fields="all")
+        if (task.data or {}).get(audit.AUDIT_KEY) == audit_id and "post_id" in task.data
+    }
+
+
+def import_missing(
+    ls: Any, pid: int, tasks: dict[str, dict[str, Any]], audit_id: str | None = None
+) -> int:
+    """Import the tasks whose post the project (or the audit) does not hold yet; the unit
+    that is retried.
 
     Asking first makes a retry safe: an import whose answer was lost is not repeated. The
     SDK's own retries are off for the import for the same reason.
     """
-    present = task_post_ids(ls, pid)
+    present = audit_post_ids(ls, pid, audit_id) if audit_id else task_post_ids(ls, pid)
     missing = [task for post_id, task in tasks.items() if post_id not in present]
     if missing:
         ls.projects.import_tasks(id=pid, request=missing, request_options={"max_retries": 0})
@@ -193,7 +206,7 @@ def push(
             }
             for post, row in zip(batch, rows, strict=True)
         }
-        imported += call(_import_missing, ls, pid, tasks)
+        imported += call(import_missing, ls, pid, tasks)
     if imported:
         # Label Studio accepts a project model_version only once predictions carry it.
         call(ls.projects.update, id=pid, model_version=model_version)
@@ -268,12 +281,40 @@ class PullReport:
     review_file: str | None
     agreement: dict[str, Any]
     label_counts: dict[str, int]
+    audited: int = 0
+    audit_file: str | None = None
+    audit_review: int = 0
 
 
-def pull(ls: Any, name: str, out: Path) -> PullReport:
-    """Export, resolve by majority, write the training file (+ meta and review list)."""
+def pull(
+    ls: Any, name: str, out: Path, audit_out: Path | None = None, include_audits: bool = False
+) -> PullReport:
+    """Export, resolve by majority, write the training file (+ meta and review list).
+
+    Audit tasks go to their own file (``audit_out``, default ``<out stem>.audit.jsonl``);
+    their posts stay out of the training file unless ``include_audits``.
+    """
     pid = project_id(ls, name)
-    tasks = to_annotated(export_tasks(ls, pid), annotator_names(ls))
+    everything = to_annotated(export_tasks(ls, pid), annotator_names(ls))
+    audits = [t for t in everything if audit.is_audit(t.data)]
+    audited_ids = {t.post_id for t in audits}
+    tasks = [
+        t
+        for t in everything
+        if not audit.is_audit(t.data) and (include_audits or t.post_id not in audited_ids)
+    ]
+    audit_resolution = resolve(audits)
+    audit_path = None
+    if audits:
+        audit_path = audit_out or out.with_name(out.stem + ".audit.jsonl")
+        audit_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(
+            audit_path,
+            "".join(
+                json.dumps(r, ensure_ascii=False) + "\n"
+                for r in audit.audit_records(audit_resolution.resolved)
+            ),
+        )
     resolution = resolve(tasks)
     figures = agreement([t for t in tasks if t.annotations])
     records = [
@@ -338,6 +379,9 @@ def pull(ls: Any, name: str, out: Path) -> PullReport:
         review_file,
         figures,
         counts,
+        len(audit_resolution.resolved),
+        str(audit_path) if audit_path else None,
+        len([1 for _, why in audit_resolution.review if why.startswith("tie")]),
     )
 
 
@@ -367,7 +411,8 @@ def push_predictions(ls: Any, pid: int, model: Any, model_version: str) -> int:
     def collect() -> None:
         open_tasks.clear()
         for task in ls.tasks.list(project=pid, page_size=500, fields="all"):
-            if not (task.total_annotations or 0):
+            # Audit tasks never get a pre-annotation: annotators must not be anchored.
+            if not (task.total_annotations or 0) and not audit.is_audit(task.data):
                 open_tasks.append((task.id, str((task.data or {}).get("text", ""))))
 
     call(collect)

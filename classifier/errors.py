@@ -26,6 +26,8 @@ the CLI prints ``error: [E004] ...`` and exits with status 2.
 | E017 | HTTPError: any other HTTP-level refusal (unknown route, wrong method) | 4xx |
 | E018 | ArtifactFormatError: a model file is not a v2 artifact (an old pickle...) | 500 |
 | E019 | InternalError: an unexpected failure (a bug); the server logs its traceback | 500 |
+| E020 | AuditError: audit labels cannot be used (stray post, unknown label, too few) | 400 |
+| E021 | AuditConflictError: an audit id already names another hashtag or window | 409 |
 """
 
 from __future__ import annotations
@@ -185,3 +187,17 @@ class ArtifactFormatError(SwarmlensError):
 
     code = "E018"
     http_status = 500
+
+
+class AuditError(SwarmlensError):
+    """Audit labels cannot be used for an estimate: a post outside the hashtag's window,
+    an unknown label, a malformed file, or too few audited posts."""
+
+    code = "E020"
+
+
+class AuditConflictError(SwarmlensError):
+    """An audit id is already stored for another hashtag or window; use a new audit id."""
+
+    code = "E021"
+    http_status = 409

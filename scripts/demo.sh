@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # README's first command: install, run the main job on the embedded defaults (build the
 # default model if needed, score the demo archive, print the top hashtags by label), then
-# serve the API and dashboard with the scored demo archive attached.
+# serve the API and dashboard with the scored demo archive attached, and the demo's simulated
+# audit of its top hashtag stored (the dashboard shows that hashtag's audited estimate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
 .venv/bin/swarmlens demo --dir demo-output
 exec .venv/bin/swarmlens serve --data-dir demo-output/store --attach demo-output/scored \
-  --port "${SWARMLENS_PORT:-8000}"
+  --audit demo-output/simulated-audit.jsonl --port "${SWARMLENS_PORT:-8000}"

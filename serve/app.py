@@ -22,7 +22,16 @@ from swarmlens.classifier.model.training import ensure_model
 from swarmlens.classifier.settings import Settings
 from swarmlens.serve.metrics import Metrics
 from swarmlens.serve.middleware import GuardMiddleware
-from swarmlens.serve.routers import classify, datasets, domains, hashtags, labelstudio, meta, posts
+from swarmlens.serve.routers import (
+    audits,
+    classify,
+    datasets,
+    domains,
+    hashtags,
+    labelstudio,
+    meta,
+    posts,
+)
 from swarmlens.serve.services.serving import ServingModel
 from swarmlens.serve.services.training import Trainer
 from swarmlens.serve.store import Store
@@ -61,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    for module in (classify, posts, datasets, hashtags, domains, labelstudio, meta):
+    for module in (classify, posts, datasets, audits, hashtags, domains, labelstudio, meta):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=meta.STATIC), name="static")
     app.add_middleware(

@@ -39,6 +39,10 @@ def serve(
         list[Path] | None, typer.Option(help="Scored dataset(s) to attach at start (repeatable).")
     ] = None,
     model: Annotated[str | None, typer.Option(help="Model version or path.")] = None,
+    audit: Annotated[
+        list[Path] | None,
+        typer.Option(help="Audit file(s) from `annotate pull` to store at start (repeatable)."),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the dashboard (/)."""
     import uvicorn
@@ -62,15 +66,23 @@ def serve(
             "or bind to 127.0.0.1"
         )
     app = create_app(settings)
-    if attach:
+    if attach or audit:
+        from swarmlens.serve.services.estimates import load_audit_file
         from swarmlens.serve.store import Store
 
         # Attach before the server opens the store: DuckDB allows one writer process.
         store = Store(settings.data_dir)
         try:
-            for path in attach:
+            for path in attach or []:
                 result = store.attach(path)
                 typer.echo(f"attached {result['path']} ({result['rows']} posts)", err=True)
+            for path in audit or []:
+                for stored in load_audit_file(store, path):
+                    typer.echo(
+                        f"audit {stored.audit_id} (#{stored.hashtag}): {stored.inserted} new, "
+                        f"{stored.updated} updated, {stored.unchanged} unchanged labels",
+                        err=True,
+                    )
         finally:
             store.close()
     shown = f"[{host}]" if ":" in host else host

@@ -262,3 +262,88 @@ class WebhookAnswer(BaseModel):
     new_labels: int
     retraining: bool
     model_version: str
+
+
+# -- audits and audited estimates --------------------------------------------------------
+
+
+class AuditLabel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    post_id: str = Field(min_length=1, max_length=256)
+    label: Label
+    annotator: str | None = Field(default=None, max_length=256)
+
+
+class AuditRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    audit_id: str = Field(min_length=1, max_length=256, description="One audit, one sample.")
+    hashtag: str = Field(min_length=1, max_length=256, description="The hashtag sampled.")
+    start: datetime | None = Field(default=None, description="Window sampled (inclusive).")
+    end: datetime | None = Field(default=None, description="Window sampled (exclusive).")
+    labels: list[AuditLabel] = Field(min_length=1, max_length=100_000)
+    simulated: bool = Field(
+        default=False, description="labels not from annotators (the demo's own labels)"
+    )
+
+
+class AuditResponse(BaseModel):
+    audit_id: str
+    hashtag: str = Field(description="Canonical key of the audited hashtag.")
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+class AuditSummary(BaseModel):
+    audit_id: str
+    hashtag: str
+    start: str | None
+    end: str | None
+    labels: int = Field(description="audited posts stored (in the whole audit window)")
+    simulated: bool
+
+
+class AuditList(BaseModel):
+    audits: list[AuditSummary]
+
+
+class LabelEstimate(BaseModel):
+    count: int = Field(description="classify-and-count: posts whose top label is this one")
+    share: float | None = Field(description="classify-and-count share")
+    estimate: float | None = Field(description="audited (prediction-powered) share")
+    low: float | None = Field(description="lower bound of its 95% interval")
+    high: float | None = Field(description="upper bound of its 95% interval")
+
+
+class FloodEstimate(BaseModel):
+    count_based: float | None
+    estimate: float | None
+    low: float | None
+    high: float | None
+
+
+EstimateLabels = create_model("EstimateLabels", **_per_label(LabelEstimate))
+EstimatePoint = create_model(
+    "EstimatePoint",
+    t=(str, Field(description="ISO start of the UTC bucket.")),
+    posts=(int, ...),
+    **_per_label(float),
+)
+
+
+class EstimateResponse(BaseModel):
+    hashtag: str
+    start: str | None
+    end: str | None
+    posts: int
+    audited: int = Field(description="audited posts in the window (0: unaudited)")
+    model_version: str | None
+    labels: EstimateLabels
+    flood_share: FloodEstimate
+    series: list[EstimatePoint] | None = Field(
+        default=None,
+        description="per-bucket audited shares (only with ?interval=), assuming the model's "
+        "error rates are constant over the audit window",
+    )

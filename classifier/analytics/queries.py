@@ -337,6 +337,55 @@ def emerging_hashtags(
     }
 
 
+def hashtag_posts(
+    source: str,
+    hashtag: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> dict[str, Any]:
+    """Every scored post using ``hashtag`` in [start, end): the population an audit samples
+    and an estimate covers (``swarmlens estimate``, ``annotate push --strategy audit`` and
+    ``GET /v1/hashtags/{tag}/estimate`` all ask this query).
+
+    source: a table expression of scored posts (``parquet_source(...)``, ``posts``, or a
+    UNION ALL of them). A post id counts once. Returns {'hashtag': key, 'post_id',
+    'label', 'model_version', 't' (lists), 'scores' (N x len(LABELS) floats)}, ordered
+    by post id so that a seeded sample of it is reproducible.
+    """
+    if start is not None and end is not None and start >= end:
+        raise QueryError("start must be before end")
+    key = canonical_hashtag(hashtag)
+    where = ["list_contains(hashtags, $key)", "created_at IS NOT NULL"]
+    params: dict[str, Any] = {"key": key}
+    if start is not None:
+        where.append("created_at >= $start")
+        params["start"] = start
+    if end is not None:
+        where.append("created_at < $end")
+        params["end"] = end
+    scores = ", ".join(f"scores.{x}::DOUBLE AS {x}" for x in LABELS)
+    con = con or connect()
+    rows = con.execute(
+        f"""
+        SELECT post_id, label, model_version,
+               strftime(created_at, '%Y-%m-%dT%H:%M:%SZ') AS t, {scores}
+        FROM {source} WHERE {" AND ".join(where)}
+        QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY created_at) = 1
+        ORDER BY post_id
+        """,
+        params,
+    ).fetchall()
+    return {
+        "hashtag": key,
+        "post_id": [r[0] for r in rows],
+        "label": [r[1] for r in rows],
+        "model_version": [r[2] for r in rows],
+        "t": [r[3] for r in rows],
+        "scores": [list(r[4:]) for r in rows],
+    }
+
+
 def _bucket(moment: datetime, interval: str) -> datetime:
     """Start of the UTC bucket holding ``moment``, as a naive UTC datetime."""
     if moment.tzinfo is not None:

@@ -56,8 +56,11 @@ def demo(
         score([str(archive)], scored, as_json=False)
     rows = queries.top_hashtags(queries.parquet_source([scored]), limit=top)
     basis = "classify-and-count"  # what these figures are: no audit, no interval
+    audit = _simulated_audit(archive, scored, rows)
     if as_json:
-        print_json({"scored": str(scored), "counts": basis, "top_hashtags": rows})
+        print_json(
+            {"scored": str(scored), "counts": basis, "top_hashtags": rows, "simulated_audit": audit}
+        )
         return
     table = Table(
         title=f"Top hashtags in the demo archive ({scored})",
@@ -77,3 +80,19 @@ def demo(
             "-" if share is None else f"{share:.0%}",
         )
     out.print(table)
+    if audit:
+        log.info(
+            f"Simulated audit (demo labels of a uniform sample, not annotators): {audit['path']}."
+            f" Audited estimate: swarmlens estimate {scored} --hashtag {audit['hashtag']} "
+            f"--audit {audit['path']}"
+        )
+
+
+def _simulated_audit(archive: Path, scored: Path, rows: list[dict]) -> dict | None:
+    """A simulated audit of the demo's top hashtag, so `swarmlens estimate` can be tried."""
+    from swarmlens.classifier.demo.audit import write_simulated_audit
+
+    if not rows:
+        return None
+    path = scored.parent / "simulated-audit.jsonl"
+    return write_simulated_audit(archive, scored, rows[0]["hashtag"], path)

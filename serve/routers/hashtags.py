@@ -8,8 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from swarmlens.serve.deps import FiltersDep, ModelDep, StoreDep, aware
-from swarmlens.serve.schemas import EmergingResponse, TopHashtagsResponse, VolumeResponse
-from swarmlens.serve.services import analytics
+from swarmlens.serve.schemas import (
+    EmergingResponse,
+    EstimateResponse,
+    TopHashtagsResponse,
+    VolumeResponse,
+)
+from swarmlens.serve.services import analytics, estimates
 
 router = APIRouter(prefix="/v1/hashtags", tags=["hashtags"])
 
@@ -59,3 +64,27 @@ def volume(
     return analytics.volume(
         store, tag, where, interval, min_score, exclude_retweets, serving.version
     )
+
+
+@router.get("/{tag}/estimate", response_model=EstimateResponse, response_model_exclude_unset=True)
+def estimate(
+    tag: str,
+    store: StoreDep,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    interval: Annotated[
+        Literal["hour", "day"] | None,
+        Query(description="Also give per-bucket audited shares (see `series`)."),
+    ] = None,
+) -> EstimateResponse:
+    """Label shares of ``tag`` in [start, end): classify-and-count (``count``, ``share``)
+    and, where a stored audit of the tag covers the window (``POST /v1/audits``), the
+    audited estimate by prediction-powered inference with its 95% interval (``estimate``,
+    ``low``, ``high``; null when unaudited). ``flood_share`` = opposing / (supportive +
+    opposing), its interval by the delta method.
+
+    With ``interval``, ``series`` gives per-bucket audited shares. They ASSUME the model's
+    error rates are constant over the audit window: each bucket's mean probability is
+    corrected by the whole audit's mean error (100 audited posts cannot measure each hour's
+    error), and they carry no interval."""
+    return estimates.estimate(store, tag, aware(start), aware(end), interval)

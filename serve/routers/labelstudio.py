@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from swarmlens.annotation.audit import is_audit
 from swarmlens.serve.deps import MetricsDep, ModelDep, SettingsDep, TrainerDep, WriteKey
 from swarmlens.serve.schemas import PredictRequest, PredictResponse, WebhookAnswer, WebhookEvent
 from swarmlens.serve.services import classify as service
@@ -50,7 +51,8 @@ def predict(
     """One prediction per task, in order: the stance choice and its probability."""
     service.check_batch(settings, len(body.tasks))
     texts = [str(task.data.get("text", "")) for task in body.tasks]
-    return service.predict_tasks(texts, serving, metrics)
+    blind = [is_audit(task.data) for task in body.tasks]
+    return service.predict_tasks(texts, serving, metrics, blind)
 
 
 @router.post("/webhook", response_model=WebhookAnswer, dependencies=[WriteKey])

@@ -106,18 +106,28 @@ def ingest(
     )
 
 
-def predict_tasks(texts: Sequence[str], serving: ServingModel, metrics: Metrics) -> PredictResponse:
-    """Label Studio pre-annotations: the stance choice and its probability per task."""
+def predict_tasks(
+    texts: Sequence[str],
+    serving: ServingModel,
+    metrics: Metrics,
+    blind: Sequence[bool] | None = None,
+) -> PredictResponse:
+    """Label Studio pre-annotations: the stance choice and its probability per task.
+
+    blind: per task, True for an audit task, which gets an empty prediction (annotators
+    auditing the model must not see what it thinks).
+    """
     with serving.use() as (model, entry):
         proba = model.predict_proba(list(texts)) if texts else []
         classes = [str(c) for c in model.classes_]
     metrics.classified.inc(len(texts))
+    hidden = list(blind) if blind is not None else [False] * len(texts)
     results = [
         LSPrediction(
-            result=choice_result(classes[int(row.argmax())]),
-            score=round(float(row.max()), 6),
+            result=[] if hide else choice_result(classes[int(row.argmax())]),
+            score=0.0 if hide else round(float(row.max()), 6),
             model_version=entry.id,
         )
-        for row in proba
+        for row, hide in zip(proba, hidden, strict=True)
     ]
     return PredictResponse(results=results, model_version=entry.id)

@@ -201,6 +201,7 @@
       if (token !== volumeSeq) return;
       volume = { data: data, st: Object.assign({}, st) };
       renderVolume();
+      SL.audit.load(st); // classify-and-count above; the audited estimate where one exists
     } catch (err) {
       if (err.name === "AbortError" || token !== volumeSeq) return;
       volume = null;

@@ -305,3 +305,80 @@ def test_label_studio_uses_our_ml_backend_and_webhook(
     finally:
         server.stop()
         _ = os
+
+
+def test_audit_push_and_pull(
+    env: dict[str, str], labelstudio: LabelStudioServer, demo_dataset: Path, tmp_path: Path
+) -> None:
+    """An audit: a seeded uniform sample of one hashtag's window, no pre-annotation, its
+    own file on pull, kept out of training, and usable by `swarmlens estimate`."""
+    from swarmlens.classifier.analytics import queries
+    from swarmlens.classifier.posts.post import parse_time
+
+    project, tag, start, end = "audit project", "ParisIsBurning", "2015-11-13", "2015-11-16"
+    swarmlens(["annotate", "setup", "--project", project], env)
+    args = [
+        "annotate", "push", "--strategy", "audit", "--dataset", str(demo_dataset),
+        "--hashtag", tag, "--start", start, "--end", end, "--n", "12", "--seed", "3",
+        "--project", project, "--json",
+    ]  # fmt: skip
+    pushed = json.loads(swarmlens(args, env).stdout)
+    population = queries.hashtag_posts(
+        queries.parquet_source([demo_dataset]), tag, parse_time(start), parse_time(end)
+    )
+    assert (pushed["imported"], pushed["population"], pushed["seed"]) == (
+        12, len(population["post_id"]), 3
+    )  # fmt: skip
+    again = json.loads(swarmlens(args, env).stdout)
+    assert (again["imported"], again["already_in_audit"], again["audit_id"]) == (
+        0, 12, pushed["audit_id"]
+    )  # fmt: skip
+    ls = labelstudio.client()
+    pid = pushed["project_id"]
+    tasks = tasks_of(ls, pid)
+    assert len(tasks) == 12
+    for task in tasks:
+        assert task.data["audit"] == pushed["audit_id"]
+        assert task.data["post_id"] in population["post_id"]
+        assert (task.data["audit_seed"], task.data["audit_population"]) == (3, pushed["population"])
+        assert task.data["text"] and not list(ls.predictions.list(task=task.id))
+    # The same post also as a training task: it stays out of training unless asked.
+    overlap = tasks[0].data["post_id"]
+    plain = ls.projects.import_tasks(
+        id=pid,
+        return_task_ids=True,
+        request=[
+            {"data": {"text": "a training copy", "post_id": overlap}},
+            {"data": {"text": "another training post", "post_id": "train-only-1"}},
+        ],
+    ).task_ids
+    for i, task in enumerate(tasks):
+        ls.annotations.create(id=task.id, result=choice_result(LABELS[i % 3]))
+    for task_id in plain:
+        ls.annotations.create(id=task_id, result=choice_result("neutral"))
+
+    out = tmp_path / "train.jsonl"
+    pulled = json.loads(
+        swarmlens(["annotate", "pull", "--out", str(out), "--project", project, "--json"], env)
+        .stdout
+    )
+    audit_file = Path(pulled["audit_file"])
+    assert audit_file == tmp_path / "train.audit.jsonl" and pulled["audited"] == 12
+    records = [json.loads(line) for line in audit_file.read_text().splitlines()]
+    assert {r["id"] for r in records} == {t.data["post_id"] for t in tasks}
+    assert all(r["audit"] == pushed["audit_id"] and r["label"] in LABELS for r in records)
+    training = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert training == ["train-only-1"]
+    swarmlens(
+        ["annotate", "pull", "--out", str(out), "--project", project, "--include-audits"], env
+    )
+    assert overlap in out.read_text()
+
+    report = json.loads(
+        swarmlens(
+            ["estimate", str(demo_dataset), "--hashtag", tag, "--audit", str(audit_file),
+             "--start", start, "--end", end, "--json"],
+            env,
+        ).stdout
+    )  # fmt: skip
+    assert (report["audited"], report["posts"]) == (12, pushed["population"])

@@ -366,3 +366,63 @@ def test_dashboard_shows_api_error_detail(page: tuple[Any, Recorder], live_serve
     assert pg.is_hidden("#error-banner")
     assert not rec.off_host(), f"requests left the machine: {rec.off_host()}"
     assert not rec.page_errors, rec.page_errors
+
+
+def test_dashboard_shows_the_audited_estimate_where_an_audit_exists(
+    page: tuple[Any, Recorder], live_server: str, demo_dataset: Any
+) -> None:
+    from swarmlens.classifier.analytics import queries
+    from swarmlens.classifier.analytics.estimate import sample_rows
+    from swarmlens.classifier.demo.audit import demo_labels
+    from swarmlens.classifier.posts.post import parse_time
+
+    pg, rec = page
+    tag, start, end = "parisisburning", "2015-11-14T00:00:00Z", "2015-11-17T00:00:00Z"
+    view = [("hashtag", tag), ("start", start), ("end", end), ("interval", "day")]
+    pg.goto(live_server + "/?" + urllib.parse.urlencode(view))
+    wait_for_chart(pg, tag)
+    pg.wait_for_selector('#audit-panel[data-audited="false"]')
+    panel = pg.text_content("#audit-panel")
+    assert "Unaudited" in panel and "classify-and-count" in panel
+    assert f"swarmlens annotate push --strategy audit --dataset DIR --hashtag {tag}" in panel
+
+    # A simulated audit of the window (demo labels of a seeded uniform sample).
+    population = queries.hashtag_posts(
+        queries.parquet_source([demo_dataset]), tag, parse_time(start), parse_time(end)
+    )
+    ids, truth = population["post_id"], demo_labels(demo_dataset.parent / "demo.jsonl.gz")
+    chosen = [ids[i] for i in sample_rows(len(ids), 60, seed=9)]
+    request = urllib.request.Request(
+        live_server + "/v1/audits",
+        data=json.dumps(
+            {
+                "audit_id": f"dashboard-{uuid.uuid4().hex[:8]}",
+                "hashtag": tag,
+                "start": start,
+                "end": end,
+                "labels": [{"post_id": i, "label": truth[i], "annotator": "sim"} for i in chosen],
+                "simulated": True,
+            }
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        assert resp.status == 200
+    status, answer = api_get(
+        live_server, "/v1/hashtags/" + tag + "/estimate", [("start", start), ("end", end)]
+    )
+    assert status == 200 and answer["audited"] == 60
+
+    pg.reload()
+    wait_for_chart(pg, tag)
+    pg.wait_for_selector('#audit-panel[data-audited="true"]')
+    panel = pg.text_content("#audit-panel")
+    assert f"audited: 60 of {answer['posts']:,} posts" in panel
+    assert "simulated audit" in panel  # demo labels are not annotators: said so
+    for label in LABELS:
+        row = answer["labels"][label]
+        assert f"{100 * row['low']:.1f}% – {100 * row['high']:.1f}%" in panel
+    assert "constant over the audit window" in panel  # the per-day estimates say what they assume
+    assert not rec.off_host(), f"requests left the machine: {rec.off_host()}"
+    assert not rec.page_errors, rec.page_errors
+    assert not rec.console_errors, rec.console_errors

@@ -1,0 +1,100 @@
+"""``swarmlens estimate``: audited label shares of one hashtag, beside classify-and-count."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from swarmlens.classifier.cli.output import out, print_json
+from swarmlens.classifier.errors import InputError
+from swarmlens.classifier.vocab import LABELS
+
+
+def estimate(
+    dataset: Annotated[list[Path], typer.Argument(help="Scored dataset directory or files.")],
+    hashtag: Annotated[str, typer.Option(help="Hashtag, any spelling, with or without '#'.")],
+    audit: Annotated[
+        Path, typer.Option(help="Audited labels (JSONL: 'id' or 'post_id', and 'label').")
+    ],
+    start: Annotated[str | None, typer.Option(help="ISO time, inclusive.")] = None,
+    end: Annotated[str | None, typer.Option(help="ISO time, exclusive.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Label shares of a hashtag: classify-and-count, and the audited estimate (PPI) with
+    its 95% interval. The audit must be a uniform sample of the hashtag's posts in the
+    window (``swarmlens annotate push --strategy audit``)."""
+    from swarmlens.classifier.analytics import queries
+    from swarmlens.classifier.analytics.estimate import estimate_report, match_audit, read_audit
+    from swarmlens.classifier.posts.post import format_time, parse_time
+
+    for path in dataset:
+        if not path.exists():
+            raise InputError(f"dataset {path} does not exist")
+    try:
+        start_at, end_at = parse_time(start), parse_time(end)
+    except ValueError as exc:
+        raise InputError(f"--start/--end: {exc}") from None
+    labels = read_audit(audit)
+    population = queries.hashtag_posts(queries.parquet_source(dataset), hashtag, start_at, end_at)
+    key = population["hashtag"]
+    rows = match_audit(population["post_id"], labels, key)
+    versions = sorted(set(population["model_version"]) - {None})
+    report = estimate_report(
+        key,
+        format_time(start_at),
+        format_time(end_at),
+        population["scores"],
+        population["label"],
+        rows,
+        ", ".join(versions) or None,
+    )
+    if as_json:
+        print_json(report)
+        return
+    out.print(estimate_table(report))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def estimate_table(report: dict[str, Any]) -> Table:
+    """Both figures per label, named for what they are."""
+    window = f"{report['start'] or 'first post'} to {report['end'] or 'last post'}"
+    table = Table(
+        title=f"#{report['hashtag']}: {window}",
+        caption=(
+            f"audited: {report['audited']} of {report['posts']:,} posts; classify-and-count = "
+            "share of posts by predicted label; audited estimate = prediction-powered "
+            f"inference with its 95% interval; model {report['model_version']}"
+        ),
+    )
+    for column in (
+        "label",
+        "posts (top label)",
+        "classify-and-count",
+        "audited estimate",
+        "95% interval",
+    ):
+        table.add_column(column, justify="left" if column == "label" else "right")
+    for label in LABELS:
+        row = report["labels"][label]
+        table.add_row(
+            label,
+            f"{row['count']:,}",
+            _pct(row["share"]),
+            _pct(row["estimate"]),
+            f"{_pct(row['low'])} - {_pct(row['high'])}",
+        )
+    flood = report["flood_share"]
+    table.add_row(
+        "flood share",
+        "",
+        _pct(flood["count_based"]),
+        _pct(flood["estimate"]),
+        f"{_pct(flood['low'])} - {_pct(flood['high'])}",
+    )
+    return table
