@@ -60,6 +60,8 @@ class IngestItem(ClassifyItem):
     author: str | None = Field(default=None, max_length=256)
     platform: Platform = "other"
     retweet_of: str | None = Field(default=None, max_length=256)
+    retweet_of_author: str | None = Field(default=None, max_length=256)
+    reply_to: str | None = Field(default=None, max_length=256)
 
 
 class IngestRequest(BaseModel):

@@ -2,8 +2,8 @@
 
 An output record: post_id, label, scores {supportive, opposing, neutral},
 model_version, lang, hashtags, domains, created_at, platform, author,
-retweet_of. ``OUTPUT_SCHEMA`` is its Arrow form, shared by every writer and by
-the query code that reads scored datasets.
+retweet_of, retweet_of_author, reply_to, urls, mentions. ``OUTPUT_SCHEMA`` is its
+Arrow form, shared by every writer and by the query code that reads scored datasets.
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ def score_batch(model: StanceClassifier, posts: Sequence[Post], model_version: s
         "platform": pa.array([p.platform for p in posts], pa.string()),
         "author": pa.array([p.author for p in posts], pa.string()),
         "retweet_of": pa.array([p.retweet_of for p in posts], pa.string()),
+        "retweet_of_author": pa.array([p.retweet_of_author for p in posts], pa.string()),
+        "reply_to": pa.array([p.reply_to for p in posts], pa.string()),
+        "urls": pa.array([p.urls for p in posts], pa.list_(pa.string())),
+        "mentions": pa.array([p.mentions for p in posts], pa.list_(pa.string())),
     }
     return pa.table(columns, schema=OUTPUT_SCHEMA)
 
