@@ -10,6 +10,9 @@ one row per post and key, n = 1). The API also keeps pre-aggregated relations
 of the same shape (hourly buckets, score bins of ``SCORE_BIN``), which answer
 the same queries without scanning every post. Both give the same counts
 whenever the range is hour-aligned and ``min_score`` is a multiple of the bin.
+
+The SQL of a hashtag's network (retweet edges, link co-shares, churn) is in
+``network_sql``, beside this module.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import typer
 from pydantic import ValidationError
 
 from swarmlens.classifier import logs
-from swarmlens.classifier.cli import demo, models, scoring
+from swarmlens.classifier.cli import demo, models, network, scoring
 from swarmlens.classifier.cli.output import err
 from swarmlens.classifier.errors import SwarmlensError
 
@@ -32,6 +32,7 @@ app.command()(models.evaluate)
 app.command()(scoring.score)
 app.command()(models.models)
 app.command()(scoring.volumes)
+app.command()(network.network)
 app.command("demo-data")(demo.demo_data)
 app.command()(demo.demo)
 
