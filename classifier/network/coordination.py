@@ -17,6 +17,18 @@ import networkx as nx
 
 DEFAULT_WINDOW_S = 60.0
 MIN_CO_SHARES = 2
+MAX_ESTIMATED_WINDOW_S = 600.0
+"""CooRnet's estimate follows the data: where a link's shares spread over days it gives
+hours, and a window of hours makes mere popularity look like coordination. The estimate
+is kept within [1 s, 10 min] (the seed article: links pushed 'within minutes')."""
+
+
+def estimated_window(found: float | None) -> float:
+    """The coordination window from CooRnet's estimate (``network_sql.coordination_window``),
+    bounded to [1, ``MAX_ESTIMATED_WINDOW_S``] s; ``DEFAULT_WINDOW_S`` when there is none."""
+    if found is None:
+        return DEFAULT_WINDOW_S
+    return float(min(MAX_ESTIMATED_WINDOW_S, max(1.0, round(found))))
 
 
 def groups(pairs: Iterable[tuple[str, str, int, list[str]]], window_s: float) -> list[dict]:

@@ -34,7 +34,7 @@ class NetworkOptions:
     """How the network is computed.
 
     coordination_window: seconds within which two posts of a link are a co-share; None
-        estimates it from the data as CooRnet does (60 s when nothing is shared twice).
+        estimates it from the data as CooRnet does (``coordination.estimated_window``).
     min_co_shares: links a pair must co-share to count as coordinated.
     churn_hours: width of the windows compared for churn.
     method: 'auto' (Leiden when installed, else Louvain), 'louvain' or 'leiden'.
@@ -105,8 +105,7 @@ def build_network(
     window = options.coordination_window
     estimated = window is None
     if window is None:
-        found = network_sql.coordination_window(con, posts)
-        window = max(1.0, round(found)) if found is not None else coordination.DEFAULT_WINDOW_S
+        window = coordination.estimated_window(network_sql.coordination_window(con, posts))
     pairs = network_sql.coshare_pairs(con, posts, window, options.min_co_shares)
     in_strength = dict(graph.in_degree(weight="weight"))
     out_strength = dict(graph.out_degree(weight="weight"))
