@@ -98,7 +98,7 @@
     $("#network-subtitle").textContent =
       "#" + data.hashtag + ": " + fmtNum(data.retweets) + " retweets among " + fmtNum(data.totals.accounts) +
       " accounts, " + fmtNum(data.totals.communities) + " communities (" + data.method + "). Coloured by majority stance (classify-and-count).";
-    $("#network-window").textContent = "window " + data.coordination_window_s + " s";
+    $("#network-window").textContent = data.coordination_window_s + " s";
     draw(data);
     renderCommunities(data);
     renderGroups(data);
