@@ -66,16 +66,8 @@ def dataset_path(n: int) -> Path:
     return path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--hashtag", default="parisisburning")
-    args = parser.parse_args()
-    dataset = dataset_path(args.n)
-    cmd = [sys.executable, "-m", "swarmlens.classifier.cli", "network", str(dataset),
-           "--hashtag", args.hashtag, "--json"]
-    started = time.perf_counter()
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def watch(process: subprocess.Popen) -> int:
+    """Peak RSS (bytes) of ``process`` and its children until it ends."""
     watched = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
@@ -85,11 +77,28 @@ def main() -> None:
         except psutil.Error:
             pass
         time.sleep(0.05)
-    out, err = process.communicate()
-    seconds = time.perf_counter() - started
-    if process.returncode != 0:
-        sys.exit(f"network failed:\n{err.decode()}")
-    data = json.loads(out)
+    return peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--hashtag", default="parisisburning")
+    args = parser.parse_args()
+    dataset = dataset_path(args.n)
+    cmd = [sys.executable, "-m", "swarmlens.classifier.cli", "network", str(dataset),
+           "--hashtag", args.hashtag, "--json"]
+    # The JSON of a large network is tens of MB: to a file, not a pipe nobody reads yet.
+    with tempfile.TemporaryFile() as sink, tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(cmd, stdout=sink, stderr=errors)
+        peak = watch(process)
+        seconds = time.perf_counter() - started
+        if process.returncode != 0:
+            errors.seek(0)
+            sys.exit(f"network failed:\n{errors.read().decode()}")
+        sink.seek(0)
+        data = json.loads(sink.read())
     print(f"posts in archive      {args.n:,}")
     print(f"posts with #{data['hashtag']}  {data['posts']:,} ({data['retweets']:,} retweets)")
     print(f"accounts / edges      {data['totals']['accounts']:,} / {data['totals']['retweet_edges']:,}")

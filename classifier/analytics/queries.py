@@ -43,6 +43,8 @@ def connect(database: str = ":memory:", read_only: bool = False) -> duckdb.DuckD
     """A DuckDB connection working in UTC (bucket boundaries are UTC hours and days)."""
     con = duckdb.connect(database, read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB draws a progress bar on stdout for long queries, which would corrupt --json.
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
