@@ -64,6 +64,12 @@ OUTPUT_SCHEMA = pa.schema(
         ("platform", pa.string()),
         ("author", pa.string()),
         ("retweet_of", pa.string()),
+        # The network's data (``swarmlens network``): who retweeted whom, who replied,
+        # which links (normalised) and handles a post carries.
+        ("retweet_of_author", pa.string()),
+        ("reply_to", pa.string()),
+        ("urls", pa.list_(pa.string())),
+        ("mentions", pa.list_(pa.string())),
     ]
 )
 """One scored post, as every output (JSONL, Parquet, the server's store) holds it."""

@@ -63,12 +63,22 @@ class Store:
                 stored_at TIMESTAMPTZ, PRIMARY KEY (audit_id, post_id));
             """
         )
+        self._add_new_columns()
         for table in AGGREGATES:
             self._con.execute(
                 f"""CREATE TABLE IF NOT EXISTS {table} (
                     dataset VARCHAR, key VARCHAR, t TIMESTAMPTZ, label VARCHAR, lang VARCHAR,
                     retweet BOOLEAN, score DOUBLE, n BIGINT)"""
             )
+
+    def _add_new_columns(self) -> None:
+        # A store made by an earlier version lacks the columns added to OUTPUT_SCHEMA
+        # since (the network's urls, mentions...): add them, NULL for the old rows.
+        have = {row[0] for row in self._con.execute("DESCRIBE posts").fetchall()}
+        for column in OUTPUT_SCHEMA:
+            if column.name not in have:
+                kind = duckdb_columns(pa.schema([column])).split(" ", 1)[1]
+                self._con.execute(f"ALTER TABLE posts ADD COLUMN {column.name} {kind}")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's connection (DuckDB connections must not be shared across threads)."""

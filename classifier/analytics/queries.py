@@ -10,6 +10,9 @@ one row per post and key, n = 1). The API also keeps pre-aggregated relations
 of the same shape (hourly buckets, score bins of ``SCORE_BIN``), which answer
 the same queries without scanning every post. Both give the same counts
 whenever the range is hour-aligned and ``min_score`` is a multiple of the bin.
+
+The SQL of a hashtag's network (retweet edges, link co-shares, churn) is in
+``network_sql``, beside this module.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ def connect(database: str = ":memory:", read_only: bool = False) -> duckdb.DuckD
     """A DuckDB connection working in UTC (bucket boundaries are UTC hours and days)."""
     con = duckdb.connect(database, read_only=read_only)
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB draws a progress bar on stdout for long queries, which would corrupt --json.
+    con.execute("SET enable_progress_bar = false")
     return con
 
 

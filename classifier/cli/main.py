@@ -15,7 +15,7 @@ import typer
 from pydantic import ValidationError
 
 from swarmlens.classifier import logs
-from swarmlens.classifier.cli import demo, estimate, models, scoring
+from swarmlens.classifier.cli import demo, estimate, models, network, scoring
 from swarmlens.classifier.cli.output import err
 from swarmlens.classifier.errors import SwarmlensError
 
@@ -33,6 +33,7 @@ app.command()(scoring.score)
 app.command()(models.models)
 app.command()(scoring.volumes)
 app.command()(estimate.estimate)
+app.command()(network.network)
 app.command("demo-data")(demo.demo_data)
 app.command()(demo.demo)
 

@@ -4,7 +4,8 @@
 timestamps and sorts them on their own (so memory does not grow with
 ``n_posts``), then for every post its class, language, platform and author,
 and either a retweet of a recent original, a reply, or fresh text from
-``texts.Composer``.
+``texts.Composer``; ``swarm`` shapes who retweets whom (hubs, a dispersed swarm), the
+relay group's pushes and the accounts that return under new handles.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from swarmlens.classifier.demo.scenario import (
     Bin,
     plan,
 )
+from swarmlens.classifier.demo.swarm import Swarm
 from swarmlens.classifier.demo.texts import Composer
 from swarmlens.classifier.demo.wordbanks import load_banks
 
@@ -44,14 +46,17 @@ def records(n_posts: int, seed: int) -> Iterator[dict[str, Any]]:
     authors = Authors(n_posts, banks.news_suffixes)
     composer = Composer(random.Random(seed), banks, authors)
     width = max(6, len(str(max(n_posts - 1, 0))))
-    return _run(composer, plan(n_posts), width)
+    return _run(composer, Swarm(seed, authors.n_pools), plan(n_posts), width)
 
 
-def _run(composer: Composer, bins: list[Bin], width: int) -> Iterator[dict[str, Any]]:
+def _run(
+    composer: Composer, swarm: Swarm, bins: list[Bin], width: int
+) -> Iterator[dict[str, Any]]:
     """Yield the records of ``bins`` in time order.
 
     composer: the run's text composer (and its random source and authors);
     bins: per-bin counts and class mixes from ``scenario.plan``;
+    swarm: the run's network structure (hubs, relay pushes, returning accounts);
     width: zero-padded width of the numeric part of post ids.
     """
     rnd = composer.rnd
@@ -70,6 +75,8 @@ def _run(composer: Composer, bins: list[Bin], width: int) -> Iterator[dict[str, 
         [f"{m0 + off // 60:02d}:{off % 60:02d}Z" for off in range(BIN_SECONDS)]
         for m0 in range(0, 60, BIN_SECONDS // 60)
     ]
+    # A relay push under way: (handles still to post, text, language).
+    push: tuple[list[str], str, str] | None = None
     for count, prefix, minute0, t0, p_sup, p_sup_opp in bins:
         if not count:
             continue
@@ -77,9 +84,11 @@ def _run(composer: Composer, bins: list[Bin], width: int) -> Iterator[dict[str, 
         # "MM:SSZ" strings for every offset of this bin, shared by all bins
         # that start at the same minute of the hour.
         clock = clocks[minute0 // 10]
-        for off in offsets:
+        for position in range(count):
+            off = offsets[position]
             created = prefix + clock[off]
             t = t0 + off / 3600.0
+            relay = push is not None and bool(push[0])
             r = rnd()
             cls = SUP if r < p_sup else (OPP if r < p_sup_opp else NEU)
             langs, cum, tg_share, label, compose = per_class[cls]
@@ -88,6 +97,8 @@ def _run(composer: Composer, bins: list[Bin], width: int) -> Iterator[dict[str, 
             post_id = "demo-" + str(index).zfill(width)
             index += 1
             handle, group = author(cls, lang, tg, rnd())
+            if cls == SUP and not tg:
+                handle, group = swarm.reborn(handle, group, t)
             retweet_of = reply_to = None
             key = (cls, lang)
             pool = recent.get(key)
@@ -101,8 +112,14 @@ def _run(composer: Composer, bins: list[Bin], width: int) -> Iterator[dict[str, 
                 if len(last_channel_post) > 65536:
                     last_channel_post.clear()
             elif pool and rnd() < P_RETWEET:
-                # Popular recent posts get most retweets: bias toward the end.
-                original = pool[len(pool) - 1 - int(len(pool) * rnd() ** 2)]
+                x = rnd()
+                original = swarm.hub_target(key, handle, x) if cls != SUP else None
+                if original is None and cls == SUP:
+                    # The swarm: any recent supporter post is as likely to be retweeted.
+                    original = pool[int(len(pool) * x)]
+                elif original is None:
+                    # Popular recent posts get most retweets: bias toward the end.
+                    original = pool[len(pool) - 1 - int(len(pool) * x**2)]
                 retweet_of = original[0]
                 text = f"RT @{original[1]}: {original[2]}"
             else:
@@ -119,9 +136,37 @@ def _run(composer: Composer, bins: list[Bin], width: int) -> Iterator[dict[str, 
                     text = body
                 if pool is None:
                     pool = recent[key] = []
-                pool.append((post_id, handle, text))
+                if not relay:
+                    pool.append((post_id, handle, text))
+                    if cls != SUP and swarm.is_hub(group):
+                        swarm.remember_hub_post(key, (post_id, handle, text))
                 if len(pool) > 120:
                     del pool[:60]
+                if (
+                    not relay
+                    and cls == SUP
+                    and reply_to is None
+                    and t >= 0.25
+                    and swarm.push()
+                ):
+                    # A relay push starts: this post and the next few, seconds apart, by
+                    # the relay accounts, all with the same new link.
+                    members = min(len(swarm.relays), count - position)
+                    if members >= 2:
+                        text = f"{text} {swarm.push_link(created)}"
+                        handles = swarm.relays[:members]
+                        handle, group = handles.pop(0), "demo-relay0"
+                        pool[-1] = (post_id, handle, text)
+                        push = (handles, text, lang)
+                        swarm.retime(offsets, position, members)
+            if relay and push is not None:
+                # The stream's draws for this post were made as usual; its content is
+                # the push's.
+                handle = push[0].pop(0)
+                group = "demo-relay" + str(swarm.relays.index(handle))
+                text, lang, label, tg = push[1], push[2], LABELS[SUP], 0
+                retweet_of = reply_to = None
+                recent.setdefault((SUP, lang), []).append((post_id, handle, text))
             yield {
                 "id": post_id,
                 "platform": "telegram" if tg else "twitter",

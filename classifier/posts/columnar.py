@@ -24,10 +24,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from swarmlens.classifier.posts.post import MAX_TEXT_CHARS, Post, normalize_label
+from swarmlens.classifier.posts.post import (
+    MAX_TEXT_CHARS,
+    Post,
+    normalize_label,
+    retweeted_author,
+)
 from swarmlens.classifier.posts.rejects import Rejected
 from swarmlens.classifier.posts.sources import Payload, expand_inputs, iter_raw
-from swarmlens.classifier.text.entity_columns import extract_columns
+from swarmlens.classifier.text.entity_columns import extract_columns, normalized_url_lists
 from swarmlens.classifier.text.langid import detect, normalize_lang
 from swarmlens.classifier.vocab import PLATFORMS
 
@@ -45,6 +50,7 @@ POST_SCHEMA = pa.schema(
         ("author", pa.string()),
         ("retweet_of", pa.string()),
         ("reply_to", pa.string()),
+        ("retweet_of_author", pa.string()),
     ]
 )
 """A batch of posts as Arrow: the ``Post`` fields that scoring and the store keep."""
@@ -227,8 +233,24 @@ def _vectorised(table: pa.Table) -> tuple[np.ndarray, dict[str, pa.Array]]:
             fast &= ~_valid(label)
     columns["lang"] = _langs(_column(table, "lang"), columns["text"], n, fast)
     hashtags, urls, domains, mentions = extract_columns(columns["text"])
-    columns.update(hashtags=hashtags, urls=urls, domains=domains, mentions=mentions)
+    columns.update(hashtags=hashtags, urls=normalized_url_lists(urls), domains=domains,
+                   mentions=mentions)
+    columns["retweet_of_author"] = _retweeted_authors(
+        _ids(table, n, fast, "retweet_of_author"), columns["retweet_of"], columns["text"])
     return fast, columns
+
+
+def _retweeted_authors(given: pa.Array, retweet_of: pa.Array, texts: pa.Array) -> pa.Array:
+    """``post_from_record``'s rule: the given author, else a retweet's 'RT @handle:'."""
+    candidates = pc.and_(pc.and_(pc.is_null(given), pc.is_valid(retweet_of)),
+                         pc.starts_with(texts, "RT @"))
+    rows = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return given
+    found = [retweeted_author(t) for t in texts.take(pa.array(rows)).to_pylist()]
+    mask = np.zeros(len(given), bool)
+    mask[rows] = True
+    return pc.replace_with_mask(given, pa.array(mask), pa.array(found, pa.string()))
 
 
 def _label_or_none(value: object) -> str | None:

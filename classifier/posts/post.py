@@ -8,6 +8,7 @@ API bodies) and is the single place where a record is validated: it raises
 from __future__ import annotations
 
 import email.utils
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from swarmlens.classifier.text import entities
 from swarmlens.classifier.text.langid import resolve_lang
 from swarmlens.classifier.vocab import LABELS, PLATFORMS
 
+_RT_PREFIX = re.compile(r"RT @(\w{1,50}):")
+"""The classic retweet prefix: it names the retweeted author when the source does not."""
 MAX_TEXT_CHARS = 100_000
 """Longer texts are cut (and the cut is counted): no post on these networks is longer."""
 
@@ -32,9 +35,12 @@ class Post:
     lang: ISO 639-1 code from the source, else detected; 'und' when unknown.
     created_at: UTC time of posting, or None when the source gives none.
     hashtags: canonical hashtag keys (see ``entities.canonical_hashtag``).
-    urls / domains / mentions: extracted from the text (and the source's entities).
+    urls / domains / mentions: extracted from the text (and the source's entities);
+        urls normalised (``entities.normalize_url``) so shares of one link match.
     author: handle or id of the author, when known.
     retweet_of / reply_to: ids of the retweeted / replied-to post, when known.
+    retweet_of_author: author of the retweeted post, when the source gives it (an
+        API's nested original, or a text starting 'RT @handle:').
     label: stance label for training data, else None.
     group: author or thread id used to keep cross-validation folds apart.
     """
@@ -53,6 +59,7 @@ class Post:
     reply_to: str | None = None
     label: str | None = None
     group: str | None = None
+    retweet_of_author: str | None = None
 
     @property
     def is_retweet(self) -> bool:
@@ -136,11 +143,18 @@ def normalize_label(value: object) -> str | None:
     raise RecordError(f"unknown label {value!r}; expected one of {', '.join(LABELS)}")
 
 
+def retweeted_author(text: str) -> str | None:
+    """The handle of a classic retweet prefix ('RT @handle: ...'), else None."""
+    found = _RT_PREFIX.match(text)
+    return found.group(1) if found else None
+
+
 def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> Post:
     """Validate a flat record and build a ``Post``.
 
     record: a mapping with 'post_id' or 'id', and 'text'; optional 'lang',
-        'created_at', 'platform', 'author', 'retweet_of', 'reply_to', 'label',
+        'created_at', 'platform', 'author', 'retweet_of', 'retweet_of_author',
+        'reply_to', 'label',
         'group', and pre-extracted 'hashtags' / 'urls' / 'mentions' lists.
     platform: platform to use when the record names none.
     Raises RecordError (with the reason) when the record cannot be a post.
@@ -187,6 +201,10 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
     if isinstance(extra_tags, (list, tuple)):
         tags = _merge(tags, [entities.canonical_hashtag(str(t)) for t in extra_tags])
     author = record.get("author")
+    retweet_of = _optional_id(record.get("retweet_of"), "retweet_of")
+    retweeted = _optional_id(record.get("retweet_of_author"), "retweet_of_author")
+    if retweeted is None and retweet_of is not None:
+        retweeted = retweeted_author(text)
     return Post(
         post_id=post_id,
         platform=plat,
@@ -194,14 +212,15 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
         lang=resolve_lang(record.get("lang"), text),
         created_at=created_at,
         hashtags=[t for t in tags if t],
-        urls=url_list,
+        urls=entities.normalize_urls(url_list),
         domains=entities.domains(url_list),
         mentions=_merge(handles, _lower(record.get("mentions"))),
         author=None if author in (None, "") else str(author),
-        retweet_of=_optional_id(record.get("retweet_of"), "retweet_of"),
+        retweet_of=retweet_of,
         reply_to=_optional_id(record.get("reply_to"), "reply_to"),
         label=normalize_label(record.get("label")),
         group=_optional_id(record.get("group"), "group"),
+        retweet_of_author=retweeted,
     )
 
 

@@ -5,7 +5,7 @@ Data flows one way, each stage in its own module:
 1. ``sources``: inputs to files, files to (line, raw payload), plain or gzip,
    with positions for progress and resumption.
 2. here, once per record: detect its format and pick the adapter.
-3. ``twitter`` / ``telegram``: the adapter turns the raw record into one flat
+3. ``twitter`` / ``telegram`` / ``vkontakte``: the adapter turns the raw record into one flat
    record (a flat record is its own adapter).
 4. ``post.post_from_record``: the single validation, building the ``Post``.
 
@@ -19,7 +19,7 @@ Every name that used to live here is still importable from here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +46,7 @@ from swarmlens.classifier.posts.twitter import (
     twitter_v2_includes,
     twitter_v2_record,
 )
+from swarmlens.classifier.posts.vkontakte import is_vk_item, is_vk_response, vk_record
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -70,9 +71,10 @@ __all__ = [
     "telegram_text",
     "twitter_v1_record",
     "twitter_v2_record",
+    "vk_record",
 ]
 
-RecordFormat = Literal["twitter_v2_page", "twitter_v1", "flat"]
+RecordFormat = Literal["twitter_v2_page", "twitter_v1", "vk_response", "vkontakte", "flat"]
 
 
 def read_posts(
@@ -138,7 +140,8 @@ def decode(source: str, line: int, payload: Payload) -> Iterator[Post | Rejected
 
 
 def record_format(record: object) -> RecordFormat:
-    """Which adapter a decoded record needs: 'twitter_v2_page', 'twitter_v1' or 'flat'.
+    """Which adapter a decoded record needs: 'twitter_v2_page', 'twitter_v1',
+    'vk_response' (a whole VK API response), 'vkontakte' (one VK post item) or 'flat'.
 
     record: one decoded JSON value (JSONL line, JSON array item, CSV or Parquet
         row). Anything that is no known API shape is taken as flat, and
@@ -150,6 +153,10 @@ def record_format(record: object) -> RecordFormat:
             return "twitter_v2_page"
         if is_twitter_v1(record):
             return "twitter_v1"
+        if is_vk_response(record):
+            return "vk_response"
+        if is_vk_item(record):
+            return "vkontakte"
     return "flat"
 
 
@@ -163,11 +170,26 @@ def record_to_posts(record: object, source: str, line: int) -> Iterator[Post | R
     if kind == "twitter_v2_page":
         yield from _v2_page_posts(record, source, line)  # type: ignore[arg-type]
         return
-    flat = twitter_v1_record(record) if kind == "twitter_v1" else record  # type: ignore[arg-type]
+    if kind == "vk_response":
+        # One JSONL line holding a whole response: each item on its own, like a v2 page.
+        for item in record["response"]["items"]:  # type: ignore[index]
+            yield _adapted(vk_record, item, source, line)
+        return
+    adapter = {"twitter_v1": twitter_v1_record, "vkontakte": vk_record}.get(kind, _flat)
+    yield _adapted(adapter, record, source, line)
+
+
+def _flat(record: object) -> object:
+    return record
+
+
+def _adapted(
+    adapter: Callable[[Any], object], record: object, source: str, line: int
+) -> Post | Rejected:
     try:
-        yield post_from_record(flat)  # type: ignore[arg-type]
+        return post_from_record(adapter(record))  # type: ignore[arg-type]
     except RecordError as exc:
-        yield Rejected(source, line, exc.message, raw_text(record))
+        return Rejected(source, line, exc.message, raw_text(record))
 
 
 def _v2_page_posts(page: Mapping[str, Any], source: str, line: int) -> Iterator[Post | Rejected]:

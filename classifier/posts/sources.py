@@ -7,7 +7,8 @@ splits each file format into raw payloads. It knows file formats, not record
 formats: it never builds a post and never validates a record.
 
 File formats: JSONL (one record per line), CSV, Parquet, and JSON documents (a
-Telegram Desktop ``result.json``, a Twitter v2 page, or an array of records).
+Telegram Desktop ``result.json``, a Twitter v2 page, a VK API response, or an array of
+records).
 Nothing loads a whole archive into memory: JSON documents are streamed with
 ijson, Parquet by row batches.
 """
@@ -207,7 +208,7 @@ def _json_document(
         for prefix, event, value in ijson.parse(handle):
             if prefix in ("name", "id", "type") and event in ("string", "number"):
                 top_keys[prefix] = value
-            elif prefix in ("messages", "data") and event == "start_array":
+            elif prefix in ("messages", "data", "response.items") and event == "start_array":
                 top_keys["_kind"] = prefix
                 break
     if top_keys.get("_kind") == "messages":
@@ -217,6 +218,18 @@ def _json_document(
             for number, message in enumerate(messages, start=1):
                 position.line = number
                 yield number, TelegramMessage(channel, message)
+        return
+    if top_keys.get("_kind") == "response.items":
+        # A VK API response (wall.get, newsfeed.search): its items, streamed.
+        with open_binary(path, position) as handle:
+            items = ijson.items(handle, "response.items.item", use_float=True)
+            for number, item in enumerate(items, start=1):
+                position.line = number
+                if isinstance(item, Mapping):
+                    yield number, item
+                else:
+                    reason = f"expected a VK post object, got {type(item).__name__}"
+                    yield number, Rejected(source, number, reason, raw_text(item))
         return
     with open_binary(path, position) as handle:
         # A single Twitter v2 page (or one flat record): pages are small by API design.

@@ -65,10 +65,11 @@ def twitter_v1_record(status: Mapping[str, Any]) -> dict[str, Any]:
     """
     text = _status_text(status)
     ents = _status_entities(status)
-    retweet_of = None
+    retweet_of = retweeted = None
     original = status.get("retweeted_status")
     if isinstance(original, Mapping):
         retweet_of = original.get("id_str", original.get("id"))
+        retweeted = _screen_name(original)
         original_text = _status_text(original)
         if original_text is not None:
             text = f"RT @{_screen_name(original) or 'unknown'}: {original_text}"
@@ -80,6 +81,7 @@ def twitter_v1_record(status: Mapping[str, Any]) -> dict[str, Any]:
         "created_at": status.get("created_at"),
         "author": _screen_name(status),
         "retweet_of": retweet_of,
+        "retweet_of_author": retweeted,
         "reply_to": status.get("in_reply_to_status_id_str", status.get("in_reply_to_status_id")),
         "hashtags": [h.get("text") for h in ents.get("hashtags") or [] if isinstance(h, Mapping)],
         "urls": [
@@ -129,13 +131,16 @@ def twitter_v2_record(
     # Long tweets carry their full text in 'note_tweet'; 'text' is then cut.
     note = tweet.get("note_tweet")
     text = note.get("text") if isinstance(note, Mapping) else tweet.get("text")
-    retweet_of = reply_to = None
+    retweet_of = reply_to = retweeted = None
     for ref in tweet.get("referenced_tweets") or []:
         if not isinstance(ref, Mapping):
             continue
         if ref.get("type") == "retweeted":
             retweet_of = ref.get("id")
             original = tweets.get(str(retweet_of))
+            if isinstance(original, Mapping):
+                author_id = original.get("author_id")
+                retweeted = users.get(str(author_id)) or author_id
             if isinstance(original, Mapping) and isinstance(original.get("text"), str):
                 who = users.get(str(original.get("author_id"))) or "unknown"
                 text = f"RT @{who}: {original['text']}"
@@ -150,6 +155,7 @@ def twitter_v2_record(
         "created_at": tweet.get("created_at"),
         "author": users.get(str(author_id)) or author_id,
         "retweet_of": retweet_of,
+        "retweet_of_author": retweeted,
         "reply_to": reply_to,
         "hashtags": [h.get("tag") for h in ents.get("hashtags") or [] if isinstance(h, Mapping)],
         "urls": [

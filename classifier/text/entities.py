@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import regex
 
@@ -97,6 +98,53 @@ def domains(url_list: list[str]) -> list[str]:
         if host:
             seen.setdefault(host, None)
     return list(seen)
+
+
+# Query parameters that say who clicked where, not what was shared: two shares of one
+# article with different campaign tags are one link (the list CooRnet and ClearURLs use).
+_TRACKING = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "igshid", "mc_cid", "mc_eid", "yclid", "_ga",
+     "ref_src", "ref_url", "si", "feature", "cmpid", "ocid", "ncid", "spm"}
+)
+
+
+@lru_cache(maxsize=200_000)
+def normalize_url(url: str) -> str:
+    """One spelling per link, so that shares of the same link can be matched.
+
+    url: a URL as found ('justpaste.it/abc', 'http://www.x.org/a/?utm_source=t#top').
+    The scheme becomes https (a bare link gets one), the host is lower-cased without
+    'www.' or a default port, tracking parameters (utm_*, fbclid...) and the fragment
+    are dropped, and a trailing '/' of a non-root path is removed. Path and the other
+    parameters keep their case: on most sites they are case-sensitive ids.
+    """
+    text = url.strip()
+    if "://" not in text[:12]:
+        text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return url
+    host = (parts.hostname or "").rstrip(".").removeprefix("www.")
+    if not host:
+        return url
+    if port is not None and port not in (80, 443):
+        host = f"{host}:{port}"
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not k.lower().startswith("utm_") and k.lower() not in _TRACKING
+        ]
+    )
+    path = parts.path.rstrip("/") if len(parts.path) > 1 else ""
+    return urlunsplit(("https", host, path, query, ""))
+
+
+def normalize_urls(url_list: list[str]) -> list[str]:
+    """``normalize_url`` of each URL, unique, in order."""
+    return list(dict.fromkeys(normalize_url(u) for u in url_list))
 
 
 def mentions(text: str, cleaned: bool = False) -> list[str]:

@@ -247,3 +247,38 @@ def _domain_lists(url_lists: pa.ListArray, n: int) -> pa.ListArray:
     present = np.flatnonzero(pc.is_valid(hosts).to_numpy(zero_copy_only=False))
     return _grouped(owner[present], present.astype(np.float64),
                     hosts.take(pa.array(present)), n)
+
+
+# A URL that ``entities.normalize_url`` would only re-case and trim: ASCII, no userinfo,
+# port, query or fragment (those take the Python path, once per distinct URL).
+_PLAIN_URL = (
+    r"^(?P<scheme>(?i:https?)://)?"
+    r"(?P<host>[A-Za-z0-9.\-]*[A-Za-z0-9\-][A-Za-z0-9.\-]*)"
+    r"(?P<path>/[A-Za-z0-9._~!$&'()*+,;=%/\-]*)?$"
+)
+
+
+def normalized_url_lists(url_lists: pa.ListArray) -> pa.ListArray:
+    """``entities.normalize_urls`` of each list: normalised, then unique in order."""
+    n = len(url_lists)
+    urls = url_lists.flatten()
+    owner = pc.list_parent_indices(url_lists).to_numpy()
+    if len(urls) == 0:
+        return url_lists
+    parts = pc.extract_regex(urls, pattern=_PLAIN_URL)
+    plain = pc.is_valid(parts).to_numpy(zero_copy_only=False)
+    host = pc.utf8_rtrim(pc.utf8_lower(pc.struct_field(parts, [1])), characters=".")
+    host = pc.replace_substring_regex(host, r"^www\.", "", max_replacements=1)
+    path = pc.fill_null(pc.struct_field(parts, [2]), "")
+    path = pc.if_else(pc.greater(pc.utf8_length(path), 1), pc.utf8_rtrim(path, characters="/"),
+                      "")
+    normalized = pc.binary_join_element_wise("https://", host, path, "")
+    # An empty host leaves the URL as it was; the Python path decides those too.
+    plain &= pc.fill_null(pc.greater(pc.utf8_length(host), 0), False).to_numpy(
+        zero_copy_only=False)
+    if not plain.all():
+        other = np.flatnonzero(~plain)
+        exact = [entities.normalize_url(u) for u in urls.take(pa.array(other)).to_pylist()]
+        normalized = pc.replace_with_mask(normalized, pa.array(~plain),
+                                          pa.array(exact, pa.string()))
+    return _grouped(owner, np.arange(len(urls), dtype=np.float64), normalized, n)

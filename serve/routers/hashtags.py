@@ -1,4 +1,4 @@
-"""Hashtag volumes by label, top hashtags and emerging hashtags."""
+"""Hashtag volumes by label, top and emerging hashtags, and a hashtag's network."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from swarmlens.classifier.network.report import NetworkOptions
 from swarmlens.serve.deps import FiltersDep, ModelDep, StoreDep, aware
 from swarmlens.serve.schemas import (
     EmergingResponse,
     EstimateResponse,
+    NetworkResponse,
     TopHashtagsResponse,
     VolumeResponse,
 )
 from swarmlens.serve.services import analytics, estimates
+from swarmlens.serve.services import network as network_service
 
 router = APIRouter(prefix="/v1/hashtags", tags=["hashtags"])
 
@@ -88,3 +91,29 @@ def estimate(
     corrected by the whole audit's mean error (100 audited posts cannot measure each hour's
     error), and they carry no interval."""
     return estimates.estimate(store, tag, aware(start), aware(end), interval)
+@router.get("/{tag}/network", response_model=NetworkResponse)
+def network(
+    tag: str,
+    store: StoreDep,
+    serving: ModelDep,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    coordination_window: Annotated[
+        float | None,
+        Query(gt=0, le=86_400, description="seconds; omit for 60, or see 'estimate'"),
+    ] = None,
+    estimate_window: Annotated[
+        bool, Query(description="estimate the coordination window from the data (CooRnet)")
+    ] = False,
+    churn_hours: Annotated[int, Query(ge=1, le=24 * 30)] = 24,
+) -> NetworkResponse:
+    """The retweet network of ``tag``'s posts in [start, end): communities (Louvain, or
+    Leiden when installed) with their stance mix, centralization and resilience; the
+    robustness curve (targeted vs random removal); coordinated link sharing (accounts
+    posting the same links within the window, at least twice); churn between windows; and
+    a layout of the largest communities. Lists are bounded; ``totals`` has full counts."""
+    window = None if estimate_window else (coordination_window or 60.0)
+    options = NetworkOptions(window, churn_hours=churn_hours)
+    return network_service.network(
+        store, tag, aware(start), aware(end), options, serving.version
+    )

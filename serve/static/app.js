@@ -351,6 +351,7 @@
     writeUrl(push);
     loadVolume(state);
     loadTables(state);
+    SL.network.load(state);
     if ($("#emerging-hashtags").getAttribute("data-state") === "error") SL.tables.loadEmerging(state.windowHours);
     if ($("#model-version").textContent === "unavailable") loadModel();
   }
@@ -461,6 +462,7 @@
       state = st;
       writeUrl(false);
       loadVolume(state);
+      SL.network.load(state);
     } else if (top) {
       $("#hashtag-input").placeholder = "type a hashtag";
       showEmpty("<strong>No hashtags yet</strong><span>The scored data holds no hashtags in this range. Type one above.</span>");

@@ -426,3 +426,20 @@ def test_dashboard_shows_the_audited_estimate_where_an_audit_exists(
     assert not rec.off_host(), f"requests left the machine: {rec.off_host()}"
     assert not rec.page_errors, rec.page_errors
     assert not rec.console_errors, rec.console_errors
+def test_dashboard_draws_the_demo_network(page: tuple[Any, Recorder], live_server: str) -> None:
+    pg, rec = page
+    pg.goto(live_server + "/?hashtag=ParisIsBurning")
+    pg.wait_for_selector("#network-card[data-state=ready]")
+    status, data = api_get(live_server, "/v1/hashtags/ParisIsBurning/network")
+    assert status == 200
+    assert pg.get_attribute("#network-canvas", "data-nodes") == str(len(data["drawing"]["nodes"]))
+    rows = pg.locator("#network-communities tbody tr[data-community]")
+    assert rows.count() == min(15, len(data["communities"]))
+    size_cell = pg.locator("#network-communities tbody tr").first.locator("td").nth(1)
+    assert size_cell.inner_text() == str(data["communities"][0]["size"])
+    groups = pg.locator("#network-groups .coord-group")
+    assert groups.count() == len(data["coordination"][:10]) and groups.count() >= 1
+    assert "demo_relay_" in groups.first.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.locator("#network-card").screenshot(path=str(ARTIFACTS / "dashboard-network.png"))
+    assert not rec.page_errors and not rec.console_errors and not rec.off_host()

@@ -53,9 +53,24 @@ def _expected_entities(text: str) -> tuple[list[str], ...]:
 def test_entity_columns_equal_extract(texts: list[str]) -> None:
     texts = [t.encode("utf-8", "replace").decode("utf-8") for t in texts]
     columns = entity_columns.extract_columns(pa.array(texts, pa.string()))
+    normalized = entity_columns.normalized_url_lists(columns[1])
     for i, text in enumerate(texts):
         got = tuple(column[i].as_py() for column in columns)
         assert got == _expected_entities(text), text
+        assert normalized[i].as_py() == entities.normalize_urls(got[1]), text
+
+
+@FAST
+@given(urls=st.lists(st.one_of(
+    st.sampled_from(["https://www.Ex.COM/a/", "http://x.org", "justpaste.it/AbC", "www.x.com/",
+                     "https://x.com//", "https://x.com/a?utm_source=t&id=1#top",
+                     "https://x.com:8080/p", "https://u@x.com/p", "HTTP://WWW.X.COM./P/",
+                     "a.it/x://y", "https://./x", "https://ünï.com/x", "https://x.com/%7E/"]),
+    st.text(alphabet="htps:/w.xcom-_?#=&%AB", max_size=30)), max_size=6))
+def test_normalized_urls_equal_normalize_url(urls: list[str]) -> None:
+    lists = pa.array([urls, [], urls[::-1]], pa.list_(pa.string()))
+    got = entity_columns.normalized_url_lists(lists).to_pylist()
+    assert got == [entities.normalize_urls(u) for u in (urls, [], urls[::-1])]
 
 
 def test_entity_columns_on_nulls_and_empty_batches() -> None:
@@ -118,6 +133,9 @@ GOOD = [
      "retweet_of": "a1", "reply_to": "", "group": "g"},
     {"id": "a4", "text": "no time", "created_at": "", "platform": "myspace", "author": ""},
     {"id": "a5", "text": "naive time", "created_at": "2015-11-14T10:00:00.250"},
+    {"id": "a6", "text": "RT @Demo_x: shared http://WWW.X.org/a/", "retweet_of": "a1"},
+    {"id": "a7", "text": "RT @y: z", "retweet_of": "12", "retweet_of_author": "given"},
+    {"id": "a8", "text": "RT @not_a_retweet: no retweet_of"},
 ]
 ODD = [  # each goes the per-record way, inside an otherwise vectorised batch
     {"id": "b1", "text": "twitter time", "created_at": "Sat Nov 14 10:00:00 +0000 2015"},

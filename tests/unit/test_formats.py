@@ -61,6 +61,7 @@ def test_v1_status_to_flat_record() -> None:
         "created_at": "Fri Nov 13 22:00:00 +0000 2015",
         "author": "demo_a",
         "retweet_of": None,
+        "retweet_of_author": None,
         "reply_to": "99",
         "hashtags": ["Paris"],
         "urls": ["https://example.org/x"],
@@ -84,6 +85,7 @@ def test_v1_extended_tweet_and_retweet_take_the_full_text() -> None:
     original = {"id": 7, "full_text": "original words", "user": {"screen_name": "orig"}}
     retweet = twitter_v1_record(v1_status(text="RT @orig: orig…", retweeted_status=original))
     assert retweet["text"] == "RT @orig: original words" and retweet["retweet_of"] == 7
+    assert retweet["retweet_of_author"] == "orig"  # retweeted_status.user
     assert retweet["hashtags"] == []  # the original's entities, which it has none of
 
 
@@ -128,6 +130,7 @@ def test_v2_tweet_to_flat_record_with_includes() -> None:
         "created_at": "2015-11-14T01:00:00.000Z",
         "author": "demo_b",
         "retweet_of": "0",
+        "retweet_of_author": "demo_a",
         "reply_to": "9",
         "hashtags": ["Paris"],
         "urls": ["https://example.org/y"],

@@ -1,0 +1,132 @@
+"""The ``network`` command: a hashtag's retweet communities, resilience and coordination."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from swarmlens.classifier.cli.output import out, print_json
+from swarmlens.classifier.errors import InputError
+from swarmlens.classifier.vocab import LABELS
+
+log = logging.getLogger(__name__)
+
+
+def network(
+    dataset: Annotated[list[Path], typer.Argument(help="Scored dataset directory or files.")],
+    hashtag: Annotated[str, typer.Option(help="Hashtag, any spelling, with or without '#'.")],
+    start: Annotated[str | None, typer.Option(help="ISO time, inclusive.")] = None,
+    end: Annotated[str | None, typer.Option(help="ISO time, exclusive.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the network as JSON.")] = False,
+    graphml: Annotated[
+        Path | None, typer.Option(help="Write the retweet graph as GraphML (Gephi).")
+    ] = None,
+    csv_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv", help="Write CSV files (coordination-network-toolkit input) to this directory."
+        ),
+    ] = None,
+    coordination_window: Annotated[
+        str,
+        typer.Option(help="Seconds within which shares of a link are co-shares, or 'auto'."),
+    ] = "60",
+    churn_hours: Annotated[int, typer.Option(help="Width of the churn windows (hours).")] = 24,
+    method: Annotated[str, typer.Option(help="'auto', 'louvain' or 'leiden'.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed of communities, random removal, layout.")] = 0,
+) -> None:
+    """Retweet communities of a hashtag (size, stance mix, centralization, resilience),
+    robustness to removing accounts, coordinated link sharing and churn."""
+    from swarmlens.classifier.analytics import network_sql, queries
+    from swarmlens.classifier.network.export import write_csv, write_graphml
+    from swarmlens.classifier.network.report import NetworkOptions, build_network
+    from swarmlens.classifier.posts.post import parse_time
+
+    for path in dataset:
+        if not path.exists():
+            raise InputError(f"dataset {path} does not exist")
+    try:
+        start_at, end_at = parse_time(start), parse_time(end)
+    except ValueError as exc:
+        raise InputError(f"--start/--end: {exc}") from None
+    window = _window(coordination_window)
+    con = queries.connect()
+    source = network_sql.network_source(con, [queries.parquet_source(dataset)])
+    options = NetworkOptions(window, churn_hours=churn_hours, method=method, seed=seed)
+    result = build_network(con, source, hashtag, start_at, end_at, options)
+    if graphml is not None:
+        log.info(f"Wrote {write_graphml(result, graphml)}")
+    if csv_dir is not None:
+        for path in write_csv(result, con, csv_dir):
+            log.info(f"Wrote {path}")
+    if as_json:
+        print_json(result.data)
+        return
+    _print(result.data)
+
+
+def _window(value: str) -> float | None:
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        problem = f"--coordination-window: {value!r} is neither seconds nor 'auto'"
+        raise InputError(problem) from None
+    if seconds <= 0:
+        raise InputError("--coordination-window must be positive seconds or 'auto'")
+    return seconds
+
+
+def _print(data: dict[str, Any]) -> None:
+    title = f"#{data['hashtag']} retweet communities, {data['start']} to {data['end']}"
+    table = Table(
+        title=title,
+        caption=(
+            f"{data['posts']} posts, {data['retweets']} retweets, "
+            f"{data['totals']['accounts']} accounts; {data['method']}. Stance mixes are "
+            "classify-and-count. centralization: 1 = a star, 0 = evenly retweeted; "
+            "resilience: retweets left after removing the top 5% accounts."
+        ),
+    )
+    for column in ("id", "size", *LABELS, "centralization", "resilience", "top accounts"):
+        table.add_column(column, justify="left" if column == "top accounts" else "right")
+    for c in data["communities"][:20]:
+        resilience = "-" if c["resilience"] is None else f"{c['resilience']:.2f}"
+        table.add_row(
+            str(c["id"]),
+            str(c["size"]),
+            *(str(c["labels"][x]) for x in LABELS),
+            f"{c['centralization']:.2f}",
+            resilience,
+            ", ".join(c["top_accounts"][:3]),
+        )
+    out.print(table)
+    curve = Table(title="Robustness: left after removing the most retweeted (vs random)")
+    for column in ("removed", "giant (targeted)", "weight (targeted)", "giant (random)",
+                   "weight (random)"):
+        curve.add_column(column, justify="right")
+    for t, r in zip(data["robustness"]["targeted"], data["robustness"]["random"], strict=True):
+        curve.add_row(str(t[0]), f"{t[1]:.2f}", f"{t[2]:.2f}", f"{r[1]:.2f}", f"{r[2]:.2f}")
+    out.print(curve)
+    groups = Table(
+        title=f"Coordinated link sharing (window {data['coordination_window_s']:g} s)"
+    )
+    for column in ("accounts", "co-shares", "links"):
+        groups.add_column(column)
+    for g in data["coordination"][:20]:
+        groups.add_row(", ".join(g["accounts"]), str(g["co_shares"]), "\n".join(g["urls"][:5]))
+    if not data["coordination"]:
+        log.info("No coordinated group: no pair of accounts co-shared two links in the window.")
+    out.print(groups)
+    churn = Table(title=f"Churn per {data['churn']['hours']} h window")
+    for column in ("window start", "active", "appeared", "new", "stopped"):
+        churn.add_column(column, justify="left" if column == "window start" else "right")
+    for w in data["churn"]["windows"]:
+        churn.add_row(w["start"], str(w["active"]), str(w["appeared"]), str(w["new"]),
+                      str(w["stopped"]))
+    out.print(churn)
