@@ -208,7 +208,7 @@ def split_worker(path: str, out: str) -> None:
         t0 = clock()
         prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
         t1 = clock()
-        scores = decision_scores(prepared, params, model.idf_, model.coef_t_) + model.intercept_
+        scores = decision_scores(prepared, params, model.packed_) + model.intercept_
         t2 = clock()
         proba = (softmax(scores) if model.calibration_ is None
                  else calibrated(scores, *model.calibration_))

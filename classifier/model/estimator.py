@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from swarmlens.classifier.errors import TrainingDataError
 from swarmlens.classifier.model import hashing
 from swarmlens.classifier.model.calibration import GroupCalibratedClassifier
+from swarmlens.classifier.model.fused import pack
 from swarmlens.classifier.model.linear import (
     ARCHITECTURE,
     FEATURE_PARAMS,
@@ -204,8 +205,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.featurizer_ = featurizer.fit(X)
         self.scorer_ = scorer.fit(self.featurizer_.transform(X), labels, groups=groups)
         self.classes_ = self.scorer_.classes_
-        # Scoring reads the weights transposed (a row per feature): done once, here.
-        self.coef_t_ = np.ascontiguousarray(np.asarray(self.coef_, np.float32).T)
+        # Scoring reads each column's idf and weights together: packed once, here.
+        self.packed_ = pack(self.featurizer_.idf_, np.asarray(self.coef_, np.float32))
         return self
 
     @property
@@ -228,8 +229,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         """One-vs-rest scores, shape (len(X), n_classes)."""
         check_is_fitted(self, "scorer_")
         intercept = np.asarray(self.intercept_, np.float32)
-        return decision_function(X, self.featurizer_._params(), self.featurizer_.idf_,
-                                 self.coef_t_, intercept)
+        return decision_function(X, self.featurizer_._params(), self.packed_, intercept)
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         """Calibrated probabilities, shape (len(X), n_classes), columns in ``classes_`` order."""

@@ -35,16 +35,18 @@ _LOG_TF = np.log(np.maximum(np.arange(256, dtype=np.float64), 1.0)) + 1.0  # 1 +
 
 
 @_jit
-def _accumulate(indices, values, m, idf, coef_t, offset, sublinear, weight, out, r):
-    """Add one family's L2-normalised TF-IDF row (m distinct buckets) times the weights."""
-    k = coef_t.shape[1]
+def _accumulate(indices, values, m, packed, offset, sublinear, weight, out, r):
+    """Add one family's L2-normalised TF-IDF row (m distinct buckets) times the weights.
+    packed[offset + i] = (idf, weight of class 0, class 1, ...) of bucket i: one memory
+    access per bucket, which is what this loop waits on."""
+    k = packed.shape[1] - 1
     norm2 = 0.0
     for t in range(m):
         v = values[t]
         if sublinear:  # counts are small integers: a table saves a log call per n-gram
             c = np.int64(v)
             v = _LOG_TF[c] if c < _LOG_TF.size else np.log(v) + 1.0
-        v *= idf[indices[t]]
+        v *= packed[offset + indices[t], 0]
         values[t] = v
         norm2 += v * v
     if norm2 == 0.0:
@@ -54,17 +56,17 @@ def _accumulate(indices, values, m, idf, coef_t, offset, sublinear, weight, out,
         v = values[t] * scale
         row = offset + indices[t]
         for c in range(k):
-            out[r, c] += v * coef_t[row, c]
+            out[r, c] += v * packed[row, c + 1]
 
 
 @_jit
-def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, idf_c, idf_w,
-                  coef_t, sublinear, word_weight):
+def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, packed,
+                  sublinear, word_weight):
     """Decision scores without intercept, float64 (n, classes); see ``decision_scores``."""
     clo, chi, cmode, clower = char_cfg
     wlo, whi, wlower = word_cfg
     n = offsets.size - 1
-    out = np.zeros((n, coef_t.shape[1]), np.float64)
+    out = np.zeros((n, packed.shape[1] - 1), np.float64)
     size = 3 * np.max(offsets[1:] - offsets[:-1]) + 2 * _PAD if n else 2 * _PAD
     cbuf, wbuf, jbuf, cwf, wwf = np.zeros((5, size), np.uint8)
     ccpo, wcpo, seg, ts, te = np.empty((5, size + 1), np.int64)
@@ -93,7 +95,7 @@ def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, id
                 nt = _ngrams(cbuf, ccpo, ccpo, 1, a, b, lo, max(chi, lo), _K_CHAR, mask, keys,
                              nt, hs)
             m = _sort_count(keys, tmp, nt, hist, log2nf, indices, values, 0)
-            _accumulate(indices, values, m, idf_c, coef_t, 0, sublinear, 1.0, out, r)
+            _accumulate(indices, values, m, packed, 0, sublinear, 1.0, out, r)
         if whi > 0:
             if chi > 0 and clower == wlower:
                 ntok = _join_words(cbuf, ccpo, cwf, ncp, jbuf, ts, te)
@@ -104,22 +106,28 @@ def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, id
             nt = _ngrams(jbuf, ts, te, 0, 0, ntok, wlo, whi, _K_WORD, mask, keys, 0, hs)
             m = _sort_count(keys, tmp, nt, hist, log2nf, indices, values, 0)
             # the word block always follows the char block (see ``linear.feature_specs``)
-            _accumulate(indices, values, m, idf_w, coef_t, n_features, sublinear, word_weight,
-                        out, r)
+            _accumulate(indices, values, m, packed, n_features, sublinear, word_weight, out, r)
     return out
 
 
+def pack(idf: Sequence[np.ndarray], coef: np.ndarray) -> np.ndarray:
+    """The scoring table: row j = (idf of column j, weight of column j for each class).
+
+    idf: the idf vector of each family (char block first); coef: (classes, columns).
+    """
+    table = np.empty((coef.shape[1], coef.shape[0] + 1), np.float32)
+    table[:, 0] = np.concatenate([np.asarray(v, np.float32) for v in idf])
+    table[:, 1:] = coef.T
+    return table
+
+
 def decision_scores(
-    prepared: Sequence[str] | pa.Array,
-    params: Mapping[str, Any],
-    idf: Sequence[np.ndarray],
-    coef_t: np.ndarray,
+    prepared: Sequence[str] | pa.Array, params: Mapping[str, Any], packed: np.ndarray
 ) -> np.ndarray:
-    """``features(texts) @ coef_t`` for texts already through ``prepare``, fused.
+    """``features(texts) @ coef.T`` for texts already through ``prepare``, fused.
 
     prepared: the prepared texts (Arrow string array or strings). params: the model's
-    feature parameters. idf: the idf vector of each family (char block first).
-    coef_t: the weights, shape (families x n_features, classes), C-contiguous.
+    feature parameters. packed: ``pack(idf, coef)``.
     Returns float64 (len(texts), classes), intercept not added.
     """
     offsets, data, valid = _arrow_buffers(prepared)
@@ -129,9 +137,6 @@ def decision_scores(
     wlo, whi = params["word_ngram_range"] if words else (0, 0)
     char_cfg = (clo, chi, int(params["char_mode"] == "char_wb"), params["char_lowercase"])
     word_cfg = (wlo, whi, params["word_lowercase"])
-    empty = np.zeros(1, np.float32)
-    idf_c = np.asarray(idf[0], np.float32) if char else empty
-    idf_w = np.asarray(idf[1], np.float32) if words else empty
     return _score_kernel(offsets, data, valid, _tables(), char_cfg, word_cfg,
-                         int(params["n_features"]), idf_c, idf_w, coef_t,
-                         bool(params["sublinear_tf"]), float(params["word_weight"]))
+                         int(params["n_features"]), packed, bool(params["sublinear_tf"]),
+                         float(params["word_weight"]))

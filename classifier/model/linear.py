@@ -22,6 +22,7 @@ from scipy.special import expit
 
 from swarmlens.classifier.errors import ArtifactFormatError
 from swarmlens.classifier.model import hashing
+from swarmlens.classifier.model.fused import pack
 from swarmlens.classifier.text.prepare import prepare
 
 ARCHITECTURE = "hashed-ngram-nbsvm-calibrated.v1"
@@ -112,18 +113,17 @@ def features(
 def decision_function(
     texts: Sequence[str] | pa.Array,
     params: Mapping[str, Any],
-    idf: Sequence[np.ndarray],
-    coef_t: np.ndarray,
+    packed: np.ndarray,
     intercept: np.ndarray,
 ) -> np.ndarray:
-    """Decision scores, ``features(texts) @ coef_t + intercept``, by the fused kernel.
+    """Decision scores, ``features(texts) @ coef.T + intercept``, by the fused kernel.
 
-    coef_t: the weights transposed, (n_columns, classes), C-contiguous float32.
+    packed: ``fused.pack(idf, coef)``, the idf and weights of each column side by side.
     """
     from swarmlens.classifier.model.fused import decision_scores
 
     prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
-    return decision_scores(prepared, params, idf, coef_t) + intercept
+    return decision_scores(prepared, params, packed) + intercept
 
 
 def explain_text(
@@ -218,8 +218,8 @@ class LinearStanceModel:
         self.classes_ = classes
         self.idf_ = list(idf)
         self.coef_ = coef
-        # X @ coef.T with a non-contiguous transpose copies the whole matrix on every call.
-        self.coef_t_ = np.ascontiguousarray(coef.T)
+        # Scoring reads idf and weights of a column together (see ``fused.pack``).
+        self.packed_ = pack(self.idf_, coef)
         self.intercept_ = intercept
         self.calibration_ = calibration
         self.model_version_: str | None = None
@@ -228,7 +228,7 @@ class LinearStanceModel:
         return features(X, self.params, self.idf_)
 
     def decision_function(self, X: Sequence[str] | pa.Array) -> np.ndarray:
-        return decision_function(X, self.params, self.idf_, self.coef_t_, self.intercept_)
+        return decision_function(X, self.params, self.packed_, self.intercept_)
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         scores = self.decision_function(X)

@@ -205,8 +205,8 @@ def test_fused_scores_equal_the_matrix_product(trained_model: object) -> None:
     texts = pa.array(["Paris brûle #ParisIsBurning", "", "عاجل: باريس", "İSTANBUL ΣΑΣ", None,
                       "word " * 300, "a  b\t\tc https://t.co/x @user"])
     prepared = prep.prepare(texts, model.params["mask_urls"], model.params["mask_mentions"])
-    fused = decision_scores(prepared, model.params, model.idf_, model.coef_t_)
-    matrix = np.asarray(features(texts, model.params, model.idf_) @ model.coef_t_)
+    fused = decision_scores(prepared, model.params, model.packed_)
+    matrix = np.asarray(features(texts, model.params, model.idf_) @ model.coef_.T)
     np.testing.assert_allclose(fused, matrix, rtol=1e-5, atol=1e-6)
     assert np.all(fused[1] == 0) and np.all(fused[4] == 0)
 
