@@ -390,7 +390,7 @@ def emerging_hashtags(
                 "hashtag": key,
                 "recent": recent,
                 "baseline_per_window": round(base / windows, 3),
-                "burst_score": round(score, 3),
+                "burst_score": round(float(score), 3),
                 "accounts": acc,
                 "baseline_accounts": round(base_acc / windows, 3),
                 "expected_accounts": round(float(mu), 4),
