@@ -314,7 +314,7 @@ def emerging_hashtags(
         # Naive UTC out of DuckDB: fetching a TIMESTAMPTZ would need pytz.
         latest = con.execute(f"SELECT max(t)::TIMESTAMP FROM {relation}").fetchone()
         if latest is None or latest[0] is None:
-            return {"window": None, "hashtags": [], "prior_accounts_per_window": None}
+            return {"window": None, "hashtags": []}
         # Include the latest post's hour whole in the recent window.
         end = latest[0].replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
         end += timedelta(hours=1)
