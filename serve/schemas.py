@@ -128,9 +128,15 @@ class TopHashtagsResponse(BaseModel):
 
 class EmergingHashtag(BaseModel):
     hashtag: str
-    recent: int
-    baseline_per_window: float
-    burst_score: float
+    recent: int = Field(description="posts in the window")
+    baseline_per_window: float = Field(description="mean posts per baseline window")
+    burst_score: float = Field(description="-log10 p_value: the ranking")
+    accounts: int = Field(description="distinct accounts in the window")
+    baseline_accounts: float = Field(description="mean distinct accounts per baseline window")
+    expected_accounts: float = Field(description="baseline accounts smoothed by the prior")
+    p_value: float = Field(
+        description="P(X >= accounts), X ~ Poisson(expected_accounts): one-sided Poisson test"
+    )
 
 
 class Window(BaseModel):
@@ -142,6 +148,9 @@ class Window(BaseModel):
 class EmergingResponse(BaseModel):
     window: Window | None
     hashtags: list[EmergingHashtag]
+    prior_accounts_per_window: float | None = Field(
+        None, description="the prior's mean: the typical tag's distinct accounts per window"
+    )
     model_version: str
 
 

@@ -252,9 +252,13 @@ class Store:
 
     # -- reads -------------------------------------------------------------------------
 
-    def posts_source(self) -> str:
-        """Table expression over every stored scored post: ingested and attached datasets."""
-        columns = "post_id, label, scores, model_version, hashtags, created_at"
+    def posts_source(
+        self, columns: str = "post_id, label, scores, model_version, hashtags, created_at"
+    ) -> str:
+        """Table expression over every stored scored post: ingested and attached datasets.
+
+        columns: the columns to read (of ``OUTPUT_SCHEMA``; emerging hashtags read authors).
+        """
         paths = self.dataset_paths()
         if not paths:
             return f"(SELECT {columns} FROM posts)"

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 
+from swarmlens.classifier.analytics import bursts
 from swarmlens.classifier.errors import QueryError
 from swarmlens.classifier.text.entities import canonical_hashtag
 from swarmlens.classifier.vocab import FLOOD_PAIR, LABELS
@@ -278,16 +280,32 @@ def emerging_hashtags(
     limit: int = 20,
     min_recent: int = 5,
     con: duckdb.DuckDBPyConnection | None = None,
+    posts: str | None = None,
 ) -> dict[str, Any]:
-    """Hashtags whose volume in the last window is far above their own baseline.
+    """Hashtags taken up by far more accounts in the last window than their baseline.
 
-    The recent window is the ``window_hours`` before ``end`` (default: the latest
-    post). The baseline is the mean count per window over the
-    ``EMERGING_BASELINE_WINDOWS`` windows before it. The burst score is a
-    Poisson z-score with one pseudo-count, (recent - baseline) / sqrt(baseline + 1):
-    a tag never seen before that suddenly has 50 posts scores ~50, a tag that
-    always has ~50 scores ~0. Tags with fewer than ``min_recent`` recent posts
-    are left out (noise).
+    The recent window is the ``window_hours`` before ``end`` (default: the end of the
+    latest post's hour); the baseline is the ``EMERGING_BASELINE_WINDOWS`` windows of
+    the same length before it. Per tag:
+
+    * ``accounts``: distinct authors in the recent window (a post without an author
+      counts as its own account); ``baseline_accounts``: mean distinct authors per
+      baseline window. ``recent`` and ``baseline_per_window`` are the same in posts.
+    * ``expected_accounts`` = (baseline accounts summed + prior_rate) / (windows + 1):
+      the baseline smoothed by a Gamma (pseudo-count) prior worth one window, whose
+      mean ``prior_rate`` is the typical tag's rate (the median accounts per window of
+      the tags seen in the baseline, at least 1 / windows). A brand-new tag expects
+      prior_rate / (windows + 1), not zero.
+    * ``p_value`` = P(X >= accounts), X ~ Poisson(expected_accounts): a one-sided
+      Poisson test, as in Twitter's *Trend Detection in Social Data* (2015);
+      ``burst_score`` = -log10 p_value (finite: see ``bursts.log10_p_values``).
+
+    Tags rank by burst_score, then accounts, then posts. Tags with fewer than
+    ``min_recent`` distinct accounts in the window, or no more than expected, are left
+    out: one account posting 500 times is one account and never outranks a tag posted
+    by many. ``posts`` is a table expression of scored posts (``post_id``, ``author``,
+    ``hashtags``, ``created_at``) to count accounts from; without it each post counts as
+    an account (the relation has no authors). ``relation`` gives the post counts.
     """
     if window_hours < 1:
         raise QueryError("window_hours must be at least 1")
@@ -300,44 +318,85 @@ def emerging_hashtags(
         # Include the latest post's hour whole in the recent window.
         end = latest[0].replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
         end += timedelta(hours=1)
+    windows = EMERGING_BASELINE_WINDOWS
+    recent_start = end - timedelta(hours=window_hours)
     params = {
-        "end": end,
-        "recent": f"{window_hours} hours",
-        "base": f"{window_hours * EMERGING_BASELINE_WINDOWS} hours",
-        "windows": EMERGING_BASELINE_WINDOWS,
-        "min_recent": min_recent,
-        "limit": limit,
+        "e": end,
+        "r": recent_start,
+        "b": recent_start - timedelta(hours=window_hours * windows),
+        "seconds": window_hours * 3600,
     }
+    # Window of a moment: -1 the recent one, 0..windows-1 the baseline ones going back.
+    window = (
+        "CASE WHEN t >= $r THEN -1 "
+        "ELSE ceil((epoch($r::TIMESTAMPTZ) - epoch(t)) / $seconds) - 1 END"
+    )
+    if posts is None:
+        per_window = (
+            f"SELECT key, {window} AS w, sum(n) AS m FROM {relation} "
+            "WHERE t >= $b AND t < $e GROUP BY key, w"
+        )
+    else:
+        per_window = f"""
+            SELECT key, {window} AS w, count(DISTINCT author) AS m FROM (
+                SELECT unnest(hashtags) AS key, created_at AS t,
+                       coalesce(author, 'post:' || post_id) AS author
+                FROM {posts} WHERE created_at >= $b AND created_at < $e)
+            GROUP BY key, w"""
     rows = con.execute(
         f"""
-        WITH bounds AS (
-            SELECT $end::TIMESTAMPTZ AS e,
-                   $end::TIMESTAMPTZ - $recent::INTERVAL AS r,
-                   $end::TIMESTAMPTZ - $recent::INTERVAL - $base::INTERVAL AS b
-        ), c AS (
-            SELECT key,
-                   sum(n) FILTER (WHERE t >= r AND t < e) AS recent,
-                   coalesce(sum(n) FILTER (WHERE t >= b AND t < r), 0) AS base
-            FROM {relation}, bounds WHERE t >= b AND t < e GROUP BY key
-        )
-        SELECT key, recent::BIGINT, base / $windows AS baseline,
-               (recent - base / $windows) / sqrt(base / $windows + 1) AS burst
-        FROM c WHERE recent >= $min_recent AND recent > base / $windows
-        ORDER BY burst DESC, key LIMIT $limit
+        WITH c AS (
+            SELECT key, coalesce(sum(n) FILTER (WHERE t >= $r), 0) AS recent,
+                   coalesce(sum(n) FILTER (WHERE t < $r), 0) AS base
+            FROM {relation} WHERE t >= $b AND t < $e GROUP BY key
+        ), a AS ({per_window}
+        ), per AS (
+            SELECT key, coalesce(sum(m) FILTER (WHERE w < 0), 0) AS accounts,
+                   coalesce(sum(m) FILTER (WHERE w >= 0), 0) AS base_accounts
+            FROM a GROUP BY key
+        ), typical AS (SELECT median(base_accounts) AS m FROM per WHERE base_accounts > 0)
+        SELECT key, accounts::BIGINT, base_accounts::BIGINT, coalesce(recent, 0)::BIGINT,
+               coalesce(base, 0)::BIGINT, typical.m::DOUBLE
+        FROM per LEFT JOIN c USING (key), typical
+        WHERE accounts >= $min_recent
         """,
-        params,
+        {**params, "min_recent": min_recent},
     ).fetchall()
+    typical = rows[0][5] if rows else None
+    if typical is None:
+        # The median over tags is only fetched with a candidate; ask for it alone.
+        typical = con.execute(
+            f"WITH a AS ({per_window}) SELECT median(s) FROM "
+            "(SELECT sum(m) AS s FROM a WHERE w >= 0 GROUP BY key)",
+            params,
+        ).fetchone()[0]
+    rate = bursts.prior_rate([] if typical is None else [typical / windows], windows)
+    found = []
+    if rows:
+        accounts = np.array([r[1] for r in rows], dtype=float)
+        expected = bursts.expected_counts([r[2] for r in rows], windows, rate)
+        log_p = bursts.log10_p_values(accounts, expected)
+        for row, mu, lp in zip(rows, expected, log_p, strict=True):
+            key, acc, base_acc, recent, base, _ = row
+            if acc > mu:
+                found.append((-lp, acc, recent, key, base_acc, base, mu))
+    found.sort(key=lambda f: (-f[0], -f[1], -f[2], f[3]))
     start = end - timedelta(hours=window_hours)
     return {
         "window": {"start": _iso(start), "end": _iso(end), "hours": window_hours},
+        "prior_accounts_per_window": round(rate, 4),
         "hashtags": [
             {
                 "hashtag": key,
                 "recent": recent,
-                "baseline_per_window": round(baseline, 3),
-                "burst_score": round(burst, 3),
+                "baseline_per_window": round(base / windows, 3),
+                "burst_score": round(float(score), 3),
+                "accounts": acc,
+                "baseline_accounts": round(base_acc / windows, 3),
+                "expected_accounts": round(float(mu), 4),
+                "p_value": float(f"{10.0 ** -score:.4g}"),
             }
-            for key, recent, baseline, burst in rows
+            for score, acc, recent, key, base_acc, base, mu in found[:limit]
         ],
     }
 

@@ -43,10 +43,14 @@ def emerging(
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
     min_recent: Annotated[int, Query(ge=1)] = 5,
 ) -> EmergingResponse:
-    """Hashtags whose volume in the last ``window_hours`` (ending at ``end``, default: the
-    latest post's hour) is far above their own baseline, the mean per window over the 28
-    windows before. burst_score = (recent - baseline) / sqrt(baseline + 1), a Poisson
-    z-score with one pseudo-count: a tag new in the window ranks by its volume."""
+    """Hashtags taken up by far more accounts in the last ``window_hours`` (ending at
+    ``end``, default: the end of the latest post's hour) than in the 28 windows before.
+    burst_score = -log10 p_value, p_value = P(X >= accounts) with X ~ Poisson of the
+    baseline's distinct accounts per window smoothed by a prior (the typical tag's rate,
+    worth one window), so a brand-new tag scores finite. ``accounts`` are distinct
+    authors: a single account posting many times counts once. ``min_recent`` is the
+    least number of distinct accounts in the window; ``recent`` and
+    ``baseline_per_window`` give the posts."""
     return analytics.emerging(store, window_hours, aware(end), limit, min_recent, serving.version)
 
 

@@ -102,7 +102,10 @@ def emerging(
     model_version: str,
 ) -> EmergingResponse:
     relation, _ = store.relation("hashtags", None, end)
+    # Distinct accounts come from the posts themselves (the aggregates have no authors);
+    # the query reads only the recent and baseline windows of them.
+    posts = store.posts_source("post_id, author, hashtags, created_at")
     result = queries.emerging_hashtags(
-        relation, window_hours, end, limit, min_recent, con=store.cursor()
+        relation, window_hours, end, limit, min_recent, con=store.cursor(), posts=posts
     )
     return EmergingResponse(**result, model_version=model_version)

@@ -148,13 +148,18 @@
           .map((h) => {
             const b = Number(h.burst_score);
             const bw = isFinite(b) && b > 0 ? Math.max(4, (b / maxBurst) * 100) : 0;
-            const base = Number(h.baseline_per_window);
+            // Accounts (distinct authors) are what the burst is scored on; posts are beside them.
+            const base = Number(h.baseline_accounts ?? h.baseline_per_window);
+            const accounts = Number(h.accounts);
+            const p = Number(h.p_value);
+            const why = isFinite(p) ? "p = " + p.toExponential(1) + " against " + Number(h.expected_accounts).toFixed(2) + " accounts expected" : "";
             return (
               '<tr data-hashtag="' + esc(h.hashtag) + '" tabindex="0" title="Chart #' + esc(h.hashtag) + '">' +
               '<td class="tag" dir="auto">#' + esc(h.hashtag) + "</td>" +
-              '<td class="num burst"><span class="burst-bar" style="width:' + bw.toFixed(0) + '%"></span><span class="burst-val">' +
+              '<td class="num burst" title="' + esc(why) + '"><span class="burst-bar" style="width:' + bw.toFixed(0) + '%"></span><span class="burst-val">' +
               (isFinite(b) ? b.toFixed(1) : "–") + "</span></td>" +
-              '<td class="num strong">' + fmtNum(h.recent) + "</td>" +
+              '<td class="num strong accounts">' + (isFinite(accounts) ? fmtNum(accounts) : "–") + "</td>" +
+              '<td class="num posts">' + fmtNum(h.recent) + "</td>" +
               '<td class="num dim">' + (isFinite(base) ? (base < 10 ? base.toFixed(1) : fmtNum(Math.round(base))) : "–") + "</td></tr>"
             );
           })

@@ -151,3 +151,58 @@ def test_top_emerging_domains(client: TestClient) -> None:
     assert emerging["hashtags"][0]["burst_score"] >= emerging["hashtags"][-1]["burst_score"]
     domains = client.get("/v1/domains/top", params={"limit": 50}).json()["domains"]
     assert {"justpaste.it", "t.me"} <= {d["domain"] for d in domains}
+
+
+def test_emerging_counts_accounts_not_posts(client: TestClient) -> None:
+    """Ingested in one hour: #SwarmlensCrowdTest by 40 accounts, #SwarmlensFloodTest by one
+    account 120 times. Scored on accounts, the crowd ranks and the flood does not."""
+    posts = [
+        {
+            "id": f"crowd-{i}",
+            "text": f"Paris stands together #SwarmlensCrowdTest {i}",
+            "created_at": f"2017-05-01T10:{i:02d}:00Z",
+            "author": f"demo_crowd_{i}",
+        }
+        for i in range(40)
+    ] + [
+        {
+            "id": f"flood-{i}",
+            "text": f"buy now #SwarmlensFloodTest {i}",
+            "created_at": f"2017-05-01T10:{i % 60:02d}:{i // 60:02d}Z",
+            "author": "demo_flooder",
+        }
+        for i in range(120)
+    ]
+    assert client.post("/v1/posts", json={"posts": posts}).json()["accepted"] == 160
+    params = {"end": "2017-05-01T11:00:00Z", "window_hours": 1}
+    body = client.get("/v1/hashtags/emerging", params=params).json()
+    assert body["window"] == {
+        "start": "2017-05-01T10:00:00Z",
+        "end": "2017-05-01T11:00:00Z",
+        "hours": 1,
+    }
+    names = [h["hashtag"] for h in body["hashtags"]]
+    assert names[0] == "swarmlenscrowdtest" and "swarmlensfloodtest" not in names
+    crowd = body["hashtags"][0]
+    assert (crowd["accounts"], crowd["recent"], crowd["baseline_accounts"]) == (40, 40, 0)
+    assert 0 < crowd["expected_accounts"] < 1 and 0 <= crowd["p_value"] < 1e-10
+    assert crowd["burst_score"] > 10 and body["prior_accounts_per_window"] > 0
+    loose = client.get("/v1/hashtags/emerging", params={**params, "min_recent": 1}).json()
+    ranked = {h["hashtag"]: h for h in loose["hashtags"]}
+    flood = ranked["swarmlensfloodtest"]
+    assert (flood["accounts"], flood["recent"]) == (1, 120)
+    assert flood["burst_score"] < crowd["burst_score"]
+    bad = client.get("/v1/hashtags/emerging", params={"window_hours": 0})
+    assert bad.status_code == 422 and "window_hours" in bad.json()["message"]
+
+
+def test_emerging_finds_the_demo_burst_within_its_first_hour(client: TestClient) -> None:
+    """The supporters' tags start about 21:15 UTC on 13 Nov 2015 (the demo's attack hour):
+    a one-hour window ending at 22:00 already ranks them first, none seen the day before."""
+    body = client.get(
+        "/v1/hashtags/emerging", params={"end": "2015-11-13T22:00:00Z", "window_hours": 1}
+    ).json()
+    top = body["hashtags"][:2]
+    assert {h["hashtag"] for h in top} == {"باريستشتعل", "الدولهالاسلاميهتضربفرنسا"}
+    assert all(h["baseline_accounts"] == 0 and h["accounts"] >= 5 for h in top)
+    assert all(0 < h["expected_accounts"] < 0.1 for h in top)
