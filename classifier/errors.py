@@ -26,6 +26,10 @@ the CLI prints ``error: [E004] ...`` and exits with status 2.
 | E017 | HTTPError: any other HTTP-level refusal (unknown route, wrong method) | 4xx |
 | E018 | ArtifactFormatError: a model file is not a v2 artifact (an old pickle...) | 500 |
 | E019 | InternalError: an unexpected failure (a bug); the server logs its traceback | 500 |
+| E030 | BodyTimeoutError: the request body did not arrive within body_timeout | 408 |
+| E031 | HostNotAllowedError: the Host header is no loopback name nor an allowed host | 421 |
+| E032 | ClientOverloadedError: one client holds max_inflight_per_client requests | 429 |
+| E033 | DatasetGoneError: an attached dataset's files are missing or unreadable | 409 |
 """
 
 from __future__ import annotations
@@ -185,3 +189,31 @@ class ArtifactFormatError(SwarmlensError):
 
     code = "E018"
     http_status = 500
+
+
+class BodyTimeoutError(SwarmlensError):
+    """A request body stalled: it did not finish arriving within ``body_timeout`` seconds."""
+
+    code = "E030"
+    http_status = 408
+
+
+class HostNotAllowedError(SwarmlensError):
+    """The request's Host is not loopback nor in ``allowed_hosts`` (DNS rebinding guard)."""
+
+    code = "E031"
+    http_status = 421
+
+
+class ClientOverloadedError(SwarmlensError):
+    """One client already holds ``max_inflight_per_client`` requests; wait for them."""
+
+    code = "E032"
+    http_status = 429
+
+
+class DatasetGoneError(SwarmlensError):
+    """An attached dataset's files were deleted or moved: restore them or detach it."""
+
+    code = "E033"
+    http_status = 409

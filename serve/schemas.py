@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
+from swarmlens.classifier.posts.post import check_post_time, parse_time
 from swarmlens.classifier.vocab import FLOOD_PAIR, LABELS, PLATFORMS, Label
 
 Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
@@ -56,10 +57,22 @@ class ClassifyResponse(BaseModel):
 
 
 class IngestItem(ClassifyItem):
-    created_at: datetime = Field(description="Time of posting (ISO 8601; naive means UTC).")
+    created_at: datetime = Field(
+        description="Time of posting (ISO 8601; naive means UTC), between 2006-03-21 (the "
+        "first tweet) and a day after the server's clock."
+    )
     author: str | None = Field(default=None, max_length=256)
     platform: Platform = "other"
     retweet_of: str | None = Field(default=None, max_length=256)
+
+    @field_validator("created_at")
+    @classmethod
+    def _possible_time(cls, value: datetime) -> datetime:
+        # The batch readers' bounds (posts.post.check_post_time), so the API and the CLI
+        # accept the same posts; ValueError becomes a 422 naming the field.
+        moment = parse_time(value)
+        assert moment is not None
+        return check_post_time(moment)  # type: ignore[return-value]
 
 
 class IngestRequest(BaseModel):
@@ -205,6 +218,7 @@ class Info(BaseModel):
     max_body_bytes: int
     max_inflight: int
     writes_need_api_key: bool
+    reads_need_api_key: bool = False
     store: dict[str, int]
 
 

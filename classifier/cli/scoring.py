@@ -95,14 +95,27 @@ def _score_to_file(
     rejects_path.unlink(missing_ok=True)
     stats = ReadStats()
     started = time.perf_counter()
+    seen: set[str] = set()
+    duplicates = 0
     with RejectsFile(rejects_path) as sink, OutputWriter(out_path) as writer:
         for batch in batched(read_posts(inputs, sink, stats)):
-            writer.write(score_batch(model, batch, entry.id))
+            # A post id is written once, as in a directory output: the first occurrence
+            # (in input order) is kept, later ones are counted as duplicates.
+            fresh = []
+            for post in batch:
+                if post.post_id in seen:
+                    duplicates += 1
+                else:
+                    seen.add(post.post_id)
+                    fresh.append(post)
+            if fresh:
+                writer.write(score_batch(model, fresh, entry.id))
     seconds = time.perf_counter() - started
     return {
         "read": stats.read,
         "scored": writer.rows,
         "rejected": stats.rejected,
+        "duplicates": duplicates,
         "model_version": entry.id,
         "output": str(out_path),
         "rejects": str(rejects_path) if stats.rejected else None,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from swarmlens.serve.deps import MetricsDep, ModelDep, SettingsDep
+from swarmlens.serve.deps import MetricsDep, ModelDep, ReadKey, SettingsDep
 from swarmlens.serve.schemas import ClassifyRequest, ClassifyResponse
 from swarmlens.serve.services import classify as service
 
-router = APIRouter(prefix="/v1", tags=["classify"])
+router = APIRouter(prefix="/v1", tags=["classify"], dependencies=[ReadKey])
 
 
 @router.post("/classify", response_model=ClassifyResponse, response_model_exclude_none=True)

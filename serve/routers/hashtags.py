@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from swarmlens.serve.deps import FiltersDep, ModelDep, StoreDep, aware
+from swarmlens.serve.deps import FiltersDep, ModelDep, ReadKey, StoreDep, aware
 from swarmlens.serve.schemas import EmergingResponse, TopHashtagsResponse, VolumeResponse
 from swarmlens.serve.services import analytics
 
-router = APIRouter(prefix="/v1/hashtags", tags=["hashtags"])
+router = APIRouter(prefix="/v1/hashtags", tags=["hashtags"], dependencies=[ReadKey])
 
 
 @router.get("/top", response_model=TopHashtagsResponse)
