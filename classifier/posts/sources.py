@@ -250,8 +250,9 @@ def _csv(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[int,
             except StopIteration:
                 return
             except csv.Error as exc:
-                # The reader starts afresh on the next line: this row alone is lost.
-                number = position.line = reader.line_num
+                # The reader starts afresh on the next line: this row alone is lost. Its
+                # line count may not have moved past the previous row yet.
+                number = position.line = max(reader.line_num, position.line + 1)
                 yield number, Rejected(source, number, f"unreadable CSV row: {exc}", "")
                 continue
             number = position.line = reader.line_num
