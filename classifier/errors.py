@@ -30,6 +30,7 @@ the CLI prints ``error: [E004] ...`` and exits with status 2.
 | E031 | HostNotAllowedError: the Host header is no loopback name nor an allowed host | 421 |
 | E032 | ClientOverloadedError: one client holds max_inflight_per_client requests | 429 |
 | E033 | DatasetGoneError: an attached dataset's files are missing or unreadable | 409 |
+| E034 | DatasetNotFoundError: no attached dataset has this id | 404 |
 """
 
 from __future__ import annotations
@@ -217,3 +218,10 @@ class DatasetGoneError(SwarmlensError):
 
     code = "E033"
     http_status = 409
+
+
+class DatasetNotFoundError(SwarmlensError):
+    """No attached dataset has this id (``GET /v1/datasets`` lists them)."""
+
+    code = "E034"
+    http_status = 404

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     allowed_hosts: comma-separated Host names the server answers to besides loopback
         names (localhost, 127.0.0.1, ::1) and ``host``; ``*`` allows any. Others get 421:
         a web page cannot reach the server through a rebound DNS name.
+    max_explain_chars: most characters one /v1/classify?explain=true may hold (more: 413).
     reads_need_key: whether reading endpoints (data, classify, predict, status) need a
         key too; default: they do when ``api_keys`` is set. ``/healthz`` never does.
     model: model version or artifact path to serve (default: the registry's current one).
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     body_timeout: float = Field(default=15.0, gt=0)
     allowed_hosts: str = ""
     reads_need_key: bool | None = None
+    max_explain_chars: int = Field(default=100_000, ge=1)
     model: str | None = None
     label_studio_url: str | None = Field(
         default=None,

@@ -17,7 +17,10 @@ class ClassifyItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=256, description="Caller's id, echoed back.")
-    text: str = Field(max_length=100_000, description="Post text as published.")
+    text: str = Field(
+        description="Post text as published; over 100,000 characters it is cut (and the "
+        "result says truncated)."
+    )
     lang: str | None = Field(
         default=None, max_length=16, description="ISO 639-1 code if known; detected otherwise."
     )
@@ -48,6 +51,9 @@ class ClassifyResult(BaseModel):
     scores: Scores
     lang: str
     hashtags: list[str]
+    truncated: bool | None = Field(
+        default=None, description="True when the text was cut to 100,000 characters."
+    )
     explanation: list[Contribution] | None = None
 
 
@@ -102,9 +108,17 @@ class DatasetRequest(BaseModel):
 
 
 class DatasetResponse(BaseModel):
+    id: str = Field(description="Use it to detach: DELETE /v1/datasets/{id}.")
     path: str
     rows: int
+    duplicates: int = Field(
+        0, description="Rows not counted: their post id is already counted in the store."
+    )
     attached_at: datetime
+
+
+class DatasetInfo(DatasetResponse):
+    missing: bool = Field(False, description="The dataset's files are gone.")
 
 
 VolumePoint = create_model(

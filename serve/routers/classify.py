@@ -21,4 +21,6 @@ def classify(
 ) -> ClassifyResponse:
     """Classify 1 to ``max_batch`` posts; results come back in input order."""
     service.check_batch(settings, len(body.posts))
+    if explain:
+        service.check_explain(settings, [post.text for post in body.posts])
     return service.classify(body.posts, serving, metrics, explain)
