@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     max_body_bytes: largest request body (more: 413).
     max_inflight: requests handled at once; beyond it the server answers 503 at once
         instead of letting requests time out.
-    max_inflight_per_client: of those, most held by one client IP (more: 429), so a
-        few slow or greedy clients cannot take every slot. ``/healthz`` is never shed.
+    max_inflight_per_client: of those, most one client IP may hold while still sending
+        their bodies (more: 429), so a few slow clients cannot take every slot.
+        ``/healthz`` is never shed.
     body_timeout: seconds a request body may take to arrive (more: 408).
     allowed_hosts: comma-separated Host names the server answers to besides loopback
         names (localhost, 127.0.0.1, ::1) and ``host``; ``*`` allows any. Others get 421:
@@ -65,7 +66,7 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=1000, ge=1)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
     max_inflight: int = Field(default=64, ge=1)
-    max_inflight_per_client: int = Field(default=32, ge=1)
+    max_inflight_per_client: int = Field(default=16, ge=1)
     body_timeout: float = Field(default=15.0, gt=0)
     allowed_hosts: str = ""
     reads_need_key: bool | None = None

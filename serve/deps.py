@@ -1,5 +1,8 @@
 """Typed dependencies of the API: what a route needs, declared once, injected by FastAPI.
 
+They are ``async def``: each is a few attribute reads, and FastAPI would run a plain
+``def`` dependency on its thread pool, one hop per dependency per request.
+
 Routers take ``SettingsDep``, ``ModelDep``, ``StoreDep``, ``MetricsDep``, ``FiltersDep``
 and ``WriteKey`` instead of reaching into ``request.app.state``; tests swap any of them
 with ``app.dependency_overrides``.
@@ -25,23 +28,23 @@ from swarmlens.serve.services.training import Trainer
 from swarmlens.serve.store import Store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_model(request: Request) -> ServingModel:
+async def get_model(request: Request) -> ServingModel:
     return request.app.state.serving
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_trainer(request: Request) -> Trainer:
+async def get_trainer(request: Request) -> Trainer:
     return request.app.state.trainer
 
 
@@ -59,7 +62,7 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def filters(
+async def filters(
     start: datetime | None = None,
     end: datetime | None = None,
     label: Annotated[
@@ -95,7 +98,7 @@ def presented_keys(request: Request) -> list[str]:
     return found
 
 
-def require_key(settings: SettingsDep, request: Request) -> None:
+async def require_key(settings: SettingsDep, request: Request) -> None:
     """Accept ``Authorization: Bearer KEY``, ``X-API-Key: KEY`` (or Label Studio's Token or
     Basic credentials, see ``presented_keys``) when keys are set. Any one credential that
     matches is enough: a wrong ``X-API-Key`` does not spoil a correct Bearer token."""
@@ -113,10 +116,10 @@ def require_key(settings: SettingsDep, request: Request) -> None:
     raise ForbiddenError("API key not accepted: check SWARMLENS_API_KEYS on the server")
 
 
-def require_read_key(settings: SettingsDep, request: Request) -> None:
+async def require_read_key(settings: SettingsDep, request: Request) -> None:
     """``require_key`` for reading endpoints, when ``reads_need_key`` (default: keys set)."""
     if settings.reads_locked:
-        require_key(settings, request)
+        await require_key(settings, request)
 
 
 WriteKey = Depends(require_key)

@@ -74,9 +74,9 @@ class GuardMiddleware:
 
     - Host: only loopback names and ``allowed_hosts`` (``*`` allows any): a page on
       another site cannot reach the server through a DNS name rebound to 127.0.0.1 (421).
-    - Load: over ``max_inflight`` concurrent requests, 503 with Retry-After; one client
-      (IP address) holding ``max_inflight_per_client`` of them gets 429, so a few slow
-      clients cannot take every slot. ``/healthz`` is never shed.
+    - Load: over ``max_inflight`` concurrent requests, 503 with Retry-After; a client (IP
+      address) already sending ``max_inflight_per_client`` request bodies gets 429 for
+      another, so a few slow clients cannot take every slot. ``/healthz`` is never shed.
     - Body: over ``max_body_bytes`` (declared or streamed, chunked included) 413; a body
       that does not finish arriving within ``body_timeout`` seconds 408.
     """
@@ -131,15 +131,21 @@ class GuardMiddleware:
             )
             self._record(scope, 503, started)
             return
-        if shed and self.by_client.get(client, 0) >= self.per_client:
+        headers = dict(scope.get("headers") or [])
+        has_body = (headers.get(b"content-length") not in (None, b"0")) or (
+            b"transfer-encoding" in headers
+        )
+        # A client's share counts its requests still sending a body: what slow clients hold.
+        counted = shed and has_body
+        if counted and self.by_client.get(client, 0) >= self.per_client:
             self.metrics.rejected_busy.inc()
             await _problem(send, ClientOverloadedError(
-                f"this client already has {self.per_client} requests in progress "
-                "(max_inflight_per_client): wait for them before sending more"
+                f"this client is already sending {self.per_client} request bodies "
+                "(max_inflight_per_client): finish them before starting more"
             ), [(b"retry-after", b"1")])
             self._record(scope, 429, started)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             await _problem(send, self._too_large())
             self._record(scope, 413, started)
@@ -154,6 +160,16 @@ class GuardMiddleware:
                 status["code"] = error.http_status
                 await _problem(send, error)
             raise _Refused
+
+        def body_done() -> None:
+            if not state["body_done"]:
+                state["body_done"] = True
+                if counted:
+                    left = self.by_client[client] - 1
+                    if left:
+                        self.by_client[client] = left
+                    else:
+                        del self.by_client[client]
 
         async def guarded_receive() -> Message:
             if state["body_done"]:
@@ -170,9 +186,9 @@ class GuardMiddleware:
                 if state["received"] > self.max_body:
                     await refuse(self._too_large())
                 if not message.get("more_body", False):
-                    state["body_done"] = True
+                    body_done()
             else:
-                state["body_done"] = True
+                body_done()
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -184,7 +200,7 @@ class GuardMiddleware:
             await send(message)
 
         self.inflight += 1
-        if shed:
+        if counted:
             self.by_client[client] = self.by_client.get(client, 0) + 1
         try:
             await self.app(scope, guarded_receive, tracking_send)
@@ -192,12 +208,7 @@ class GuardMiddleware:
             pass
         finally:
             self.inflight -= 1
-            if shed:
-                left = self.by_client[client] - 1
-                if left:
-                    self.by_client[client] = left
-                else:
-                    del self.by_client[client]
+            body_done()
             self._record(scope, status["code"], started)
 
     def _too_large(self) -> PayloadTooLargeError:

@@ -81,6 +81,7 @@ class Store:
             ALTER TABLE datasets ADD COLUMN IF NOT EXISTS excluded BIGINT"""
         )
         self.generation = 0
+        self._paths: tuple[int, list[str]] | None = None
         """Bumped by every write: answers cached under an older generation are stale."""
         stale = self._con.execute(
             "SELECT path FROM datasets WHERE excluded IS NULL ORDER BY attached_at"
@@ -293,10 +294,15 @@ class Store:
         ]
 
     def dataset_paths(self) -> list[str]:
-        return [
+        cached = self._paths
+        if cached is not None and cached[0] == self.generation:
+            return cached[1]  # one query less per request: only writes change the list
+        paths = [
             row[0]
             for row in self.cursor().execute("SELECT path FROM datasets ORDER BY path").fetchall()
         ]
+        self._paths = (self.generation, paths)
+        return paths
 
     def counts(self) -> dict[str, int]:
         cursor = self.cursor()
