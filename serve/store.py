@@ -81,6 +81,9 @@ class Store:
             ALTER TABLE datasets ADD COLUMN IF NOT EXISTS excluded BIGINT"""
         )
         self.generation = 0
+        self.datasets_generation = 0
+        """Bumped by attach and detach only (in-memory indexes of the aggregates)."""
+        self._posts_seen: tuple[int, bool] | None = None
         self._paths: tuple[int, list[str]] | None = None
         """Bumped by every write: answers cached under an older generation are stale."""
         stale = self._con.execute(
@@ -156,6 +159,7 @@ class Store:
             result = self._attach_locked(path)
             self._reclaim(skip=str(path))
             self.generation += 1
+            self.datasets_generation += 1
         return result
 
     def detach(self, dataset_id: str) -> dict[str, Any]:
@@ -179,6 +183,7 @@ class Store:
                 raise
             self._reclaim(skip=key)
             self.generation += 1
+            self.datasets_generation += 1
         return listed[dataset_id]
 
     def _reclaim(self, skip: str) -> None:
@@ -292,6 +297,14 @@ class Store:
             }
             for path, n, excluded, attached in rows
         ]
+
+    def has_posts(self) -> bool:
+        """Whether any post was ingested (asked once per write, not per query)."""
+        seen = self._posts_seen
+        if seen is None or seen[0] != self.generation:
+            any_post = self.cursor().execute("SELECT EXISTS (FROM posts)").fetchone()[0]
+            seen = self._posts_seen = (self.generation, bool(any_post))
+        return seen[1]
 
     def dataset_paths(self) -> list[str]:
         cached = self._paths

@@ -133,6 +133,18 @@ def _filters(
     return where, params
 
 
+def check_volume_query(
+    interval: str, labels: Sequence[str] | None, start: datetime | None, end: datetime | None
+) -> list[str]:
+    """The labels a volume query counts, after the checks ``volume_series`` makes
+    (interval, labels, range); for other code answering the same question."""
+    if interval not in INTERVALS:
+        raise QueryError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}")
+    chosen = _label_list(labels)
+    _filters(chosen, start, end, None, None, False)
+    return chosen
+
+
 def volume_series(
     relation: str,
     hashtag: str,

@@ -25,6 +25,7 @@ from swarmlens.serve.schemas import (
     VolumePoint,
     VolumeResponse,
 )
+from swarmlens.serve.services import volume_index
 from swarmlens.serve.store import Store
 
 
@@ -75,6 +76,18 @@ def volume_json(
     """``volume`` as the JSON bytes of a ``VolumeResponse``, serialised by orjson straight
     from DuckDB's rows: at hundreds of requests a second, a pydantic object per bucket
     cost as much as the query."""
+    labels = [str(label) for label in where.labels] if where.labels else None  # str keys
+    if volume_index.answers(where, interval, min_score, exclude_retweets) and store.dataset_paths():
+        result = volume_index.volume_series(store, tag, interval, labels, where.start, where.end)
+        return orjson.dumps(
+            {
+                "hashtag": result["hashtag"],
+                "interval": interval,
+                "exact": False,
+                "series": result["series"],
+                "model_version": model_version,
+            }
+        )
     relation, exact = store.relation(
         "hashtags", where.start, where.end, min_score, interval, where.lang, exclude_retweets
     )
@@ -82,7 +95,7 @@ def volume_json(
         relation,
         tag,
         interval,
-        [str(label) for label in where.labels] if where.labels else None,  # plain str keys
+        labels,
         where.start,
         where.end,
         where.lang,

@@ -172,3 +172,44 @@ def test_text_is_cut_on_every_endpoint_and_explain_is_bounded(client: TestClient
     assert "max_explain_chars" in refused["message"]
     explained = client.post("/v1/classify?explain=true", json={"posts": posts[:2]})
     assert explained.status_code == 200 and explained.json()["results"][0]["explanation"]
+
+
+def test_the_in_memory_volume_index_answers_as_the_sql_does(
+    own_client: TestClient, demo_dataset: Path
+) -> None:
+    from swarmlens.classifier.analytics import queries
+    from swarmlens.serve.services import analytics
+
+    assert own_client.post("/v1/datasets", json={"path": str(demo_dataset)}).status_code == 200
+    posts = [
+        {"id": f"live-{i}", "text": f"#ParisIsBurning live {i}",
+         "created_at": f"2015-11-14T{10 + i % 5:02d}:{i:02d}:00Z"}
+        for i in range(20)
+    ]  # fmt: skip
+    assert own_client.post("/v1/posts", json={"posts": posts}).json()["accepted"] == 20
+    store = own_client.app.state.store
+    cases = [
+        ("ParisIsBurning", "hour", None, "2015-11-13T00:00:00Z", "2015-11-20T00:00:00Z"),
+        ("#parisisburning", "day", ["supportive"], "2015-11-01T00:00:00Z", "2015-12-01T00:00:00Z"),
+        ("PrayForParis", "hour", ["opposing", "neutral"], "2015-11-14T05:00:00Z",
+         "2015-11-15T07:00:00Z"),
+        ("no-such-tag", "hour", None, "2015-11-14T00:00:00Z", "2015-11-15T00:00:00Z"),
+        ("ParisIsBurning", "day", None, "2015-11-14T05:00:00Z", "2015-11-16T07:00:00Z"),
+    ]
+    for tag, interval, labels, start, end in cases:
+        params: list[tuple[str, str]] = [("interval", interval), ("start", start), ("end", end)]
+        params += [("label", x) for x in labels or []]
+        answer = own_client.get(f"/v1/hashtags/{tag.replace('#', '%23')}/volume", params=params)
+        assert answer.status_code == 200, answer.text
+        when = [datetime.fromisoformat(x) for x in (start, end)]
+        filters = analytics.Filters(when[0], when[1], labels, None)
+        relation, _ = store.relation("hashtags", when[0], when[1], None, interval)
+        expected = queries.volume_series(relation, tag, interval, labels, *when,
+                                         con=store.cursor())  # fmt: skip
+        assert answer.json()["series"] == expected["series"], (tag, interval, labels)
+        assert answer.json()["hashtag"] == expected["hashtag"]
+        assert filters  # the same filters the API built
+    assert sum(p["total"] for p in own_client.get(
+        "/v1/hashtags/ParisIsBurning/volume",
+        params={"start": "2015-11-14T00:00:00Z", "end": "2015-11-15T00:00:00Z"},
+    ).json()["series"]) >= 20
