@@ -12,7 +12,7 @@ rebuild. Only what the aggregates answer exactly is served here: no ``lang``,
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -126,16 +126,10 @@ def volume_series(
             if label in LABELS:
                 table[LABELS.index(label), hour // step - first_bucket] += n
     picked = table[codes]
-    totals = picked.sum(axis=0).tolist()
-    columns = picked.tolist()
-    base = _EPOCH + timedelta(hours=first_bucket * step)
-    series = result["series"]
-    for i in range(buckets):
-        point: dict[str, Any] = {
-            "t": (base + timedelta(hours=i * step)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        }
-        for label, column in zip(chosen, columns, strict=True):
-            point[label] = column[i]
-        point["total"] = totals[i]
-        series.append(point)
+    hours = np.datetime64(first_bucket * step, "h") + np.arange(buckets) * step
+    stamps = [t + ":00:00Z" for t in np.datetime_as_string(hours, unit="h").tolist()]
+    columns = [*picked.tolist(), picked.sum(axis=0).tolist()]
+    names = ["t", *chosen, "total"]
+    rows = zip(stamps, *columns, strict=True)
+    result["series"] = [dict(zip(names, row, strict=True)) for row in rows]
     return result
