@@ -42,10 +42,12 @@ class Filters:
 class AnswerCache:
     """Recent answers as JSON bytes, keyed by the question and the store's generation:
     any write (ingest, attach, detach) bumps the generation, so a stale answer is never
-    served; it just ages out of the LRU."""
+    served; it just ages out. Bounded in bytes (least recently used out first), so the
+    server's memory stays flat however many different questions arrive."""
 
-    def __init__(self, size: int = 4096) -> None:
-        self._size = size
+    def __init__(self, max_bytes: int = 16 << 20) -> None:
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._answers: OrderedDict[tuple, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -58,10 +60,33 @@ class AnswerCache:
 
     def put(self, key: tuple, answer: bytes) -> None:
         with self._lock:
+            old = self._answers.pop(key, None)
+            self._bytes += len(answer) - (len(old) if old is not None else 0)
             self._answers[key] = answer
-            self._answers.move_to_end(key)
-            while len(self._answers) > self._size:
-                self._answers.popitem(last=False)
+            while self._bytes > self._max_bytes and self._answers:
+                _, dropped = self._answers.popitem(last=False)
+                self._bytes -= len(dropped)
+
+
+def in_memory(
+    store: Store, where: Filters, interval: str, min_score: float | None, exclude_retweets: bool
+) -> bool:
+    """Whether the in-memory index answers this volume query (see ``volume_index``)."""
+    return volume_index.answers(where, interval, min_score, exclude_retweets) and bool(
+        store.dataset_paths()
+    )
+
+
+def answers_at_once(
+    store: Store, where: Filters, interval: str, min_score: float | None, exclude_retweets: bool
+) -> bool:
+    """Whether the answer is pure in-memory work (index built, no ingested posts to ask
+    DuckDB about): then it costs less than a hop to a worker thread."""
+    return (
+        volume_index.ready(store)
+        and not store.has_posts()
+        and in_memory(store, where, interval, min_score, exclude_retweets)
+    )
 
 
 def volume_json(
@@ -77,7 +102,7 @@ def volume_json(
     from DuckDB's rows: at hundreds of requests a second, a pydantic object per bucket
     cost as much as the query."""
     labels = [str(label) for label in where.labels] if where.labels else None  # str keys
-    if volume_index.answers(where, interval, min_score, exclude_retweets) and store.dataset_paths():
+    if in_memory(store, where, interval, min_score, exclude_retweets):
         result = volume_index.volume_series(store, tag, interval, labels, where.start, where.end)
         return orjson.dumps(
             {

@@ -12,6 +12,7 @@ rebuild. Only what the aggregates answer exactly is served here: no ``lang``,
 from __future__ import annotations
 
 import threading
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,20 +55,28 @@ def hour_of(moment: datetime) -> int:
 
 
 _lock = threading.Lock()
-_indexes: dict[int, tuple[int, VolumeIndex]] = {}
+_indexes: weakref.WeakKeyDictionary[Store, tuple[int, VolumeIndex]] = weakref.WeakKeyDictionary()
+"""Per store (weakly: a closed store's index goes with it): datasets generation, index."""
+
+
+def ready(store: Store) -> bool:
+    """Whether the index is built for the store's current datasets (building it takes a
+    scan of the aggregates: never on the event loop)."""
+    cached = _indexes.get(store)
+    return cached is not None and cached[0] == store.datasets_generation
 
 
 def index_for(store: Store) -> VolumeIndex:
     """The store's index, rebuilt when its datasets changed (attach, detach)."""
     version = store.datasets_generation
-    cached = _indexes.get(id(store))
+    cached = _indexes.get(store)
     if cached is not None and cached[0] == version and cached[1] is not None:
         return cached[1]
     with _lock:
-        cached = _indexes.get(id(store))
+        cached = _indexes.get(store)
         if cached is None or cached[0] != version:
-            _indexes[id(store)] = (version, VolumeIndex(store))
-        return _indexes[id(store)][1]
+            _indexes[store] = (version, VolumeIndex(store))
+        return _indexes[store][1]
 
 
 def answers(where: Any, interval: str, min_score: float | None, exclude_retweets: bool) -> bool:
