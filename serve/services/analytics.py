@@ -104,15 +104,11 @@ def volume_json(
     labels = [str(label) for label in where.labels] if where.labels else None  # str keys
     if in_memory(store, where, interval, min_score, exclude_retweets):
         result = volume_index.volume_series(store, tag, interval, labels, where.start, where.end)
-        return orjson.dumps(
-            {
-                "hashtag": result["hashtag"],
-                "interval": interval,
-                "exact": False,
-                "series": result["series"],
-                "model_version": model_version,
-            }
-        )
+        head = orjson.dumps(
+            {"hashtag": result["hashtag"], "interval": interval, "exact": False,
+             "model_version": model_version}
+        )  # fmt: skip
+        return head[:-1] + b',"series":' + result["series_json"].encode() + b"}"
     relation, exact = store.relation(
         "hashtags", where.start, where.end, min_score, interval, where.lang, exclude_retweets
     )

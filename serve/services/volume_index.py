@@ -95,10 +95,11 @@ def volume_series(
     store: Store, tag: str, interval: str, labels: list[str] | None,
     start: datetime, end: datetime,
 ) -> dict[str, Any]:  # fmt: skip
-    """The same answer as ``queries.volume_series`` for the queries ``answers`` accepts."""
+    """The same answer as ``queries.volume_series`` for the queries ``answers`` accepts,
+    with the series as JSON text (``series_json``) instead of a list of points."""
     chosen = queries.check_volume_query(interval, labels, start, end)
     key = canonical_hashtag(tag)
-    result: dict[str, Any] = {"hashtag": key, "interval": interval, "series": []}
+    result: dict[str, Any] = {"hashtag": key, "interval": interval, "series_json": "[]"}
     if not key:
         return result
     step = 1 if interval == "hour" else 24
@@ -136,9 +137,14 @@ def volume_series(
                 table[LABELS.index(label), hour // step - first_bucket] += n
     picked = table[codes]
     hours = np.datetime64(first_bucket * step, "h") + np.arange(buckets) * step
-    stamps = [t + ":00:00Z" for t in np.datetime_as_string(hours, unit="h").tolist()]
-    columns = [*picked.tolist(), picked.sum(axis=0).tolist()]
-    names = ["t", *chosen, "total"]
-    rows = zip(stamps, *columns, strict=True)
-    result["series"] = [dict(zip(names, row, strict=True)) for row in rows]
+    # The points as JSON text straight from the columns: one format per row, no dict per
+    # bucket (which cost most of the time of an answer).
+    row = "{" + ",".join(['"t":"%s:00:00Z"', *(f'"{x}":%d' for x in chosen), '"total":%d']) + "}"
+    rows = zip(
+        np.datetime_as_string(hours, unit="h").tolist(),
+        *picked.tolist(),
+        picked.sum(axis=0).tolist(),
+        strict=True,
+    )
+    result["series_json"] = "[" + ",".join([row % values for values in rows]) + "]"
     return result
