@@ -31,23 +31,27 @@ class VolumeIndex:
     """Hour, label and count arrays per tag key, over every attached dataset."""
 
     def __init__(self, store: Store) -> None:
-        rows = store.cursor().execute(
-            """SELECT key, epoch_ms(t) // 3600000 AS h, label, sum(n)::BIGINT AS n
-            FROM agg_tag_hour_total GROUP BY ALL ORDER BY key, h"""
-        ).fetchnumpy()
-        keys = rows["key"]
+        # Keys come as (key, rows) runs, not one Python string per row: over 10M posts
+        # that would be millions of objects held for nothing.
+        cursor = store.cursor()
+        runs = cursor.execute(
+            f"SELECT key, count(*) FROM ({_HOURLY}) GROUP BY key ORDER BY key"
+        ).fetchall()
+        rows = cursor.execute(f"SELECT h, code, n FROM ({_HOURLY}) ORDER BY key, h").fetchnumpy()
         self.hours = np.asarray(rows["h"], dtype=np.int64)
-        codes = {label: i for i, label in enumerate(LABELS)}
-        self.labels = np.array([codes.get(x, -1) for x in rows["label"]], dtype=np.int8)
+        self.labels = np.asarray(rows["code"], dtype=np.int8)
         self.counts = np.asarray(rows["n"], dtype=np.int64)
         self.slices: dict[str, tuple[int, int]] = {}
-        if len(keys):
-            change = np.flatnonzero(keys[1:] != keys[:-1]) + 1
-            starts = np.concatenate(([0], change))
-            ends = np.concatenate((change, [len(keys)]))
-            self.slices = {
-                str(keys[s]): (int(s), int(e)) for s, e in zip(starts, ends, strict=True)
-            }
+        offset = 0
+        for key, count in runs:
+            self.slices[key] = (offset, offset + count)
+            offset += count
+
+
+_CODE = "CASE label " + " ".join(f"WHEN '{x}' THEN {i}" for i, x in enumerate(LABELS)) + " END"
+_HOURLY = f"""SELECT key, epoch_ms(t) // 3600000 AS h, coalesce({_CODE}, -1) AS code,
+    sum(n)::BIGINT AS n FROM agg_tag_hour_total GROUP BY key, h, code"""
+"""One row per tag, hour and label over every attached dataset."""
 
 
 def hour_of(moment: datetime) -> int:
