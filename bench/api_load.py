@@ -346,6 +346,26 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def hourly14_specs(meta: dict[str, Any], seed: int = 11) -> Callable[[int], Spec]:
+    """Issue 11's load: hourly volume of one of the 20 top hashtags over a 14-day,
+    hour-aligned window placed at random in the data (varied tags and windows)."""
+    tags = meta["top_hashtags"][:20]
+    first = datetime.fromisoformat(meta["first"]).replace(minute=0, second=0, microsecond=0)
+    last = datetime.fromisoformat(meta["last"]).replace(minute=0, second=0, microsecond=0)
+    span_hours = max(1, int((last - first).total_seconds() // 3600) - 14 * 24)
+
+    def make(i: int) -> Spec:
+        rng = random.Random(seed * 1_000_003 + i)
+        start = first + timedelta(hours=rng.randrange(0, span_hours + 1))
+        params = [("interval", "hour"), ("start", _iso(start)),
+                  ("end", _iso(start + timedelta(days=14)))]
+        tag = tags[rng.randrange(len(tags))]
+        return Spec("GET", f"/v1/hashtags/{quote(tag, safe='')}/volume", params=params,
+                    kind="hour, 14 d range")
+
+    return make
+
+
 def volume_specs(meta: dict[str, Any], seed: int = 11) -> Callable[[int], Spec]:
     """Varying volume queries: all ranges hour-aligned, so the server's aggregates answer."""
     tags = meta["top_hashtags"][:8]
@@ -707,7 +727,8 @@ async def load(server: Server, meta: dict[str, Any], args: argparse.Namespace) -
         phases = {}
         plan = [
             ("classify", "/v1/classify", classify_specs(classify_texts())),
-            ("volume", "/v1/hashtags/{tag}/volume", volume_specs(meta)),
+            ("volume", "/v1/hashtags/{tag}/volume",
+             hourly14_specs(meta) if args.volume_mix == "hourly14" else volume_specs(meta)),
         ]
         for name, route, make in plan:
             if args.phase in (name, "both"):
@@ -827,6 +848,9 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "swarmlens-api-load")
     parser.add_argument("--phase", choices=["both", "classify", "volume"], default="both", help="which load phase(s) to run")
     parser.add_argument("--no-probes", action="store_true", help="skip the single probe requests")
+    parser.add_argument("--volume-mix", choices=["mixed", "hourly14"], default="mixed",
+                        help="volume queries: the mixed set, or issue 11's hourly 14-day "
+                        "windows of the 20 top hashtags")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     if args.rows < 1 or args.rate <= 0 or args.seconds <= 0 or args.base_posts < 1:
@@ -837,6 +861,8 @@ def main() -> None:
         command += f" --base-posts {args.base_posts}"
     if args.phase != "both":
         command += f" --phase {args.phase}"
+    if args.volume_mix != "mixed":
+        command += f" --volume-mix {args.volume_mix}"
     if args.no_probes:
         command += " --no-probes"
     if args.json:
@@ -880,6 +906,7 @@ def main() -> None:
         "config": {
             "rows": args.rows, "rate": args.rate, "seconds": args.seconds,
             "base_posts": args.base_posts, "warmup": args.warmup, "phase": args.phase,
+            "volume_mix": args.volume_mix,
             "cpus": os.cpu_count(), "loadavg_1min": results["loadavg_1min"],
         },
         "build": meta,

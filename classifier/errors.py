@@ -28,6 +28,11 @@ the CLI prints ``error: [E004] ...`` and exits with status 2.
 | E019 | InternalError: an unexpected failure (a bug); the server logs its traceback | 500 |
 | E020 | AuditError: audit labels cannot be used (stray post, unknown label, too few) | 400 |
 | E021 | AuditConflictError: an audit id already names another hashtag or window | 409 |
+| E030 | BodyTimeoutError: the request body did not arrive within body_timeout | 408 |
+| E031 | HostNotAllowedError: the Host header is no loopback name nor an allowed host | 421 |
+| E032 | ClientOverloadedError: one client holds max_inflight_per_client requests | 429 |
+| E033 | DatasetGoneError: an attached dataset's files are missing or unreadable | 409 |
+| E034 | DatasetNotFoundError: no attached dataset has this id | 404 |
 """
 
 from __future__ import annotations
@@ -201,3 +206,36 @@ class AuditConflictError(SwarmlensError):
 
     code = "E021"
     http_status = 409
+class BodyTimeoutError(SwarmlensError):
+    """A request body stalled: it did not finish arriving within ``body_timeout`` seconds."""
+
+    code = "E030"
+    http_status = 408
+
+
+class HostNotAllowedError(SwarmlensError):
+    """The request's Host is not loopback nor in ``allowed_hosts`` (DNS rebinding guard)."""
+
+    code = "E031"
+    http_status = 421
+
+
+class ClientOverloadedError(SwarmlensError):
+    """One client already holds ``max_inflight_per_client`` requests; wait for them."""
+
+    code = "E032"
+    http_status = 429
+
+
+class DatasetGoneError(SwarmlensError):
+    """An attached dataset's files were deleted or moved: restore them or detach it."""
+
+    code = "E033"
+    http_status = 409
+
+
+class DatasetNotFoundError(SwarmlensError):
+    """No attached dataset has this id (``GET /v1/datasets`` lists them)."""
+
+    code = "E034"
+    http_status = 404

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +18,23 @@ from pathlib import Path
 def temp_path_for(target: Path) -> Path:
     """A temporary name beside ``target`` (same file system, so the rename is atomic).
 
-    Hidden (leading dot) and per process, so concurrent writers never share one and
-    dataset readers that skip dot-files never read it.
+    Hidden (leading dot) and per process *and host* (``.NAME.HOST.PID.tmp``), so
+    concurrent writers never share one, even on storage shared by several machines
+    (Dask workers), and dataset readers that skip dot-files never read it.
     """
-    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    return target.with_name(f".{target.name}.{HOST}.{os.getpid()}.tmp")
+
+
+HOST = socket.gethostname().replace(".", "-") or "localhost"
+"""This machine's name as it appears in temporary names (no dots, so names parse)."""
+
+
+def temp_owner(path: Path) -> tuple[str, int] | None:
+    """(host, pid) of the writer of a temporary file ``.NAME.HOST.PID.tmp``, else None."""
+    parts = path.name.rsplit(".", 3)
+    if len(parts) != 4 or parts[3] != "tmp" or not parts[2].isdigit():
+        return None
+    return parts[1], int(parts[2])
 
 
 def _fsync_dir(directory: Path) -> None:

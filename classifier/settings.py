@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     max_body_bytes: largest request body (more: 413).
     max_inflight: requests handled at once; beyond it the server answers 503 at once
         instead of letting requests time out.
+    max_inflight_per_client: of those, most one client IP may hold while still sending
+        their bodies (more: 429), so a few slow clients cannot take every slot.
+        ``/healthz`` is never shed.
+    body_timeout: seconds a request body may take to arrive (more: 408).
+    allowed_hosts: comma-separated Host names the server answers to besides loopback
+        names (localhost, 127.0.0.1, ::1) and ``host``; ``*`` allows any. Others get 421:
+        a web page cannot reach the server through a rebound DNS name.
+    max_explain_chars: most characters one /v1/classify?explain=true may hold (more: 413).
+    reads_need_key: whether reading endpoints (data, classify, predict, status) need a
+        key too; default: they do when ``api_keys`` is set. ``/healthz`` never does.
     model: model version or artifact path to serve (default: the registry's current one).
     label_studio_url / label_studio_api_key: the Label Studio that annotation commands
         and the webhook talk to.
@@ -56,6 +66,11 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=1000, ge=1)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
     max_inflight: int = Field(default=64, ge=1)
+    max_inflight_per_client: int = Field(default=16, ge=1)
+    body_timeout: float = Field(default=15.0, gt=0)
+    allowed_hosts: str = ""
+    reads_need_key: bool | None = None
+    max_explain_chars: int = Field(default=100_000, ge=1)
     model: str | None = None
     label_studio_url: str | None = Field(
         default=None,
@@ -73,6 +88,21 @@ class Settings(BaseSettings):
         ),
     )
     retrain_min_labels: int = Field(default=20, ge=1)
+
+    @property
+    def hosts(self) -> list[str]:
+        """Host names answered besides loopback: ``allowed_hosts`` and the bound ``host``."""
+        names = [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
+        if self.host not in ("0.0.0.0", "::", ""):
+            names.append(self.host)
+        return names
+
+    @property
+    def reads_locked(self) -> bool:
+        """Whether reading endpoints need an API key (``reads_need_key``, else: keys set)."""
+        if self.reads_need_key is None:
+            return bool(self.keys)
+        return self.reads_need_key
 
     @property
     def keys(self) -> list[str]:

@@ -78,6 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
         max_inflight=settings.max_inflight,
+        max_inflight_per_client=settings.max_inflight_per_client,
+        body_timeout=settings.body_timeout,
+        allowed_hosts=settings.hosts,
     )
 
     @app.exception_handler(RequestValidationError)

@@ -1,5 +1,8 @@
 """Typed dependencies of the API: what a route needs, declared once, injected by FastAPI.
 
+They are ``async def``: each is a few attribute reads, and FastAPI would run a plain
+``def`` dependency on its thread pool, one hop per dependency per request.
+
 Routers take ``SettingsDep``, ``ModelDep``, ``StoreDep``, ``MetricsDep``, ``FiltersDep``
 and ``WriteKey`` instead of reaching into ``request.app.state``; tests swap any of them
 with ``app.dependency_overrides``.
@@ -7,6 +10,8 @@ with ``app.dependency_overrides``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from datetime import UTC, datetime
 from typing import Annotated
@@ -23,23 +28,23 @@ from swarmlens.serve.services.training import Trainer
 from swarmlens.serve.store import Store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_model(request: Request) -> ServingModel:
+async def get_model(request: Request) -> ServingModel:
     return request.app.state.serving
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_trainer(request: Request) -> Trainer:
+async def get_trainer(request: Request) -> Trainer:
     return request.app.state.trainer
 
 
@@ -57,7 +62,7 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def filters(
+async def filters(
     start: datetime | None = None,
     end: datetime | None = None,
     label: Annotated[
@@ -72,22 +77,52 @@ def filters(
 FiltersDep = Annotated[Filters, Depends(filters)]
 
 
-def require_key(settings: SettingsDep, request: Request) -> None:
-    """Accept ``Authorization: Bearer KEY`` or ``X-API-Key: KEY`` when keys are set."""
+def presented_keys(request: Request) -> list[str]:
+    """Every credential the request carries: ``X-API-Key``, ``Authorization: Bearer KEY``,
+    ``Token KEY`` (Label Studio's style) or ``Basic`` with the key as password (what Label
+    Studio sends for an ML backend connected with basic auth)."""
+    found = []
+    given = request.headers.get("x-api-key")
+    if given:
+        found.append(given.strip())
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    scheme, value = scheme.lower(), value.strip()
+    if scheme in ("bearer", "token") and value:
+        found.append(value)
+    elif scheme == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        found.append(decoded.partition(":")[2])
+    return found
+
+
+async def require_key(settings: SettingsDep, request: Request) -> None:
+    """Accept ``Authorization: Bearer KEY``, ``X-API-Key: KEY`` (or Label Studio's Token or
+    Basic credentials, see ``presented_keys``) when keys are set. Any one credential that
+    matches is enough: a wrong ``X-API-Key`` does not spoil a correct Bearer token."""
     keys = settings.keys
     if not keys:
         return
-    given = request.headers.get("x-api-key")
-    auth = request.headers.get("authorization", "")
-    if given is None and auth.lower().startswith("bearer "):
-        given = auth[7:].strip()
-    if given is None:
+    given = presented_keys(request)
+    if not given:
         raise AuthenticationError(
             "this endpoint needs an API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
         )
-    if not any(hmac.compare_digest(given.encode(), key.encode()) for key in keys):
-        raise ForbiddenError("API key not accepted: check SWARMLENS_API_KEYS on the server")
+    for candidate in given:
+        if any(hmac.compare_digest(candidate.encode(), key.encode()) for key in keys):
+            return
+    raise ForbiddenError("API key not accepted: check SWARMLENS_API_KEYS on the server")
+
+
+async def require_read_key(settings: SettingsDep, request: Request) -> None:
+    """``require_key`` for reading endpoints, when ``reads_need_key`` (default: keys set)."""
+    if settings.reads_locked:
+        await require_key(settings, request)
 
 
 WriteKey = Depends(require_key)
 """For ``dependencies=[WriteKey]`` on endpoints that change state."""
+ReadKey = Depends(require_read_key)
+"""For endpoints that read data or use the model (not ``/healthz``)."""

@@ -26,6 +26,11 @@ class Metrics:
             "Posts classified (classify and ingest).",
             registry=self.registry,
         )
+        self.texts_cut = Counter(
+            "swarmlens_texts_cut",
+            "Texts cut to MAX_TEXT_CHARS before classification (any endpoint).",
+            registry=self.registry,
+        )
         self.rejected_busy = Counter(
             "swarmlens_requests_shed",
             "Requests answered 503 because the server was busy.",

@@ -1,19 +1,35 @@
-"""ASGI middleware: body size limit (413), load shedding (503), metrics."""
+"""ASGI middleware: Host check (421), body size (413) and time (408) limits, load shedding
+(503 overall, 429 per client), metrics."""
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from swarmlens.classifier.errors import OverloadedError, PayloadTooLargeError, SwarmlensError
+from swarmlens.classifier.errors import (
+    BodyTimeoutError,
+    ClientOverloadedError,
+    HostNotAllowedError,
+    OverloadedError,
+    PayloadTooLargeError,
+    SwarmlensError,
+)
 from swarmlens.serve.metrics import Metrics
 
+UNSHED_PATHS = frozenset({"/healthz"})
+"""Answered whatever the load: a health check that fails under load restarts a server
+that is merely busy."""
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
-class _BodyTooLarge(Exception):
-    pass
+
+class _Refused(Exception):
+    """The body broke a limit and the guard has answered in the app's place."""
 
 
 async def _problem(send: Send, error: SwarmlensError, headers: list | None = None) -> None:
@@ -26,6 +42,7 @@ async def _problem(send: Send, error: SwarmlensError, headers: list | None = Non
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
                 *(headers or []),
             ],
         }
@@ -33,64 +50,165 @@ async def _problem(send: Send, error: SwarmlensError, headers: list | None = Non
     await send({"type": "http.response.body", "body": body})
 
 
-class GuardMiddleware:
-    """Rejects bodies over ``max_body_bytes`` (413), sheds load over ``max_inflight``
-    concurrent requests (503 with Retry-After), and records request metrics."""
+def host_name(header: str) -> str:
+    """The name of a Host header, without port or IPv6 brackets, lower case."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    if header.count(":") == 1:
+        return header.split(":", 1)[0]
+    return header
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int, max_inflight: int):
+
+def is_loopback_name(name: str) -> bool:
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class GuardMiddleware:
+    """What every request passes before any route runs.
+
+    - Host: only loopback names and ``allowed_hosts`` (``*`` allows any): a page on
+      another site cannot reach the server through a DNS name rebound to 127.0.0.1 (421).
+    - Load: over ``max_inflight`` concurrent requests, 503 with Retry-After; a client (IP
+      address) already sending ``max_inflight_per_client`` request bodies gets 429 for
+      another, so a few slow clients cannot take every slot. ``/healthz`` is never shed.
+    - Body: over ``max_body_bytes`` (declared or streamed, chunked included) 413; a body
+      that does not finish arriving within ``body_timeout`` seconds 408.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        max_body_bytes: int,
+        max_inflight: int,
+        max_inflight_per_client: int | None = None,
+        body_timeout: float = 10.0,
+        allowed_hosts: Iterable[str] = ("*",),
+    ):
         self.app = app
         self.metrics = metrics
         self.max_body = max_body_bytes
         self.max_inflight = max_inflight
+        self.per_client = max_inflight_per_client or max_inflight
+        self.body_timeout = body_timeout
+        self.allowed = {h.strip().lower() for h in allowed_hosts if h.strip()}
         self.inflight = 0
+        self.by_client: dict[str, int] = {}
+
+    def _host_allowed(self, scope: Scope) -> bool:
+        if "*" in self.allowed:
+            return True
+        header = dict(scope.get("headers") or []).get(b"host")
+        if header is None:
+            return True  # HTTP/1.0 without Host: no browser, so no rebinding
+        name = host_name(header.decode("latin-1"))
+        return is_loopback_name(name) or name in self.allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = {"code": 500}
-        if self.inflight >= self.max_inflight:
+        if not self._host_allowed(scope):
+            await _problem(send, HostNotAllowedError(
+                "this server answers only to loopback names and SWARMLENS_ALLOWED_HOSTS; "
+                "add the name you use to that setting"
+            ))
+            self._record(scope, 421, started)
+            return
+        shed = scope.get("path") not in UNSHED_PATHS
+        client = (scope.get("client") or ("?", 0))[0]
+        if shed and self.inflight >= self.max_inflight:
             self.metrics.rejected_busy.inc()
             await _problem(
                 send, OverloadedError("server busy: retry shortly"), [(b"retry-after", b"1")]
             )
             self._record(scope, 503, started)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        has_body = (headers.get(b"content-length") not in (None, b"0")) or (
+            b"transfer-encoding" in headers
+        )
+        # A client's share counts its requests still sending a body: what slow clients hold.
+        counted = shed and has_body
+        if counted and self.by_client.get(client, 0) >= self.per_client:
+            self.metrics.rejected_busy.inc()
+            await _problem(send, ClientOverloadedError(
+                f"this client is already sending {self.per_client} request bodies "
+                "(max_inflight_per_client): finish them before starting more"
+            ), [(b"retry-after", b"1")])
+            self._record(scope, 429, started)
+            return
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             await _problem(send, self._too_large())
             self._record(scope, 413, started)
             return
-        received = 0
+        status = {"code": 500}
+        state = {"received": 0, "body_done": False, "started": False, "answered": False}
+        deadline = time.monotonic() + self.body_timeout
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+        async def refuse(error: SwarmlensError) -> None:
+            if not state["started"]:
+                state["answered"] = True
+                status["code"] = error.http_status
+                await _problem(send, error)
+            raise _Refused
+
+        def body_done() -> None:
+            if not state["body_done"]:
+                state["body_done"] = True
+                if counted:
+                    left = self.by_client[client] - 1
+                    if left:
+                        self.by_client[client] = left
+                    else:
+                        del self.by_client[client]
+
+        async def guarded_receive() -> Message:
+            if state["body_done"]:
+                return await receive()  # after the body: waiting for a disconnect is fine
+            try:
+                message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+            except TimeoutError:
+                await refuse(BodyTimeoutError(
+                    f"the request body did not arrive within {self.body_timeout:g} s "
+                    "(body_timeout): send it at once"
+                ))
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise _BodyTooLarge
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > self.max_body:
+                    await refuse(self._too_large())
+                if not message.get("more_body", False):
+                    body_done()
+            else:
+                body_done()
             return message
 
-        started_response = False
-
         async def tracking_send(message: Message) -> None:
-            nonlocal started_response
+            if state["answered"]:
+                return  # the guard answered already; the app's late answer is dropped
             if message["type"] == "http.response.start":
-                started_response = True
+                state["started"] = True
                 status["code"] = message["status"]
             await send(message)
 
         self.inflight += 1
+        if counted:
+            self.by_client[client] = self.by_client.get(client, 0) + 1
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started_response:
-                status["code"] = 413
-                await _problem(send, self._too_large())
+            await self.app(scope, guarded_receive, tracking_send)
+        except _Refused:
+            pass
         finally:
             self.inflight -= 1
+            body_done()
             self._record(scope, status["code"], started)
 
     def _too_large(self) -> PayloadTooLargeError:

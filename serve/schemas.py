@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
+from swarmlens.classifier.posts.post import check_post_time, parse_time
 from swarmlens.classifier.vocab import FLOOD_PAIR, LABELS, PLATFORMS, Label
 
 Platform = Literal[PLATFORMS]  # type: ignore[valid-type]
@@ -16,7 +17,10 @@ class ClassifyItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=256, description="Caller's id, echoed back.")
-    text: str = Field(max_length=100_000, description="Post text as published.")
+    text: str = Field(
+        description="Post text as published; over 100,000 characters it is cut (and the "
+        "result says truncated)."
+    )
     lang: str | None = Field(
         default=None, max_length=16, description="ISO 639-1 code if known; detected otherwise."
     )
@@ -47,6 +51,9 @@ class ClassifyResult(BaseModel):
     scores: Scores
     lang: str
     hashtags: list[str]
+    truncated: bool | None = Field(
+        default=None, description="True when the text was cut to 100,000 characters."
+    )
     explanation: list[Contribution] | None = None
 
 
@@ -56,12 +63,24 @@ class ClassifyResponse(BaseModel):
 
 
 class IngestItem(ClassifyItem):
-    created_at: datetime = Field(description="Time of posting (ISO 8601; naive means UTC).")
+    created_at: datetime = Field(
+        description="Time of posting (ISO 8601; naive means UTC), between 2006-03-21 (the "
+        "first tweet) and a day after the server's clock."
+    )
     author: str | None = Field(default=None, max_length=256)
     platform: Platform = "other"
     retweet_of: str | None = Field(default=None, max_length=256)
     retweet_of_author: str | None = Field(default=None, max_length=256)
     reply_to: str | None = Field(default=None, max_length=256)
+
+    @field_validator("created_at")
+    @classmethod
+    def _possible_time(cls, value: datetime) -> datetime:
+        # The batch readers' bounds (posts.post.check_post_time), so the API and the CLI
+        # accept the same posts; ValueError becomes a 422 naming the field.
+        moment = parse_time(value)
+        assert moment is not None
+        return check_post_time(moment)  # type: ignore[return-value]
 
 
 class IngestRequest(BaseModel):
@@ -91,9 +110,17 @@ class DatasetRequest(BaseModel):
 
 
 class DatasetResponse(BaseModel):
+    id: str = Field(description="Use it to detach: DELETE /v1/datasets/{id}.")
     path: str
     rows: int
+    duplicates: int = Field(
+        0, description="Rows not counted: their post id is already counted in the store."
+    )
     attached_at: datetime
+
+
+class DatasetInfo(DatasetResponse):
+    missing: bool = Field(False, description="The dataset's files are gone.")
 
 
 VolumePoint = create_model(
@@ -216,6 +243,7 @@ class Info(BaseModel):
     max_body_bytes: int
     max_inflight: int
     writes_need_api_key: bool
+    reads_need_api_key: bool = False
     store: dict[str, int]
 
 

@@ -8,6 +8,8 @@ hashtag and per domain, so volume queries do not scan millions of posts.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +19,17 @@ import duckdb
 import pyarrow as pa
 
 from swarmlens.classifier.analytics import queries
-from swarmlens.classifier.errors import AuditConflictError, InputError, StoreLockedError
+from swarmlens.classifier.errors import (
+    AuditConflictError,
+    DatasetGoneError,
+    DatasetNotFoundError,
+    InputError,
+    StoreLockedError,
+    SwarmlensError,
+)
 from swarmlens.classifier.vocab import OUTPUT_SCHEMA, duckdb_columns
+
+log = logging.getLogger(__name__)
 
 DATABASE_NAME = "swarmlens.duckdb"
 GRAINS = ("binned", "hour", "day", "hour_total", "day_total")
@@ -70,6 +81,27 @@ class Store:
                     dataset VARCHAR, key VARCHAR, t TIMESTAMPTZ, label VARCHAR, lang VARCHAR,
                     retweet BOOLEAN, score DOUBLE, n BIGINT)"""
             )
+        # Which dataset counts each post id (see ``attach``), and how many of a dataset's
+        # rows another copy outranks. A store from before has neither: its datasets are
+        # counted afresh, oldest first, once.
+        self._con.execute(
+            """CREATE TABLE IF NOT EXISTS dataset_ids (post_id VARCHAR, dataset VARCHAR);
+            ALTER TABLE datasets ADD COLUMN IF NOT EXISTS excluded BIGINT"""
+        )
+        self.generation = 0
+        self.datasets_generation = 0
+        """Bumped by attach and detach only (in-memory indexes of the aggregates)."""
+        self._posts_seen: tuple[int, bool] | None = None
+        self._paths: tuple[int, list[str]] | None = None
+        """Bumped by every write: answers cached under an older generation are stale."""
+        stale = self._con.execute(
+            "SELECT path FROM datasets WHERE excluded IS NULL ORDER BY attached_at"
+        ).fetchall()
+        for (path,) in stale:
+            try:
+                self.attach(Path(path))
+            except SwarmlensError as exc:  # files gone: kept as is, queries will say so
+                log.warning("dataset %s not recounted: %s", path, exc.message)
 
     def _add_new_columns(self) -> None:
         # A store made by an earlier version lacks the columns added to OUTPUT_SCHEMA
@@ -103,10 +135,15 @@ class Store:
         ids = table.column("post_id").to_pylist()
         with self._write:
             cursor = self.cursor()
+            # An id an attached dataset already counts is a duplicate too: the copy stored
+            # first wins, whichever way it came.
             existing = {
                 row[0]
                 for row in cursor.execute(
-                    "SELECT post_id FROM posts WHERE post_id IN (SELECT unnest($ids))", {"ids": ids}
+                    """SELECT post_id FROM posts WHERE post_id IN (SELECT unnest($ids))
+                    UNION ALL
+                    SELECT post_id FROM dataset_ids WHERE post_id IN (SELECT unnest($ids))""",
+                    {"ids": ids},
                 ).fetchall()
             }
             fresh = table.filter(pa.array([i not in existing for i in ids]))
@@ -119,72 +156,143 @@ class Store:
                     )
                 finally:
                     cursor.unregister("incoming")
+                self.generation += 1
         return fresh.column("post_id").to_pylist(), [i for i in ids if i in existing]
 
     def attach(self, path: Path) -> dict[str, Any]:
-        """Attach (or refresh) a scored Parquet dataset made by ``swarmlens score``."""
+        """Attach (or refresh) a scored Parquet dataset made by ``swarmlens score``.
+
+        A post id counts once in the store: the copy stored first wins. Rows whose id was
+        ingested (``POST /v1/posts``) or is counted by a dataset attached earlier are kept
+        in the files but not counted (``duplicates`` in the answer); detaching the winning
+        copy hands its ids on to the next dataset holding them.
+        """
         path = path.resolve()
         if not path.exists():
             raise InputError(f"dataset {path} does not exist")
         if path.is_dir() and not any(path.rglob("*.parquet")):
             raise InputError(f"dataset {path} holds no Parquet file")
-        source = queries.parquet_source([path])
         with self._write:
-            cursor = self.cursor()
-            try:
-                columns = {
-                    row[0] for row in cursor.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-                }
-            except duckdb.Error as exc:
-                raise InputError(f"dataset {path} cannot be read as Parquet: {exc}") from None
-            missing = _REQUIRED - columns
-            if missing:
-                raise InputError(
-                    f"dataset {path} lacks column(s) {', '.join(sorted(missing))}: "
-                    "attach the output of `swarmlens score`"
+            result = self._attach_locked(path)
+            self._reclaim(skip=str(path))
+            self.generation += 1
+            self.datasets_generation += 1
+        return result
+
+    def detach(self, dataset_id: str) -> dict[str, Any]:
+        """Forget the dataset whose id is ``dataset_id``; its files are left alone."""
+        with self._write:
+            listed = {d["id"]: d for d in self.datasets()}
+            if dataset_id not in listed:
+                raise DatasetNotFoundError(
+                    f"no attached dataset has id {dataset_id!r}: GET /v1/datasets lists them"
                 )
-            key = str(path)
+            key = listed[dataset_id]["path"]
+            cursor = self.cursor()
             cursor.execute("BEGIN TRANSACTION")
             try:
-                for table in AGGREGATES:
+                for table in (*AGGREGATES, "dataset_ids"):
                     cursor.execute(f"DELETE FROM {table} WHERE dataset = $d", {"d": key})
-                for kind, column in (("tag", "hashtags"), ("domain", "domains")):
-                    binned = f"agg_{kind}_binned"
-                    cursor.execute(
-                        f"INSERT INTO {binned} SELECT $d, * FROM "
-                        f"({queries.aggregate_counts(source, column)}) ORDER BY key, t",
-                        {"d": key},
-                    )
-                    # Coarser grains answer most queries from far fewer rows: no score
-                    # bins (when min_score is not asked), and whole days.
-                    for grain, bucket in (("hour", "t"), ("day", "date_trunc('day', t)")):
-                        cursor.execute(
-                            f"""INSERT INTO agg_{kind}_{grain}
-                            SELECT dataset, key, {bucket} AS b, label, lang, retweet,
-                                   NULL::DOUBLE, sum(n)::BIGINT
-                            FROM {binned} WHERE dataset = $d
-                            GROUP BY dataset, key, b, label, lang, retweet ORDER BY key, b""",
-                            {"d": key},
-                        )
-                        cursor.execute(
-                            f"""INSERT INTO agg_{kind}_{grain}_total
-                            SELECT dataset, key, t, label, NULL, FALSE, NULL::DOUBLE,
-                                   sum(n)::BIGINT
-                            FROM agg_{kind}_{grain} WHERE dataset = $d
-                            GROUP BY dataset, key, t, label ORDER BY key, t""",
-                            {"d": key},
-                        )
-                rows = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
-                attached = datetime.now(UTC)
-                cursor.execute(
-                    "INSERT OR REPLACE INTO datasets VALUES ($p, $a, $r)",
-                    {"p": key, "a": attached, "r": rows},
-                )
+                cursor.execute("DELETE FROM datasets WHERE path = $d", {"d": key})
                 cursor.execute("COMMIT")
             except Exception:
                 cursor.execute("ROLLBACK")
                 raise
-        return {"path": key, "rows": int(rows), "attached_at": attached}
+            self._reclaim(skip=key)
+            self.generation += 1
+            self.datasets_generation += 1
+        return listed[dataset_id]
+
+    def _reclaim(self, skip: str) -> None:
+        # Datasets that lost rows to another copy count afresh, oldest first: ids no one
+        # counts any more (a detached or refreshed dataset) go to the next one holding them.
+        rows = self.cursor().execute(
+            "SELECT path FROM datasets WHERE excluded > 0 AND path <> $p ORDER BY attached_at",
+            {"p": skip},
+        ).fetchall()
+        for (path,) in rows:
+            if Path(path).exists():
+                self._attach_locked(Path(path), keep_time=True)
+
+    def _attach_locked(self, path: Path, keep_time: bool = False) -> dict[str, Any]:
+        source = queries.parquet_source([path])
+        cursor = self.cursor()
+        try:
+            columns = {
+                row[0] for row in cursor.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+            }
+        except duckdb.Error as exc:
+            raise InputError(f"dataset {path} cannot be read as Parquet: {exc}") from None
+        missing = _REQUIRED - columns
+        if missing:
+            raise InputError(
+                f"dataset {path} lacks column(s) {', '.join(sorted(missing))}: "
+                "attach the output of `swarmlens score`"
+            )
+        key = str(path)
+        counted = _owned_rows(source)
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            for table in (*AGGREGATES, "dataset_ids"):
+                cursor.execute(f"DELETE FROM {table} WHERE dataset = $d", {"d": key})
+            cursor.execute(
+                f"""INSERT INTO dataset_ids
+                SELECT DISTINCT s.post_id, $d FROM {source} s
+                WHERE s.post_id IS NOT NULL
+                  AND s.post_id NOT IN (SELECT post_id FROM dataset_ids)
+                  AND s.post_id NOT IN (SELECT post_id FROM posts)""",
+                {"d": key},
+            )
+            for kind, column in (("tag", "hashtags"), ("domain", "domains")):
+                binned = f"agg_{kind}_binned"
+                cursor.execute(
+                    f"INSERT INTO {binned} SELECT $d, * FROM "
+                    f"({queries.aggregate_counts(counted, column)}) ORDER BY key, t",
+                    {"d": key},
+                )
+                # Coarser grains answer most queries from far fewer rows: no score
+                # bins (when min_score is not asked), and whole days.
+                for grain, bucket in (("hour", "t"), ("day", "date_trunc('day', t)")):
+                    cursor.execute(
+                        f"""INSERT INTO agg_{kind}_{grain}
+                        SELECT dataset, key, {bucket} AS b, label, lang, retweet,
+                               NULL::DOUBLE, sum(n)::BIGINT
+                        FROM {binned} WHERE dataset = $d
+                        GROUP BY dataset, key, b, label, lang, retweet ORDER BY key, b""",
+                        {"d": key},
+                    )
+                    cursor.execute(
+                        f"""INSERT INTO agg_{kind}_{grain}_total
+                        SELECT dataset, key, t, label, NULL, FALSE, NULL::DOUBLE,
+                               sum(n)::BIGINT
+                        FROM agg_{kind}_{grain} WHERE dataset = $d
+                        GROUP BY dataset, key, t, label ORDER BY key, t""",
+                        {"d": key},
+                    )
+            rows = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+            owned = cursor.execute(
+                f"SELECT count(*) FROM {counted}", {"d": key}
+            ).fetchone()[0]
+            previous = cursor.execute(
+                "SELECT attached_at FROM datasets WHERE path = $p", {"p": key}
+            ).fetchone()
+            attached = previous[0] if keep_time and previous else datetime.now(UTC)
+            cursor.execute(
+                "INSERT OR REPLACE INTO datasets (path, attached_at, rows, excluded) "
+                "VALUES ($p, $a, $r, $x)",
+                {"p": key, "a": attached, "r": rows, "x": rows - owned},
+            )
+            cursor.execute("COMMIT")
+        except Exception:
+            cursor.execute("ROLLBACK")
+            raise
+        return {
+            "id": dataset_id(key),
+            "path": key,
+            "rows": int(rows),
+            "duplicates": int(rows - owned),
+            "attached_at": attached,
+        }
 
     def add_audit(
         self,
@@ -262,9 +370,10 @@ class Store:
         paths = self.dataset_paths()
         if not paths:
             return f"(SELECT {columns} FROM posts)"
+        # One copy per post id: the datasets' rows that count (see ``_counted_rows``).
         return (
             f"(SELECT {columns} FROM posts UNION ALL "
-            f"SELECT {columns} FROM {queries.parquet_source(paths)})"
+            f"SELECT {columns} FROM {self._counted_rows(paths)})"
         )
 
     _COVERING = """
@@ -312,11 +421,43 @@ class Store:
         ]
 
 
-    def dataset_paths(self) -> list[str]:
+    def datasets(self) -> list[dict[str, Any]]:
+        """Attached datasets: id, path, rows, duplicates (rows another copy outranks),
+        attached_at, and whether the files are still there."""
+        rows = self.cursor().execute(
+            "SELECT path, rows, coalesce(excluded, 0), attached_at FROM datasets "
+            "ORDER BY attached_at"
+        ).fetchall()
         return [
+            {
+                "id": dataset_id(path),
+                "path": path,
+                "rows": int(n),
+                "duplicates": int(excluded),
+                "attached_at": attached,
+                "missing": not Path(path).exists(),
+            }
+            for path, n, excluded, attached in rows
+        ]
+
+    def has_posts(self) -> bool:
+        """Whether any post was ingested (asked once per write, not per query)."""
+        seen = self._posts_seen
+        if seen is None or seen[0] != self.generation:
+            any_post = self.cursor().execute("SELECT EXISTS (FROM posts)").fetchone()[0]
+            seen = self._posts_seen = (self.generation, bool(any_post))
+        return seen[1]
+
+    def dataset_paths(self) -> list[str]:
+        cached = self._paths
+        if cached is not None and cached[0] == self.generation:
+            return cached[1]  # one query less per request: only writes change the list
+        paths = [
             row[0]
             for row in self.cursor().execute("SELECT path FROM datasets ORDER BY path").fetchall()
         ]
+        self._paths = (self.generation, paths)
+        return paths
 
     def counts(self) -> dict[str, int]:
         cursor = self.cursor()
@@ -325,6 +466,29 @@ class Store:
             "SELECT count(*), coalesce(sum(rows), 0) FROM datasets"
         ).fetchone()
         return {"ingested_posts": int(posts), "datasets": int(datasets), "dataset_rows": int(rows)}
+
+    def _counted_rows(self, paths: list[str]) -> str:
+        """The rows of the attached datasets that count (one copy per post id), for exact
+        scans; refuses (409) when a dataset's files are gone."""
+        gone = [p for p in paths if not _readable(Path(p))]
+        if gone:
+            raise DatasetGoneError(
+                f"the files of dataset {gone[0]} are missing: restore them, or detach it "
+                f"with DELETE /v1/datasets/{dataset_id(gone[0])}",
+                detail={"missing": gone, "ids": [dataset_id(p) for p in gone]},
+            )
+        excluded = dict(
+            self.cursor().execute("SELECT path, coalesce(excluded, 0) FROM datasets").fetchall()
+        )
+        whole = [p for p in paths if not excluded.get(p)]
+        parts = [f"SELECT * FROM {queries.parquet_source(whole)}"] if whole else []
+        parts += [
+            f"SELECT s.* FROM {queries.parquet_source([p])} s SEMI JOIN "
+            f"(SELECT post_id FROM dataset_ids WHERE dataset = {_quote(p)}) o USING (post_id)"
+            for p in paths
+            if excluded.get(p)
+        ]
+        return "(" + " UNION ALL BY NAME ".join(f"({part})" for part in parts) + ")"
 
     def relation(
         self,
@@ -352,7 +516,7 @@ class Store:
         if not paths:
             return live, True
         if exact:
-            scanned = queries.post_counts(queries.parquet_source(paths), column)
+            scanned = queries.post_counts(self._counted_rows(paths), column)
             return f"(SELECT * FROM {live} UNION ALL SELECT * FROM {scanned})", True
         if min_score is not None:
             grain = "binned"
@@ -367,6 +531,27 @@ class Store:
             f"SELECT key, t, label, lang, retweet, score, n FROM agg_{prefix}_{grain})",
             False,
         )
+
+
+def dataset_id(path: str) -> str:
+    """A dataset's id in the API: short, stable, and safe in a URL (its path is none)."""
+    return hashlib.sha256(path.encode()).hexdigest()[:16]
+
+
+def _readable(path: Path) -> bool:
+    return path.is_file() or (path.is_dir() and any(path.rglob("*.parquet")))
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _owned_rows(source: str) -> str:
+    """The rows of ``source`` that dataset ``$d`` counts (one per post id it owns)."""
+    return (
+        f"(SELECT s.* FROM {source} s SEMI JOIN "
+        "(SELECT post_id FROM dataset_ids WHERE dataset = $d) o USING (post_id))"
+    )
 
 
 def _day_aligned(moment: datetime | None) -> bool:

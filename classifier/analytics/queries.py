@@ -28,6 +28,7 @@ import numpy as np
 
 from swarmlens.classifier.analytics import bursts
 from swarmlens.classifier.errors import QueryError
+from swarmlens.classifier.posts.post import FUTURE_SKEW, check_query_time
 from swarmlens.classifier.text.entities import canonical_hashtag
 from swarmlens.classifier.vocab import FLOOD_PAIR, LABELS
 
@@ -115,6 +116,8 @@ def _filters(
     min_score: float | None,
     exclude_retweets: bool,
 ) -> tuple[list[str], dict[str, Any]]:
+    _in_range("start", start)
+    _in_range("end", end)
     if start is not None and end is not None and start >= end:
         raise QueryError("start must be before end")
     where = ["label IN $labels"]
@@ -135,6 +138,18 @@ def _filters(
         where.append("score >= $min_score - 1e-9")
         params["min_score"] = min_score
     return where, params
+
+
+def check_volume_query(
+    interval: str, labels: Sequence[str] | None, start: datetime | None, end: datetime | None
+) -> list[str]:
+    """The labels a volume query counts, after the checks ``volume_series`` makes
+    (interval, labels, range); for other code answering the same question."""
+    if interval not in INTERVALS:
+        raise QueryError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}")
+    chosen = _label_list(labels)
+    _filters(chosen, start, end, None, None, False)
+    return chosen
 
 
 def volume_series(
@@ -309,10 +324,15 @@ def emerging_hashtags(
     """
     if window_hours < 1:
         raise QueryError("window_hours must be at least 1")
+    _in_range("end", end)
     con = con or connect()
     if end is None:
-        # Naive UTC out of DuckDB: fetching a TIMESTAMPTZ would need pytz.
-        latest = con.execute(f"SELECT max(t)::TIMESTAMP FROM {relation}").fetchone()
+        # Naive UTC out of DuckDB: fetching a TIMESTAMPTZ would need pytz. Posts dated
+        # past any possible posting time (stored before times were bounded) are ignored.
+        cap = datetime.now(UTC) + FUTURE_SKEW
+        latest = con.execute(
+            f"SELECT max(t)::TIMESTAMP FROM {relation} WHERE t <= $cap", {"cap": cap}
+        ).fetchone()
         if latest is None or latest[0] is None:
             return {"window": None, "hashtags": []}
         # Include the latest post's hour whole in the recent window.
@@ -448,6 +468,11 @@ def hashtag_posts(
         "t": [r[3] for r in rows],
         "scores": [list(r[4:]) for r in rows],
     }
+def _in_range(name: str, moment: datetime | None) -> None:
+    try:
+        check_query_time(name, moment)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
 
 
 def _bucket(moment: datetime, interval: str) -> datetime:

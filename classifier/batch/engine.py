@@ -39,7 +39,7 @@ from swarmlens.classifier.batch.chunks import ChunkResult, ModelRef, atomic_parq
 from swarmlens.classifier.batch.executors import run_dask, run_local
 from swarmlens.classifier.batch.progress import Progress
 from swarmlens.classifier.errors import InputError, OutputError
-from swarmlens.classifier.fsio import atomic_write_bytes
+from swarmlens.classifier.fsio import HOST, atomic_write_bytes, temp_owner
 from swarmlens.classifier.model.registry import sha256_file
 from swarmlens.classifier.posts.readers import (
     Payload,
@@ -239,14 +239,28 @@ class BatchJob:
         return summary
 
 
+FOREIGN_TEMP_SECONDS = 24 * 3600
+"""A temporary file of another machine is garbage only once it is this old: its writer's
+PID means nothing here, and a live writer on shared storage keeps writing to it."""
+
+
 def _remove_stale_temp_files(root: Path) -> None:
     """Delete temporary files of writers that died mid-write (``fsio`` names them
-    ``.NAME.PID.tmp``): their chunks have no marker and are redone, so the files are
-    garbage. A file whose writer is still alive (another run) is left alone."""
+    ``.NAME.HOST.PID.tmp``): their chunks have no marker and are redone, so the files are
+    garbage. A file whose writer is still alive (another run) is left alone; the PIDs of
+    other hosts cannot be checked here, so their files go only when old."""
+    now = time.time()
     for stale in root.rglob(".*.tmp"):
-        pid = stale.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and _alive(int(pid)):
-            continue
+        owner = temp_owner(stale)
+        if owner is not None and owner[0] == HOST:
+            if _alive(owner[1]):
+                continue
+        else:
+            try:
+                if now - stale.stat().st_mtime < FOREIGN_TEMP_SECONDS:
+                    continue
+            except OSError:
+                continue
         stale.unlink(missing_ok=True)
 
 

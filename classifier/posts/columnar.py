@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from swarmlens.classifier.posts.post import (
+    EARLIEST_POST_TIME,
+    FUTURE_SKEW,
     MAX_TEXT_CHARS,
     Post,
     normalize_label,
@@ -61,8 +64,6 @@ _API_COLUMNS = ("id_str", "data", "user", "urls", "hashtags", "mentions")
 _ID_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer)
 # ISO 8601 as written by the exporters we read; anything else goes the per-record way.
 _ISO_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$"
-EARLIEST = np.datetime64("2006-03-21", "us")  # the first tweet: older times are suspect
-LATEST = np.datetime64("2100-01-01", "us")
 
 
 @dataclass
@@ -276,10 +277,20 @@ def _times(column: pa.Array | None, n: int, fast: np.ndarray) -> pa.Array:
     except (pa.ArrowInvalid, ValueError):  # e.g. month 13: the per-record path says so
         fast &= ~_valid(given)
         return pa.nulls(n, kind)
+    # post.check_post_time's window; rows outside it go per record, which rejects them with
+    # its reason (the per-record clock is read later, so it never refuses what passes here).
     stamp = times.cast(pa.int64()).to_numpy(zero_copy_only=False)
-    inside = (stamp >= EARLIEST.astype(np.int64)) & (stamp < LATEST.astype(np.int64))
+    latest = datetime.now(UTC) + FUTURE_SKEW
+    inside = (stamp >= _micros(EARLIEST_POST_TIME)) & (stamp <= _micros(latest))
     fast &= np.where(_valid(times), inside, True)
     return times
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _platform(value: object) -> str:

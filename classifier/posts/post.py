@@ -11,7 +11,7 @@ import email.utils
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from swarmlens.classifier.errors import RecordError
@@ -23,6 +23,49 @@ _RT_PREFIX = re.compile(r"RT @(\w{1,50}):")
 """The classic retweet prefix: it names the retweeted author when the source does not."""
 MAX_TEXT_CHARS = 100_000
 """Longer texts are cut (and the cut is counted): no post on these networks is longer."""
+
+EARLIEST_POST_TIME = datetime(2006, 3, 21, tzinfo=UTC)
+"""No post is older: the first tweet (Twitter, 2006-03-21) predates VKontakte (2006-10) and
+Telegram (2013). One window for every platform, so a record's fate never hangs on its
+platform field."""
+FUTURE_SKEW = timedelta(days=1)
+"""How far past the reader's clock a post may be dated (clock skew, time zones)."""
+QUERY_TIME_RANGE = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+"""Query bounds (start / end) must fall in [1970, 2100): wide enough for any question
+about stored posts, narrow enough that bucket arithmetic never overflows."""
+
+
+def check_post_time(moment: datetime | None, now: datetime | None = None) -> datetime | None:
+    """``moment`` if it can be a post's time, else ValueError naming the window.
+
+    The window is [EARLIEST_POST_TIME, now + FUTURE_SKEW]: the one bound every reader,
+    the API and the columnar path share.
+    """
+    if moment is None:
+        return None
+    latest = (now or datetime.now(UTC)) + FUTURE_SKEW
+    if moment < EARLIEST_POST_TIME or moment > latest:
+        raise ValueError(
+            f"{format_time(moment)} is outside the possible posting times "
+            f"{format_time(EARLIEST_POST_TIME)} .. {format_time(latest)}"
+        )
+    return moment
+
+
+def check_query_time(name: str, moment: datetime | None) -> datetime | None:
+    """``moment`` if it lies in ``QUERY_TIME_RANGE``, else ValueError naming the range."""
+    if moment is None:
+        return None
+    low, high = QUERY_TIME_RANGE
+    try:
+        inside = low <= moment.astimezone(UTC) < high
+    except (OverflowError, ValueError):
+        inside = False
+    if not inside:
+        raise ValueError(
+            f"{name} must lie between {low.date().isoformat()} and {high.date().isoformat()}"
+        )
+    return moment
 
 
 @dataclass(slots=True)
@@ -86,6 +129,15 @@ def parse_time(value: object) -> datetime | None:
     2015', epoch seconds or milliseconds (number or digit string), a datetime,
     or None/''. Raises ValueError for anything else.
     """
+    try:
+        return _parse_time(value)
+    except (OverflowError, OSError) as exc:
+        # Epochs like 1e300 or a 20-digit string, and offsets that push year 1 or 9999
+        # over the edge: out of any calendar, a reason rather than a crash.
+        raise ValueError(f"time {value!r} is out of range ({exc})") from None
+
+
+def _parse_time(value: object) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -96,7 +148,7 @@ def parse_time(value: object) -> datetime | None:
     elif isinstance(value, str):
         text = value.strip()
         if text.isdigit():
-            return parse_time(int(text))
+            return _parse_time(int(text))
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
@@ -181,7 +233,7 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
         except UnicodeEncodeError:
             text = text.encode("utf-8", "replace").decode("utf-8")
     try:
-        created_at = parse_time(record.get("created_at"))
+        created_at = check_post_time(parse_time(record.get("created_at")))
     except ValueError as exc:
         raise RecordError(f"'created_at': {exc}") from None
     plat = record.get("platform") or platform or "other"

@@ -19,6 +19,7 @@ Every name that used to live here is still importable from here.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -74,6 +75,8 @@ __all__ = [
     "vk_record",
 ]
 
+log = logging.getLogger(__name__)
+
 RecordFormat = Literal["twitter_v2_page", "twitter_v1", "vk_response", "vkontakte", "flat"]
 
 
@@ -115,6 +118,26 @@ def decode(source: str, line: int, payload: Payload) -> Iterator[Post | Rejected
     source: the file the record came from, and line: its line (or position), both
         for rejects. payload: the raw record as ``iter_raw`` yielded it.
     """
+    try:
+        yield from _decode(source, line, payload)
+    except Exception as exc:
+        # A record can only ever become a reject: an input nobody foresaw must not kill
+        # a job (a directory job would crash again on every re-run and never finish).
+        log.warning("record %s:%s: unexpected %s: %s", source, line, type(exc).__name__, exc)
+        yield Rejected(
+            source, line, f"record cannot be read ({type(exc).__name__}: {exc})", _raw(payload)
+        )
+
+
+def _raw(payload: Payload) -> str:
+    if isinstance(payload, bytes):
+        return payload.decode("utf-8", "replace").rstrip("\r\n")
+    if isinstance(payload, TelegramMessage):
+        return raw_text(payload.message)
+    return raw_text(payload)
+
+
+def _decode(source: str, line: int, payload: Payload) -> Iterator[Post | Rejected]:
     # Testing the payload's type is the first half of format detection: the
     # source already knows what each kind of payload holds.
     if isinstance(payload, bytes):

@@ -15,6 +15,7 @@ ijson, Parquet by row batches.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import gzip
@@ -31,6 +32,9 @@ from swarmlens.classifier.errors import InputError
 from swarmlens.classifier.posts.rejects import Rejected, raw_text
 
 SUPPORTED_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
+CSV_FIELD_LIMIT = 1 << 20
+"""Characters in one CSV field (Python's default is 128 KiB): room for a text over
+``MAX_TEXT_CHARS`` to be read and cut; a longer field is a reject."""
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -240,14 +244,30 @@ def _csv(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[int,
     with open_binary(path, position) as binary:
         text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="")
         reader = csv.DictReader(text)
-        columns = set(reader.fieldnames or [])
+        try:
+            with _csv_field_limit():
+                columns = set(reader.fieldnames or [])
+        except csv.Error as exc:
+            yield 1, Rejected(source, 1, f"unreadable CSV header: {exc}", "")
+            return
         missing = []
         if "text" not in columns:
             missing.append("text")
         if not columns & {"id", "post_id"}:
             missing.append("id or post_id")
         problem = f"CSV header lacks column(s) {', '.join(missing)}" if missing else None
-        for row in reader:
+        while True:
+            try:
+                with _csv_field_limit():
+                    row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                # The reader starts afresh on the next line: this row alone is lost. Its
+                # line count may not have moved past the previous row yet.
+                number = position.line = max(reader.line_num, position.line + 1)
+                yield number, Rejected(source, number, f"unreadable CSV row: {exc}", "")
+                continue
             number = position.line = reader.line_num
             if problem:
                 yield number, Rejected(source, number, problem, raw_text(row))
@@ -257,6 +277,16 @@ def _csv(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[int,
                 yield number, Rejected(source, number, reason, raw_text(row))
                 continue
             yield number, _csv_record(row)
+
+
+@contextlib.contextmanager
+def _csv_field_limit() -> Iterator[None]:
+    # The limit is process-wide state: raised for our reads only, then put back.
+    previous = csv.field_size_limit(CSV_FIELD_LIMIT)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _csv_record(row: dict[str, str]) -> dict[str, Any]:

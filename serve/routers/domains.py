@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from swarmlens.serve.deps import FiltersDep, ModelDep, StoreDep
+from swarmlens.serve.deps import FiltersDep, ModelDep, ReadKey, StoreDep
 from swarmlens.serve.schemas import TopDomainsResponse
 from swarmlens.serve.services import analytics
 
-router = APIRouter(prefix="/v1/domains", tags=["domains"])
+router = APIRouter(prefix="/v1/domains", tags=["domains"], dependencies=[ReadKey])
 
 
 @router.get("/top", response_model=TopDomainsResponse)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+import anyio
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from swarmlens.classifier.network.report import NetworkOptions
-from swarmlens.serve.deps import FiltersDep, ModelDep, StoreDep, aware
+from swarmlens.serve.deps import FiltersDep, ModelDep, ReadKey, StoreDep, aware
 from swarmlens.serve.schemas import (
     EmergingResponse,
     EstimateResponse,
@@ -19,7 +21,10 @@ from swarmlens.serve.schemas import (
 from swarmlens.serve.services import analytics, estimates
 from swarmlens.serve.services import network as network_service
 
-router = APIRouter(prefix="/v1/hashtags", tags=["hashtags"])
+QUERY_THREADS = 4
+"""Volume queries running at once (DuckDB uses one thread per query here)."""
+
+router = APIRouter(prefix="/v1/hashtags", tags=["hashtags"], dependencies=[ReadKey])
 
 
 @router.get("/top", response_model=TopHashtagsResponse)
@@ -55,22 +60,49 @@ def emerging(
 
 
 @router.get("/{tag}/volume", response_model=VolumeResponse, response_model_exclude_none=True)
-def volume(
+async def volume(
     tag: str,
+    request: Request,
     store: StoreDep,
     serving: ModelDep,
     where: FiltersDep,
     interval: Literal["hour", "day"] = "hour",
     min_score: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
     exclude_retweets: bool = False,
-) -> VolumeResponse:
+) -> Response:
     """Posts per UTC bucket using ``tag`` (any spelling, with or without '#', any script;
     matched by canonical key), per requested label. Empty buckets are present with zeros;
     an unknown tag gives an empty series. ``min_score`` counts a post for its label only
     if that label's score is at least this."""
-    return analytics.volume(
-        store, tag, where, interval, min_score, exclude_retweets, serving.version
-    )
+    # Answered from the cache on the event loop when it can be; otherwise on a worker
+    # thread, at most QUERY_THREADS at once so the admitted queries do not queue on the GIL.
+    version = serving.version
+    state = request.app.state
+    if getattr(state, "volume_limiter", None) is None:
+        # Made here, inside the server's event loop, once per app.
+        state.volume_limiter = anyio.CapacityLimiter(QUERY_THREADS)
+        state.volume_answers = analytics.AnswerCache()
+    key = (
+        store.generation, tag, interval, where.start, where.end,
+        tuple(where.labels or ()), where.lang, min_score, exclude_retweets, version,
+    )  # fmt: skip
+    answer = state.volume_answers.get(key)
+    if answer is None and analytics.answers_at_once(
+        store, where, interval, min_score, exclude_retweets
+    ):
+        # A couple of milliseconds of numpy: cheaper on the event loop than a thread hop.
+        answer = analytics.volume_json(
+            store, tag, where, interval, min_score, exclude_retweets, version
+        )
+        state.volume_answers.put(key, answer)
+    if answer is None:
+        answer = await anyio.to_thread.run_sync(
+            analytics.volume_json,
+            store, tag, where, interval, min_score, exclude_retweets, version,
+            limiter=state.volume_limiter,
+        )  # fmt: skip
+        state.volume_answers.put(key, answer)
+    return Response(answer, media_type="application/json")
 
 
 @router.get("/{tag}/estimate", response_model=EstimateResponse, response_model_exclude_unset=True)
@@ -95,6 +127,8 @@ def estimate(
     corrected by the whole audit's mean error (100 audited posts cannot measure each hour's
     error), and they carry no interval."""
     return estimates.estimate(store, tag, aware(start), aware(end), interval)
+
+
 @router.get("/{tag}/network", response_model=NetworkResponse)
 def network(
     tag: str,

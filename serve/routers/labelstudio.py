@@ -13,7 +13,14 @@ from typing import Any
 from fastapi import APIRouter
 
 from swarmlens.annotation.audit import is_audit
-from swarmlens.serve.deps import MetricsDep, ModelDep, SettingsDep, TrainerDep, WriteKey
+from swarmlens.serve.deps import (
+    MetricsDep,
+    ModelDep,
+    ReadKey,
+    SettingsDep,
+    TrainerDep,
+    WriteKey,
+)
 from swarmlens.serve.schemas import PredictRequest, PredictResponse, WebhookAnswer, WebhookEvent
 from swarmlens.serve.services import classify as service
 
@@ -26,7 +33,7 @@ def health(serving: ModelDep) -> dict[str, Any]:
     return {"status": "UP", "model_class": "swarmlens", "model_version": serving.version}
 
 
-@router.get("/status")
+@router.get("/status", dependencies=[ReadKey])
 def training_status(trainer: TrainerDep, settings: SettingsDep, serving: ModelDep) -> dict:
     """What the webhook has seen and the last background retrain's outcome."""
     return {
@@ -39,12 +46,12 @@ def training_status(trainer: TrainerDep, settings: SettingsDep, serving: ModelDe
     }
 
 
-@router.post("/setup")
+@router.post("/setup", dependencies=[ReadKey])
 def setup(serving: ModelDep) -> dict[str, str]:
     return {"model_version": serving.version}
 
 
-@router.post("/predict", response_model=PredictResponse)
+@router.post("/predict", response_model=PredictResponse, dependencies=[ReadKey])
 def predict(
     body: PredictRequest, serving: ModelDep, settings: SettingsDep, metrics: MetricsDep
 ) -> PredictResponse:

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from swarmlens.classifier.model.registry import SYNTHETIC_NOTE
-from swarmlens.serve.deps import MetricsDep, ModelDep, SettingsDep, StoreDep
+from swarmlens.serve.deps import MetricsDep, ModelDep, ReadKey, SettingsDep, StoreDep
 from swarmlens.serve.schemas import Health, Info, ModelInfo
 
 router = APIRouter(tags=["service"])
@@ -24,7 +24,7 @@ def _version() -> str:
         return "0+unknown"
 
 
-@router.get("/v1/models/current", response_model=ModelInfo)
+@router.get("/v1/models/current", response_model=ModelInfo, dependencies=[ReadKey])
 def current_model(serving: ModelDep) -> ModelInfo:
     entry = serving.entry
     return ModelInfo(
@@ -40,7 +40,7 @@ def current_model(serving: ModelDep) -> ModelInfo:
     )
 
 
-@router.get("/info", response_model=Info)
+@router.get("/info", response_model=Info, dependencies=[ReadKey])
 def info(settings: SettingsDep, serving: ModelDep, store: StoreDep) -> Info:
     """Version, model, limits, store counts, and the stance labels with display colours."""
     return Info(
@@ -52,6 +52,7 @@ def info(settings: SettingsDep, serving: ModelDep, store: StoreDep) -> Info:
         max_body_bytes=settings.max_body_bytes,
         max_inflight=settings.max_inflight,
         writes_need_api_key=bool(settings.keys),
+        reads_need_api_key=settings.reads_locked,
         store=store.counts(),
     )
 
@@ -61,7 +62,7 @@ def healthz() -> Health:
     return Health()
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/metrics", include_in_schema=False, dependencies=[ReadKey])
 def metrics(registry: MetricsDep) -> Response:
     return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)
 

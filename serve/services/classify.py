@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import pyarrow as pa
 
 from swarmlens.annotation.project import choice_result
 from swarmlens.classifier.batch.scoring import label_probabilities, score_batch
 from swarmlens.classifier.errors import PayloadTooLargeError, RecordError
-from swarmlens.classifier.posts.post import post_from_record
+from swarmlens.classifier.model.registry import ModelEntry
+from swarmlens.classifier.posts.post import MAX_TEXT_CHARS, post_from_record
 from swarmlens.classifier.settings import Settings
 from swarmlens.classifier.text.entities import extract
 from swarmlens.classifier.text.langid import resolve_lang
@@ -28,6 +33,15 @@ from swarmlens.serve.schemas import (
 from swarmlens.serve.services.serving import ServingModel
 from swarmlens.serve.store import Store
 
+T = TypeVar("T")
+
+
+SLICE_TEXTS = 64
+SLICE_CHARS = 200_000
+"""A request uses the model in slices of at most this many texts and characters, taking
+the (fair) model lock for each: a one-post request waits for one slice, not for a huge
+request to finish."""
+
 
 def check_batch(settings: Settings, size: int) -> None:
     """Refuse more than ``max_batch`` posts in one request (413 naming the limit)."""
@@ -37,36 +51,83 @@ def check_batch(settings: Settings, size: int) -> None:
         )
 
 
+def check_explain(settings: Settings, texts: Sequence[str]) -> None:
+    """Refuse explanations over ``max_explain_chars`` characters in one request (413):
+    explaining costs far more per character than classifying."""
+    total = sum(len(text) for text in texts)
+    if total > settings.max_explain_chars:
+        raise PayloadTooLargeError(
+            f"explain=true covers at most {settings.max_explain_chars} characters per request "
+            f"(max_explain_chars); this one has {total}: send fewer or shorter posts, or "
+            "classify without explain"
+        )
+
+
+def cut_texts(texts: Sequence[str], metrics: Metrics) -> tuple[list[str], list[bool]]:
+    """Texts cut to ``MAX_TEXT_CHARS`` as the batch path cuts them, and which were cut
+    (counted in the ``swarmlens_texts_cut`` metric)."""
+    cut = [len(text) > MAX_TEXT_CHARS for text in texts]
+    if any(cut):
+        metrics.texts_cut.inc(sum(cut))
+    return [text[:MAX_TEXT_CHARS] for text in texts], cut
+
+
+def _slices(texts: Sequence[str]) -> Iterator[tuple[int, int]]:
+    start = 0
+    while start < len(texts):
+        end, chars = start, 0
+        while end < len(texts) and end - start < SLICE_TEXTS:
+            chars += len(texts[end])
+            end += 1
+            if chars >= SLICE_CHARS:
+                break
+        yield start, end
+        start = end
+
+
+def sliced(
+    serving: ServingModel, texts: Sequence[str], work: Callable[[Any, list[str]], list[T]]
+) -> tuple[list[T], ModelEntry]:
+    """``work(model, slice)`` over ``texts`` slice by slice, the model held per slice."""
+    out: list[T] = []
+    last = serving.entry
+    for start, end in _slices(texts):
+        with serving.use() as (model, entry):
+            out.extend(work(model, list(texts[start:end])))
+            last = entry
+    return out, last
+
+
 def classify(
     items: Sequence[ClassifyItem], serving: ServingModel, metrics: Metrics, explain: bool = False
 ) -> ClassifyResponse:
     """Labels, scores, language, hashtags (and top terms) of each item, in input order."""
-    texts = [item.text for item in items]
-    with serving.use() as (model, entry):
-        proba = label_probabilities(model, texts)
-        explanations = (
-            [
-                model.explain(text, label=LABELS[int(row.argmax())])
-                for text, row in zip(texts, proba, strict=True)
-            ]
-            if explain
-            else None
-        )
+    texts, cut = cut_texts([item.text for item in items], metrics)
+
+    def work(model: Any, part: list[str]) -> list[tuple[np.ndarray, list | None]]:
+        proba = label_probabilities(model, part)
+        if not explain:
+            return [(row, None) for row in proba]
+        return [
+            (row, model.explain(text, label=LABELS[int(row.argmax())]))
+            for text, row in zip(part, proba, strict=True)
+        ]
+
+    scored, entry = sliced(serving, texts, work)
     metrics.classified.inc(len(texts))
     results = []
-    for index, (item, row) in enumerate(zip(items, proba, strict=True)):
-        tags, _, _ = extract(item.text)
+    for item, text, was_cut, (row, explanation) in zip(items, texts, cut, scored, strict=True):
+        tags, _, _ = extract(text)
         results.append(
             ClassifyResult(
                 id=item.id,
                 label=LABELS[int(row.argmax())],
                 scores=Scores(**{label: round(float(row[j]), 6) for j, label in enumerate(LABELS)}),
-                lang=resolve_lang(item.lang, item.text),
+                lang=resolve_lang(item.lang, text),
                 hashtags=tags,
-                explanation=[
-                    Contribution(term=c.term, weight=c.weight) for c in explanations[index]
-                ]
-                if explanations
+                truncated=True if was_cut else None,
+                explanation=[Contribution(term=c.term, weight=c.weight) for c in explanation]
+                if explanation is not None
                 else None,
             )
         )
@@ -92,9 +153,12 @@ def ingest(
     duplicate: list[str] = []
     version = serving.version
     if posts:
-        with serving.use() as (model, entry):
-            table = score_batch(model, posts, entry.id)
-            version = entry.id
+        tables: list[pa.Table] = []
+        for start, end in _slices([p.text for p in posts]):
+            with serving.use() as (model, entry):
+                tables.append(score_batch(model, posts[start:end], entry.id))
+                version = entry.id
+        table = pa.concat_tables(tables)
         metrics.classified.inc(len(posts))
         accepted, duplicate = store.add_posts(table)
     return IngestResponse(
@@ -117,17 +181,22 @@ def predict_tasks(
     blind: per task, True for an audit task, which gets an empty prediction (annotators
     auditing the model must not see what it thinks).
     """
-    with serving.use() as (model, entry):
-        proba = model.predict_proba(list(texts)) if texts else []
+    texts, _ = cut_texts(texts, metrics)
+
+    def work(model: Any, part: list[str]) -> list[tuple[str, float]]:
+        proba = model.predict_proba(part)
         classes = [str(c) for c in model.classes_]
+        return [(classes[int(row.argmax())], float(row.max())) for row in proba]
+
+    predicted, entry = sliced(serving, texts, work)
     metrics.classified.inc(len(texts))
     hidden = list(blind) if blind is not None else [False] * len(texts)
     results = [
         LSPrediction(
-            result=[] if hide else choice_result(classes[int(row.argmax())]),
-            score=0.0 if hide else round(float(row.max()), 6),
+            result=[] if hide else choice_result(choice),
+            score=0.0 if hide else round(score, 6),
             model_version=entry.id,
         )
-        for row, hide in zip(proba, hidden, strict=True)
+        for (choice, score), hide in zip(predicted, hidden, strict=True)
     ]
     return PredictResponse(results=results, model_version=entry.id)

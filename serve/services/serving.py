@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,17 +11,50 @@ from typing import Any
 from swarmlens.classifier.model.registry import ModelEntry
 
 
+class FairLock:
+    """A lock handed to its waiters in arrival order.
+
+    ``threading.Lock`` is not fair: a thread that releases and re-acquires it in a loop
+    (a large request working slice by slice) can keep it from a waiting one-post request
+    for as long as it likes. Here release hands the lock to the oldest waiter.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by ``__exit__`` of the holder before us: the lock is ours
+
+    def __exit__(self, *exc: object) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
+
+
 class ServingModel:
     """The served model and its registry entry.
 
     The lock serialises use of the model (its feature caches are not thread-safe) and
-    makes a swap after a background retrain atomic for the requests around it.
+    makes a swap after a background retrain atomic for the requests around it. It is fair
+    (first come, first served), and large requests take it one slice at a time
+    (``services.classify``), so no request holds the model for everyone.
     """
 
     def __init__(self, model: Any, entry: ModelEntry) -> None:
         self._model = model
         self._entry = entry
-        self._lock = threading.Lock()
+        self._lock = FairLock()
 
     @property
     def entry(self) -> ModelEntry:

@@ -119,6 +119,24 @@
 
   // One request in flight per channel: a newer request on the same channel aborts the older
   // one, so a slow answer can never overwrite a newer view.
+  // When the server's reads need an API key (SWARMLENS_READS_NEED_KEY), open the dashboard
+  // once as /?key=KEY: the key is kept in this browser's localStorage, not in the URL.
+  function requestHeaders() {
+    const headers = { Accept: "application/json" };
+    try {
+      const given = new URLSearchParams(window.location.search).get("key");
+      if (given) {
+        window.localStorage.setItem("swarmlens.key", given);
+        window.history.replaceState(null, "", window.location.pathname);
+      }
+      const key = window.localStorage.getItem("swarmlens.key");
+      if (key) headers["X-API-Key"] = key;
+    } catch (_) {
+      // storage disabled: no key
+    }
+    return headers;
+  }
+
   const aborts = {};
 
   async function api(channel, path, params) {
@@ -135,7 +153,7 @@
     const url = path + (qs.toString() ? "?" + qs.toString() : "");
     let resp;
     try {
-      resp = await fetch(url, { headers: { Accept: "application/json" }, signal: ctrl.signal });
+      resp = await fetch(url, { headers: requestHeaders(), signal: ctrl.signal });
     } catch (err) {
       if (err && err.name === "AbortError") throw err;
       throw new ApiError("could not reach the server (" + (err && err.message ? err.message : err) + ")");

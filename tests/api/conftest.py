@@ -22,6 +22,7 @@ def api_settings(shared_env: dict[str, str], tmp_path_factory: pytest.TempPathFa
     return Settings(
         models_dir=Path(shared_env["SWARMLENS_MODELS_DIR"]),
         data_dir=tmp_path_factory.mktemp("api-store"),
+        allowed_hosts="testserver",  # TestClient's Host; the server answers loopback names only
     )
 
 

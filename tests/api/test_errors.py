@@ -71,7 +71,10 @@ def test_write_endpoints_need_a_key_when_keys_are_set(keyed: TestClient) -> None
     assert_error(keyed.post("/v1/posts", json=body, headers={"X-API-Key": "no"}), 403, "E014")
     ok = keyed.post("/v1/posts", json=body, headers={"Authorization": "Bearer k-two"})
     assert ok.status_code == 200 and ok.json()["accepted"] == 1
-    assert keyed.get("/info").json()["writes_need_api_key"] is True
+    # Reads need a key too when keys are set (SWARMLENS_READS_NEED_KEY); /healthz never.
+    assert_error(keyed.get("/info"), 401, "E013")
+    info = keyed.get("/info", headers={"X-API-Key": "k-one"}).json()
+    assert info["writes_need_api_key"] is True and info["reads_need_api_key"] is True
     assert keyed.get("/healthz").status_code == 200
 
 

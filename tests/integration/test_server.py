@@ -57,8 +57,12 @@ def test_api_keys_and_binding(
             headers={"X-API-Key": "k-one"},
         )
         assert attach.status_code == 200 and attach.json()["rows"] == 6000
-        assert httpx.get(f"{server.url}/v1/hashtags/top").status_code == 200
-        assert httpx.get(f"{server.url}/info").json()["writes_need_api_key"] is True
+        # Reads need a key too when keys are set (the default of SWARMLENS_READS_NEED_KEY).
+        assert httpx.get(f"{server.url}/v1/hashtags/top").status_code == 401
+        key = {"X-API-Key": "k-two"}
+        assert httpx.get(f"{server.url}/v1/hashtags/top", headers=key).status_code == 200
+        assert httpx.get(f"{server.url}/info", headers=key).json()["writes_need_api_key"] is True
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
     finally:
         server.stop()
 
