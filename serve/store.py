@@ -20,7 +20,6 @@ import pyarrow as pa
 
 from swarmlens.classifier.analytics import queries
 from swarmlens.classifier.errors import (
-    AuditConflictError,
     DatasetGoneError,
     DatasetNotFoundError,
     InputError,
@@ -28,6 +27,7 @@ from swarmlens.classifier.errors import (
     SwarmlensError,
 )
 from swarmlens.classifier.vocab import OUTPUT_SCHEMA, duckdb_columns
+from swarmlens.serve.audit_store import AuditTables
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ _REQUIRED = {"post_id", "label", "scores", "hashtags", "created_at", "lang"}
 
 
 
-class Store:
+class Store(AuditTables):
     """Posts and datasets in one DuckDB file; one writer at a time, many readers.
 
     directory: where the database file lives (created if missing).
@@ -294,70 +294,6 @@ class Store:
             "attached_at": attached,
         }
 
-    def add_audit(
-        self,
-        audit_id: str,
-        hashtag: str,
-        start: datetime | None,
-        end: datetime | None,
-        labels: list[tuple[str, str, str | None]],
-        simulated: bool = False,
-    ) -> dict[str, int]:
-        """Store audit labels (post id, label, annotator) under ``audit_id``; idempotent.
-
-        The audit's frame (hashtag key and window) is fixed by its first write: the same id
-        with another frame is ``AuditConflictError``. A post's label may be corrected by
-        sending it again. Returns counts of inserted, updated and unchanged labels.
-        """
-        now = datetime.now(UTC)
-        with self._write:
-            cursor = self.cursor()
-            frame = cursor.execute(
-                "SELECT hashtag, start_at::TIMESTAMP, end_at::TIMESTAMP FROM audits "
-                "WHERE audit_id = $a",
-                {"a": audit_id},
-            ).fetchone()
-            if frame is not None and tuple(frame) != (hashtag, _naive(start), _naive(end)):
-                raise AuditConflictError(
-                    f"audit {audit_id!r} is stored for #{frame[0]} from {frame[1]} to "
-                    f"{frame[2]}; an audit covers one hashtag and window: use a new audit id"
-                )
-            stored = dict(
-                cursor.execute(
-                    "SELECT post_id, label FROM audit_labels WHERE audit_id = $a",
-                    {"a": audit_id},
-                ).fetchall()
-            )
-            counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-            cursor.execute("BEGIN TRANSACTION")
-            try:
-                if frame is None:
-                    cursor.execute(
-                        "INSERT INTO audits VALUES ($a, $h, $s, $e, $now, $sim)",
-                        {"a": audit_id, "h": hashtag, "s": start, "e": end, "now": now,
-                         "sim": simulated},
-                    )
-                for post_id, label, annotator in labels:
-                    kind = (
-                        "inserted"
-                        if post_id not in stored
-                        else "unchanged"
-                        if stored[post_id] == label
-                        else "updated"
-                    )
-                    counts[kind] += 1
-                    if kind != "unchanged":
-                        cursor.execute(
-                            "INSERT OR REPLACE INTO audit_labels VALUES ($a, $p, $l, $w, $now)",
-                            {"a": audit_id, "p": post_id, "l": label, "w": annotator, "now": now},
-                        )
-                    stored[post_id] = label
-                cursor.execute("COMMIT")
-            except Exception:
-                cursor.execute("ROLLBACK")
-                raise
-        return counts
-
     # -- reads -------------------------------------------------------------------------
 
     def posts_source(
@@ -375,51 +311,6 @@ class Store:
             f"(SELECT {columns} FROM posts UNION ALL "
             f"SELECT {columns} FROM {self._counted_rows(paths)})"
         )
-
-    _COVERING = """
-        FROM audits a JOIN audit_labels l USING (audit_id)
-        WHERE a.hashtag = $h
-          AND (a.start_at IS NULL OR a.start_at <= coalesce($s::TIMESTAMPTZ, '-infinity'))
-          AND (a.end_at IS NULL OR a.end_at >= coalesce($e::TIMESTAMPTZ, 'infinity'))
-    """
-
-    def audit_labels(
-        self, hashtag: str, start: datetime | None, end: datetime | None
-    ) -> dict[str, str]:
-        """Labels (post id -> label) of the audits of ``hashtag`` whose window covers
-        [start, end); the latest stored wins when audits disagree.
-
-        Only a covering audit is a uniform sample of the window's posts: its posts inside
-        the window are uniform over it; an audit of a narrower window is not.
-        """
-        rows = self.cursor().execute(
-            f"SELECT l.post_id, l.label {self._COVERING} ORDER BY l.stored_at, a.audit_id",
-            {"h": hashtag, "s": start, "e": end},
-        ).fetchall()
-        return dict(rows)
-
-    def audits(
-        self, hashtag: str, start: datetime | None, end: datetime | None
-    ) -> list[dict[str, Any]]:
-        """The audits of ``hashtag`` covering [start, end), with their label counts."""
-        rows = self.cursor().execute(
-            f"""SELECT a.audit_id, any_value(a.start_at)::TIMESTAMP,
-                       any_value(a.end_at)::TIMESTAMP, count(*), any_value(a.simulated)
-                {self._COVERING} GROUP BY a.audit_id ORDER BY a.audit_id""",
-            {"h": hashtag, "s": start, "e": end},
-        ).fetchall()
-        return [
-            {
-                "audit_id": audit_id,
-                "hashtag": hashtag,
-                "start": _iso(begin),
-                "end": _iso(finish),
-                "labels": int(count),
-                "simulated": bool(simulated),
-            }
-            for audit_id, begin, finish, count, simulated in rows
-        ]
-
 
     def datasets(self) -> list[dict[str, Any]]:
         """Attached datasets: id, path, rows, duplicates (rows another copy outranks),
@@ -562,11 +453,3 @@ def _day_aligned(moment: datetime | None) -> bool:
         0,
     )
 
-
-def _naive(moment: datetime | None) -> datetime | None:
-    """UTC without a zone, as DuckDB returns TIMESTAMPTZ cast to TIMESTAMP."""
-    return None if moment is None else moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
