@@ -293,7 +293,7 @@ class WebhookEvent(BaseModel):
 
     action: str = Field(max_length=64)
     project: dict[str, Any] | None = None
-    annotation: dict[str, Any] | None = None
+    annotation: dict[str, Any] | list[dict[str, Any]] | None = None  # a list: ANNOTATIONS_*
 
 
 class WebhookAnswer(BaseModel):

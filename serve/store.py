@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,8 +171,8 @@ class Store(AuditTables):
         path = path.resolve()
         if not path.exists():
             raise InputError(f"dataset {path} does not exist")
-        if path.is_dir() and not any(path.rglob("*.parquet")):
-            raise InputError(f"dataset {path} holds no Parquet file")
+        if path.is_dir():
+            _check_dataset_dir(path)
         with self._write:
             result = self._attach_locked(path)
             self._reclaim(skip=str(path))
@@ -453,3 +454,31 @@ def _day_aligned(moment: datetime | None) -> bool:
         0,
     )
 
+
+def _check_dataset_dir(path: Path) -> None:
+    """Refuse at once a directory that is not a scored dataset (``/``, a home directory):
+    attaching reads ``**/*.parquet`` under the write lock, which there would walk the whole
+    file system. A dataset of ``swarmlens score`` holds its Parquet files directly or one
+    level down (``day=YYYY-MM-DD/``), so only that much is looked at here."""
+    if path == Path(path.anchor) or path == Path.home().resolve():
+        raise InputError(
+            f"dataset {path} is the file system root or a home directory: name the output "
+            "directory of `swarmlens score` (or one .parquet file)"
+        )
+    try:
+        with os.scandir(path) as entries:
+            children = list(entries)
+        for entry in children:
+            if entry.name.endswith(".parquet") and entry.is_file():
+                return
+        for entry in children:
+            if entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as inner:
+                    if any(e.name.endswith(".parquet") and e.is_file() for e in inner):
+                        return
+    except OSError as exc:
+        raise InputError(f"dataset {path} cannot be read: {exc.strerror}") from None
+    raise InputError(
+        f"dataset {path} holds no Parquet file directly or one level down: name the output "
+        "directory of `swarmlens score` (or one .parquet file)"
+    )

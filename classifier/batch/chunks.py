@@ -34,6 +34,7 @@ class ModelRef:
     path: str
     sha256: str
     version: str
+    source: str | None = None  # what recorded sha256 (registry.vouched_by), named on a mismatch
 
 
 @dataclass
@@ -45,6 +46,7 @@ class ChunkResult:
     duplicates: int
     seconds: float
     files: list[str] = field(default_factory=list)
+    truncated: int = 0  # texts cut to MAX_TEXT_CHARS (markers written before it lack it)
 
 
 def atomic_parquet(path: Path, table: pa.Table) -> None:
@@ -63,7 +65,7 @@ def _model(ref: ModelRef) -> Any:
     if model is None:
         from swarmlens.classifier.model.registry import model_from_bytes, verified_bytes
 
-        data = verified_bytes(Path(ref.path), ref.sha256, ref.version)
+        data = verified_bytes(Path(ref.path), ref.sha256, ref.version, ref.source)
         model = _MODELS[ref.sha256] = model_from_bytes(data, ref.version)
     return model
 
@@ -114,6 +116,7 @@ def score_chunk(
         duplicates=duplicates,
         seconds=round(time.perf_counter() - started, 3),
         files=files,
+        truncated=sum(batch.truncated for batch in batches),
     )
     atomic_write_bytes(root / "_chunks" / f"{chunk_id}.json", json.dumps(asdict(result)).encode())
     return result

@@ -223,6 +223,7 @@ class BatchJob:
             - scored
             - rejected
             - sum(r.duplicates for r in done.values()),
+            "truncated": sum(r.truncated for r in done.values()),
             "model_version": self.ref.version,
             "inputs": [{"path": f.path, "bytes": f.size, "sha256": f.sha256} for f in files],
             "chunks": len(done),

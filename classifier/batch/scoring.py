@@ -8,6 +8,7 @@ Arrow form, shared by every writer and by the query code that reads scored datas
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -199,6 +200,10 @@ class OutputWriter:
             raise OutputError(f"cannot write to {self.path}: {exc.strerror}") from None
 
     def _open(self) -> None:
+        with _as_output_error(self.path):
+            self._open_part()
+
+    def _open_part(self) -> None:
         if self.kind == "dataset":
             target = self.path / f"part-{self._parts:05d}.parquet"
         else:
@@ -213,16 +218,24 @@ class OutputWriter:
     def write(self, table: pa.Table) -> None:
         if self._tmp is None:
             self._open()
-        if self._jsonl is not None:
-            self._jsonl.write(jsonl_bytes(table))
-        elif self._parquet is not None:
-            self._parquet.write_table(table)
-            self._part_rows += table.num_rows
+        with _as_output_error(self.path):  # a full disk, a file system gone read-only
+            if self._jsonl is not None:
+                self._jsonl.write(jsonl_bytes(table))
+            elif self._parquet is not None:
+                self._parquet.write_table(table)
+                self._part_rows += table.num_rows
         self.rows += table.num_rows
         if self.kind == "dataset" and self._part_rows >= self._rows_per_part:
             self._finish()
 
     def _finish(self) -> None:
+        try:
+            self._finish_part()
+        except OSError as exc:
+            self._discard()
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+    def _finish_part(self) -> None:
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None
@@ -246,8 +259,26 @@ class OutputWriter:
     def __exit__(self, exc_type: object, *rest: object) -> None:
         if exc_type is None:
             self.close()
-        elif self._tmp is not None:
-            for handle in (self._jsonl, self._parquet):
-                if handle is not None:
+        else:
+            self._discard()
+
+    def _discard(self) -> None:
+        """Drop the part being written: a failed run leaves no temporary file behind."""
+        for handle in (self._jsonl, self._parquet):
+            if handle is not None:
+                with contextlib.suppress(OSError):  # the disk that failed may fail again
                     handle.close()
-            self._tmp.unlink(missing_ok=True)
+        self._jsonl = self._parquet = None
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+
+
+@contextlib.contextmanager
+def _as_output_error(path: Path) -> Iterator[None]:
+    """An OS error while writing ``path`` as an ``OutputError`` naming it (no traceback)."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None

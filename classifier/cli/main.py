@@ -68,6 +68,13 @@ def main() -> None:
     except SwarmlensError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(2)
+    except OSError as exc:
+        # A file the command could not read or write (full disk, read-only file system):
+        # one line naming it, not a traceback. Commands raise E001/E007 where they know which.
+        where = f" {exc.filename}" if exc.filename else ""
+        err.print(f"[red]error:[/red] [E007] cannot use{where}: {exc.strerror or exc}",
+                  highlight=False)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

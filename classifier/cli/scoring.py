@@ -13,7 +13,7 @@ from rich.table import Table
 
 from swarmlens.classifier.batch.engine import BATCH_CHUNK_RECORDS
 from swarmlens.classifier.cli.output import out, print_json
-from swarmlens.classifier.errors import InputError
+from swarmlens.classifier.errors import InputError, OutputError
 from swarmlens.classifier.model import registry
 from swarmlens.classifier.vocab import LABELS
 
@@ -54,23 +54,32 @@ def score(
         from swarmlens.classifier.model.training import ensure_default_model
 
         ensure_default_model()
-    if out_path.suffix.lower() in (".jsonl", ".parquet"):
-        if scheduler or workers > 1:
-            log.info("note: --workers/--scheduler apply to directory outputs; one process scores")
-        summary = _score_to_file(inputs, out_path, model_ref, rejects)
-    else:
-        from swarmlens.classifier.batch.engine import BatchJob, ModelRef
+    try:
+        if out_path.suffix.lower() in (".jsonl", ".parquet"):
+            if scheduler or workers > 1:
+                log.info("note: --workers/--scheduler apply to directory outputs; one process "
+                         "scores")
+            summary = _score_to_file(inputs, out_path, model_ref, rejects)
+        else:
+            from swarmlens.classifier.batch.engine import BatchJob, ModelRef
 
-        path, entry = registry.verify(model_ref)
-        job = BatchJob(
-            inputs=inputs,
-            out_dir=out_path,
-            ref=ModelRef(str(path.resolve()), entry.sha256, entry.id),
-            workers=workers or (os.cpu_count() or 1),
-            scheduler=scheduler,
-            chunk_records=chunk_records,
-        )
-        summary = job.run()
+            path, entry = registry.verify(model_ref)
+            job = BatchJob(
+                inputs=inputs,
+                out_dir=out_path,
+                ref=ModelRef(str(path.resolve()), entry.sha256, entry.id,
+                             registry.vouched_by(model_ref)),
+                workers=workers or (os.cpu_count() or 1),
+                scheduler=scheduler,
+                chunk_records=chunk_records,
+            )
+            summary = job.run()
+    except OSError as exc:
+        # Inputs that cannot be read are rejects or InputErrors before this point: an OS
+        # error here is the output's (a full disk, a read-only file system, a parent that
+        # is a file), said in one line.
+        where = exc.filename or out_path
+        raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from None
     if as_json:
         print_json(summary)
         return
@@ -80,6 +89,7 @@ def score(
         f"Read {summary['read']} records: scored {summary['scored']}, rejected "
         f"{summary['rejected']}"
         + (f", duplicates dropped {summary['duplicates']}" if summary.get("duplicates") else "")
+        + (f", over-long texts cut {summary['truncated']}" if summary.get("truncated") else "")
         + f"; model {summary['model_version']}; output {out_path}"
     )
 
@@ -96,16 +106,20 @@ def _score_to_file(
 
     model, entry = registry.load(model_ref)
     rejects_path = rejects or _default_rejects(out_path)
-    rejects_path.unlink(missing_ok=True)
+    try:
+        rejects_path.unlink(missing_ok=True)
+    except OSError as exc:  # e.g. its parent is a file
+        raise OutputError(f"cannot write rejects file {rejects_path}: {exc.strerror}") from None
     stats = ReadStats()
     started = time.perf_counter()
     seen: set[str] = set()
-    duplicates = 0
+    duplicates = truncated = 0
     with RejectsFile(rejects_path) as sink, OutputWriter(out_path) as writer:
         for source, batch in read_batches(inputs):
             for reject in batch.rejects:
                 sink.add(reject)
             stats.count_batch(source, batch.table.num_rows, len(batch.rejects))
+            truncated += batch.truncated
             # A post id counts once, however many inputs hold it: the first copy wins.
             posts, dropped = first_of_each_id(batch.table)
             ids = posts.column("post_id").to_pylist()
@@ -122,6 +136,7 @@ def _score_to_file(
         "scored": writer.rows,
         "rejected": stats.rejected,
         "duplicates": duplicates,
+        "truncated": truncated,
         "model_version": entry.id,
         "output": str(out_path),
         "rejects": str(rejects_path) if stats.rejected else None,

@@ -204,6 +204,17 @@ def set_current(model_id: str, directory: Path | None = None) -> None:
 
 def resolve(ref: str | None, directory: Path | None = None) -> tuple[Path, ModelEntry]:
     """Artifact path and trusted entry for ``ref``: a version id, a path, or None (current)."""
+    path, entry, _ = _resolve(ref, directory)
+    return path, entry
+
+
+def vouched_by(ref: str | None, directory: Path | None = None) -> str:
+    """What recorded the SHA-256 ``ref``'s artifact must have: 'the manifest PATH' or 'the
+    sidecar PATH', so that a mismatch names the file to look at."""
+    return _resolve(ref, directory)[2]
+
+
+def _resolve(ref: str | None, directory: Path | None = None) -> tuple[Path, ModelEntry, str]:
     root = directory or registry_dir()
     manifest = read_manifest(root)
     if ref is None:
@@ -215,7 +226,7 @@ def resolve(ref: str | None, directory: Path | None = None) -> tuple[Path, Model
     for data in manifest["models"]:
         if data["id"] == ref:
             entry = ModelEntry.from_dict(data)
-            return root / entry.path, entry
+            return root / entry.path, entry, f"the manifest {root / MANIFEST_NAME}"
     path = Path(ref)
     if path.is_file():
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
@@ -224,7 +235,7 @@ def resolve(ref: str | None, directory: Path | None = None) -> tuple[Path, Model
                 f"{path} has no {SIDECAR_SUFFIX} sidecar, so its origin cannot be checked; "
                 "only artifacts written by `swarmlens train` or the registry are loaded"
             )
-        return path, _sidecar_entry(sidecar)
+        return path, _sidecar_entry(sidecar), f"the sidecar {sidecar}"
     known = ", ".join(m["id"] for m in manifest["models"][-5:]) or "none registered"
     raise ModelNotFoundError(f"{ref!r} is neither a registered version ({known}) nor a file")
 
@@ -244,11 +255,12 @@ def _sidecar_entry(sidecar: Path) -> ModelEntry:
         ) from None
 
 
-def verified_bytes(path: Path, sha256: str, version: str) -> bytes:
+def verified_bytes(path: Path, sha256: str, version: str, source: str | None = None) -> bytes:
     """The bytes of artifact ``path`` once their SHA-256 is ``sha256``: the bytes parsed
     are the bytes checked, so a file swapped between check and load is never read.
 
-    version: the model's id, to name it in errors.
+    version: the model's id, to name it in errors. source: what recorded ``sha256``
+    (``vouched_by``), named in a mismatch error.
     """
     try:
         data = path.read_bytes()
@@ -262,7 +274,7 @@ def verified_bytes(path: Path, sha256: str, version: str) -> bytes:
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256:
         raise IntegrityError(
-            f"artifact {path} has SHA-256 {actual[:16]}..., the registry says "
+            f"artifact {path} has SHA-256 {actual[:16]}..., {source or 'the registry'} says "
             f"{sha256[:16]}...: it was modified or replaced, so it is not loaded. "
             "Restore the original file or retrain (`swarmlens train ... --register`)."
         )
@@ -271,8 +283,8 @@ def verified_bytes(path: Path, sha256: str, version: str) -> bytes:
 
 def verify(ref: str | None = None, directory: Path | None = None) -> tuple[Path, ModelEntry]:
     """Resolve ``ref`` and check its artifact's SHA-256 (without parsing it)."""
-    path, entry = resolve(ref, directory)
-    verified_bytes(path, entry.sha256, entry.id)
+    path, entry, source = _resolve(ref, directory)
+    verified_bytes(path, entry.sha256, entry.id, source)
     return path, entry
 
 
@@ -292,8 +304,8 @@ def model_from_bytes(data: bytes, version: str) -> Any:
 
 def load(ref: str | None = None, directory: Path | None = None) -> tuple[Any, ModelEntry]:
     """Load a model after checking its SHA-256; a mismatch or a bad file is an error."""
-    path, entry = resolve(ref, directory)
-    return model_from_bytes(verified_bytes(path, entry.sha256, entry.id), entry.id), entry
+    path, entry, source = _resolve(ref, directory)
+    return model_from_bytes(verified_bytes(path, entry.sha256, entry.id, source), entry.id), entry
 
 
 def has_models(directory: Path | None = None) -> bool:

@@ -73,12 +73,14 @@ class DecodedBatch:
     table: the accepted posts (``POST_SCHEMA``). rejects: the records that could not
     be posts. read: records read (a Twitter v2 page counts once per tweet).
     vectorised: rows settled by the vectorised rules (the rest went per record).
+    truncated: posts whose text was cut to ``MAX_TEXT_CHARS`` (all go per record).
     """
 
     table: pa.Table
     rejects: list[Rejected] = field(default_factory=list)
     read: int = 0
     vectorised: int = 0
+    truncated: int = 0
 
 
 def read_batches(
@@ -140,6 +142,7 @@ def _joined(parts: list[DecodedBatch]) -> DecodedBatch:
         [reject for part in parts for reject in part.rejects],
         sum(part.read for part in parts),
         sum(part.vectorised for part in parts),
+        sum(part.truncated for part in parts),
     )
 
 
@@ -341,7 +344,7 @@ def _per_record(
     posts: list[Post] = []
     order: list[int] = []
     rejects: list[Rejected] = []
-    read = 0
+    read = cut = 0
     for row in rows:
         line, payload = items[row]
         for rank, item in enumerate(decode(source, line, payload)):  # type: ignore[arg-type]
@@ -350,16 +353,17 @@ def _per_record(
                 rejects.append(item)
             else:
                 posts.append(item)
+                cut += item.text_cut
                 order.append(int(row) * 1_000_000 + rank)
     slow = posts_table(posts)
     if vectorised is None:
-        return DecodedBatch(slow, rejects, read, 0)
+        return DecodedBatch(slow, rejects, read, 0, cut)
     fast_rows, columns = vectorised
     taken = pa.array(fast_rows)
     fast = pa.table({name: columns[name].take(taken) for name in POST_SCHEMA.names},
                     schema=POST_SCHEMA)
     if not posts:
-        return DecodedBatch(fast, rejects, read + len(fast_rows), len(fast_rows))
+        return DecodedBatch(fast, rejects, read + len(fast_rows), len(fast_rows), cut)
     keys = np.concatenate([fast_rows.astype(np.int64) * 1_000_000, np.array(order, np.int64)])
     merged = pa.concat_tables([fast, slow]).take(pa.array(np.argsort(keys, kind="stable")))
-    return DecodedBatch(merged, rejects, read + len(fast_rows), len(fast_rows))
+    return DecodedBatch(merged, rejects, read + len(fast_rows), len(fast_rows), cut)

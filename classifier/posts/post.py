@@ -103,6 +103,8 @@ class Post:
     label: str | None = None
     group: str | None = None
     retweet_of_author: str | None = None
+    text_cut: bool = field(default=False, compare=False, repr=False)
+    """True when ``text`` was cut to ``MAX_TEXT_CHARS`` (counted in summaries; not output)."""
 
     @property
     def is_retweet(self) -> bool:
@@ -111,6 +113,7 @@ class Post:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict (created_at as ISO 8601 with 'Z')."""
         data = asdict(self)
+        del data["text_cut"]
         data["created_at"] = format_time(self.created_at)
         return data
 
@@ -224,7 +227,8 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
         if text is None:
             raise RecordError("missing 'text'")
         raise RecordError(f"'text' must be a string, got {type(text).__name__}")
-    if len(text) > MAX_TEXT_CHARS:
+    cut = len(text) > MAX_TEXT_CHARS
+    if cut:
         text = text[:MAX_TEXT_CHARS]
     if not text.isascii():
         # Lone surrogates (from broken JSON escapes) cannot be encoded anywhere downstream.
@@ -273,6 +277,7 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
         label=normalize_label(record.get("label")),
         group=_optional_id(record.get("group"), "group"),
         retweet_of_author=retweeted,
+        text_cut=cut,
     )
 
 

@@ -11,6 +11,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from swarmlens.classifier.errors import OutputError
+
+MAX_RAW_CHARS = 10_000
+"""Characters of a record kept in ``Rejected.raw``: enough to see what is wrong, while a
+50 MB garbage line does not make a 50 MB rejects file. The rest is cut, with a note."""
+
 
 @dataclass(slots=True)
 class Rejected:
@@ -19,13 +25,21 @@ class Rejected:
     source: the input file. line: the record's line (JSONL, CSV) or 1-based
     position (JSON documents, Parquet); 0 when the whole file is unreadable.
     reason: why, in words a person can act on. raw: the record as text ('' when
-    there is no record, e.g. a truncated stream).
+    there is no record, e.g. a truncated stream); over ``MAX_RAW_CHARS`` it is cut,
+    ending with a note of the record's full length.
     """
 
     source: str
     line: int
     reason: str
     raw: str
+
+    def __post_init__(self) -> None:
+        if len(self.raw) > MAX_RAW_CHARS:
+            self.raw = (
+                self.raw[:MAX_RAW_CHARS]
+                + f" [... cut: the record has {len(self.raw):,} characters]"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The reject as a JSON-friendly dict (source, line, reason, raw)."""
@@ -95,18 +109,27 @@ class RejectsFile:
 
         rejected: the reject to write, as one JSON line.
         """
-        if self._handle is None:
-            # Opened lazily so that a clean run leaves no empty rejects file behind.
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("a", encoding="utf-8")
-        self._handle.write(json.dumps(rejected.to_dict(), ensure_ascii=False) + "\n")
+        try:
+            if self._handle is None:
+                # Opened lazily so that a clean run leaves no empty rejects file behind.
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._handle = self.path.open("a", encoding="utf-8")
+            self._handle.write(json.dumps(rejected.to_dict(), ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise OutputError(f"cannot write rejects file {self.path}: {exc.strerror or exc}"
+                              ) from None
         self.count += 1
 
     def close(self) -> None:
         """Close the file (a later ``add`` opens it again, appending)."""
         if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+            handle, self._handle = self._handle, None
+            try:
+                handle.close()  # flushes: a full disk may only show here
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot write rejects file {self.path}: {exc.strerror or exc}"
+                ) from None
 
     def __enter__(self) -> RejectsFile:
         return self

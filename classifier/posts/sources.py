@@ -20,6 +20,7 @@ import csv
 import glob
 import gzip
 import io
+import logging
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -31,11 +32,16 @@ import ijson
 from swarmlens.classifier.errors import InputError
 from swarmlens.classifier.posts.rejects import Rejected, raw_text
 
+log = logging.getLogger(__name__)
+
 SUPPORTED_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
 CSV_FIELD_LIMIT = 1 << 20
 """Characters in one CSV field (Python's default is 128 KiB): room for a text over
 ``MAX_TEXT_CHARS`` to be read and cut; a longer field is a reject."""
 _GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark: Windows tools write one; JSON parsers refuse it
+_SKIPPED_NAMED = 10
+"""Skipped files named one by one in the notice; the rest are counted."""
 
 
 @dataclass(slots=True)
@@ -78,7 +84,9 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
         text = str(item)
         path = Path(text)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and format_of(p) is not None)
+            every = sorted(p for p in path.rglob("*") if p.is_file())
+            found = [p for p in every if format_of(p) is not None]
+            _notice_skipped(text, [p for p in every if format_of(p) is None])
             if not found:
                 raise InputError(
                     f"directory {text} holds no input file ({', '.join(SUPPORTED_SUFFIXES)}, "
@@ -95,6 +103,19 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
         else:
             raise InputError(f"input {text} does not exist")
     return list(dict.fromkeys(files))
+
+
+def _notice_skipped(directory: str, skipped: list[Path]) -> None:
+    """Say which files of ``directory`` are left out, so none is lost without a word."""
+    if not skipped:
+        return
+    names = ", ".join(str(p) for p in skipped[:_SKIPPED_NAMED])
+    more = len(skipped) - _SKIPPED_NAMED
+    log.warning(
+        f"skipped {len(skipped)} file(s) in {directory} of no supported format "
+        f"({', '.join(SUPPORTED_SUFFIXES)}, optionally .gz): {names}"
+        + (f" and {more} more" if more > 0 else "")
+    )
 
 
 def format_of(path: Path) -> str | None:
@@ -144,6 +165,13 @@ def open_binary(path: Path, position: ReadPosition | None = None) -> IO[bytes]:
     return buffered
 
 
+def _skip_bom(handle: IO[bytes]) -> IO[bytes]:
+    """``handle`` past a UTF-8 byte order mark at its start, if there is one."""
+    if handle.peek(3)[:3] == _BOM:  # type: ignore[attr-defined]
+        handle.read(3)
+    return handle
+
+
 def iter_raw(
     path: str | Path, position: ReadPosition | None = None
 ) -> Iterator[tuple[int, Payload]]:
@@ -188,7 +216,7 @@ def iter_raw(
 
 def _jsonl(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[int, Payload]]:
     with open_binary(path, position) as handle:
-        for number, line in enumerate(handle, start=1):
+        for number, line in enumerate(_skip_bom(handle), start=1):
             position.line = number
             if line.strip():
                 yield number, line
@@ -200,16 +228,17 @@ def _json_document(
     # The document's kind is found by peeking at its start; reading then starts
     # over with ``position`` so that progress counts the file once.
     with open_binary(path) as handle:
-        first = handle.read(1024).lstrip()
+        first = _skip_bom(handle).read(1024).lstrip()
     if first.startswith(b"["):
         with open_binary(path, position) as handle:
-            for number, record in enumerate(ijson.items(handle, "item", use_float=True), start=1):
+            records = ijson.items(_skip_bom(handle), "item", use_float=True)
+            for number, record in enumerate(records, start=1):
                 position.line = number
                 yield number, record
         return
     top_keys: dict[str, Any] = {}
     with open_binary(path) as handle:
-        for prefix, event, value in ijson.parse(handle):
+        for prefix, event, value in ijson.parse(_skip_bom(handle)):
             if prefix in ("name", "id", "type") and event in ("string", "number"):
                 top_keys[prefix] = value
             elif prefix in ("messages", "data", "response.items") and event == "start_array":
@@ -218,7 +247,7 @@ def _json_document(
     if top_keys.get("_kind") == "messages":
         channel = str(top_keys.get("name") or top_keys.get("id") or path.stem)
         with open_binary(path, position) as handle:
-            messages = ijson.items(handle, "messages.item", use_float=True)
+            messages = ijson.items(_skip_bom(handle), "messages.item", use_float=True)
             for number, message in enumerate(messages, start=1):
                 position.line = number
                 yield number, TelegramMessage(channel, message)
@@ -226,7 +255,7 @@ def _json_document(
     if top_keys.get("_kind") == "response.items":
         # A VK API response (wall.get, newsfeed.search): its items, streamed.
         with open_binary(path, position) as handle:
-            items = ijson.items(handle, "response.items.item", use_float=True)
+            items = ijson.items(_skip_bom(handle), "response.items.item", use_float=True)
             for number, item in enumerate(items, start=1):
                 position.line = number
                 if isinstance(item, Mapping):
@@ -237,12 +266,13 @@ def _json_document(
         return
     with open_binary(path, position) as handle:
         # A single Twitter v2 page (or one flat record): pages are small by API design.
-        yield 1, handle.read()
+        yield 1, _skip_bom(handle).read()
 
 
 def _csv(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[int, Payload]]:
     with open_binary(path, position) as binary:
-        text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="")
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace",
+                                newline="")
         reader = csv.DictReader(text)
         try:
             with _csv_field_limit():

@@ -1,9 +1,10 @@
 """Label Studio's ML-backend protocol under /labelstudio/: health, setup, predict, webhook.
 
 Connecting a project to ``http://HOST:PORT/labelstudio`` (``ls.ml.create``) makes Label
-Studio pre-label new tasks with the served model. The webhook counts new annotations and,
-once ``SWARMLENS_RETRAIN_MIN_LABELS`` have arrived (or on START_TRAINING), retrains in a
-background thread (``services.training``). The request that triggers it never waits for it.
+Studio pre-label new tasks with the served model. The webhook counts new annotations, each
+id once (an update is not a new label), and once ``SWARMLENS_RETRAIN_MIN_LABELS`` have
+arrived (or on START_TRAINING) retrains in a background thread (``services.training``).
+The request that triggers it never waits for it.
 """
 
 from __future__ import annotations
@@ -69,7 +70,11 @@ def webhook(
     """Count annotations; retrain in the background when enough have arrived."""
     retraining = trainer.running
     if event.action in _COUNTED:
-        trainer.count_label()
+        # ANNOTATIONS_CREATED (a bulk import) carries a list; the others one annotation.
+        given = event.annotation
+        annotations = given if isinstance(given, list) else [given or {}]
+        for annotation in annotations:
+            trainer.count_label(annotation.get("id"))
     project = (event.project or {}).get("title")
     wanted = event.action == "START_TRAINING" or trainer.enough_labels
     if project and wanted and settings.label_studio_url:

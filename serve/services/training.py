@@ -32,6 +32,7 @@ class Trainer:
         self.metrics = metrics
         self.lock = threading.Lock()
         self.new_labels = 0
+        self.counted: set[str] = set()  # annotation ids already counted (kept across retrains)
         self.thread: threading.Thread | None = None
         self.last_result: dict[str, Any] | None = None
         self.last_error: str | None = None
@@ -40,8 +41,15 @@ class Trainer:
     def running(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
-    def count_label(self) -> None:
+    def count_label(self, annotation_id: object = None) -> None:
+        """Count one annotation, once by id: an update of an annotation already counted is
+        not a new label. An event without an id counts (nothing to recognise it by)."""
         with self.lock:
+            if annotation_id is not None:
+                key = str(annotation_id)
+                if key in self.counted:
+                    return
+                self.counted.add(key)
             self.new_labels += 1
 
     @property

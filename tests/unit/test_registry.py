@@ -171,3 +171,26 @@ def test_broken_sidecars_configs_and_manifests_are_errors_not_crashes(
 def test_errors_keep_one_code_across_processes() -> None:
     error = pickle.loads(pickle.dumps(ArtifactFormatError("bad file", detail=[1])))
     assert str(error) == "[E018] bad file" and error.detail == [1]
+
+
+def test_a_mismatch_names_the_file_that_recorded_the_hash(
+    models_dir: Path, trained: tuple, tmp_path: Path
+) -> None:
+    # Issue 11 (9): a hash from a sidecar is not "the manifest's"; each message names its file.
+    model, fields = trained
+    loose = tmp_path / "loose.safetensors"
+    registry.save_artifact(model, loose, fields)
+    entry = registry.register(model, fields)
+    for path in (loose, models_dir / entry.path):
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 1
+        path.write_bytes(bytes(data))
+    sidecar = f"{loose}{registry.SIDECAR_SUFFIX}"
+    with pytest.raises(IntegrityError) as raised:
+        registry.load(str(loose))
+    assert f"the sidecar {sidecar} says" in raised.value.message
+    assert "manifest" not in raised.value.message
+    with pytest.raises(IntegrityError) as raised:
+        registry.verify(entry.id)
+    assert f"the manifest {models_dir / 'manifest.json'} says" in raised.value.message
+    assert registry.vouched_by(str(loose)) == f"the sidecar {sidecar}"
