@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,3 +214,41 @@ def test_the_in_memory_volume_index_answers_as_the_sql_does(
         "/v1/hashtags/ParisIsBurning/volume",
         params={"start": "2015-11-14T00:00:00Z", "end": "2015-11-15T00:00:00Z"},
     ).json()["series"]) >= 20
+
+
+def test_attaching_the_file_system_is_refused_at_once(
+    own_client: TestClient, demo_dataset: Path, tmp_path: Path
+) -> None:
+    # Issue 11 (9): not a walk of the whole file system under the write lock.
+    deep = tmp_path / "not-a-dataset" / "a" / "b"
+    deep.mkdir(parents=True)
+    shutil.copy(sorted(demo_dataset.glob("day=*/*.parquet"))[0], deep / "x.parquet")
+    refused = error_of(own_client.post("/v1/datasets", json={"path": str(deep.parent.parent)}),
+                       400, "E001")
+    assert "one level down" in refused["message"]
+    for path in ("/", str(Path.home())):
+        started = time.monotonic()
+        refused = error_of(own_client.post("/v1/datasets", json={"path": path}), 400, "E001")
+        assert time.monotonic() - started < 5
+        assert "root or a home directory" in refused["message"]
+    flat = tmp_path / "flat"  # `swarmlens score --out DIR` of one process: parts at the top
+    flat.mkdir()
+    shutil.copy(deep / "x.parquet", flat / "part-00000.parquet")
+    assert own_client.post("/v1/datasets", json={"path": str(flat)}).status_code == 200
+    assert own_client.post("/v1/datasets", json={"path": str(demo_dataset)}).status_code == 200
+    assert own_client.get("/v1/datasets").json()[0]["path"] == str(flat)
+
+
+def test_the_webhook_counts_each_annotation_once(own_client: TestClient) -> None:
+    def send(action: str, annotation: object) -> int:
+        answer = own_client.post("/labelstudio/webhook", json={
+            "action": action, "project": {"id": 1}, "annotation": annotation})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["new_labels"]
+
+    assert send("ANNOTATION_CREATED", {"id": 7, "result": []}) == 1
+    assert send("ANNOTATION_UPDATED", {"id": 7, "result": []}) == 1  # an update: no new label
+    assert send("ANNOTATION_UPDATED", {"id": 7, "result": []}) == 1
+    assert send("ANNOTATION_CREATED", {"id": 8}) == 2
+    assert send("ANNOTATIONS_CREATED", [{"id": 9}, {"id": 8}, {"id": 10}]) == 4  # a bulk import
+    assert own_client.get("/labelstudio/status").json()["new_labels"] == 4
