@@ -217,12 +217,17 @@ class LinearStanceModel:
         self.params = dict(params)
         self.classes_ = classes
         self.idf_ = list(idf)
-        self.coef_ = coef
-        # Scoring reads idf and weights of a column together (see ``fused.pack``).
+        # Scoring reads idf and weights of a column together (see ``fused.pack``); the
+        # weights live only there, so a scoring process holds them once.
         self.packed_ = pack(self.idf_, coef)
         self.intercept_ = intercept
         self.calibration_ = calibration
         self.model_version_: str | None = None
+
+    @property
+    def coef_(self) -> np.ndarray:
+        """The weights, (classes, columns): a view of ``packed_``."""
+        return self.packed_[:, 1:].T
 
     def transform_texts(self, X: Sequence[str] | pa.Array) -> sp.csr_matrix:
         return features(X, self.params, self.idf_)
