@@ -70,6 +70,9 @@ OUTPUT_SCHEMA = pa.schema(
         ("reply_to", pa.string()),
         ("urls", pa.list_(pa.string())),
         ("mentions", pa.list_(pa.string())),
+        # Each of ``hashtags`` as first written in the post (no '#', case and letters kept),
+        # what readers see; the key stays the identity. Older datasets lack it (NULL).
+        ("hashtag_forms", pa.list_(pa.string())),
     ]
 )
 """One scored post, as every output (JSONL, Parquet, the server's store) holds it."""

@@ -131,8 +131,13 @@ VolumePoint = create_model(
 )
 
 
+_DISPLAY = Field(description="The tag as people most often spell it (without '#'): what to "
+               "show; ``hashtag``, its canonical key, is what to query by.")
+
+
 class VolumeResponse(BaseModel):
     hashtag: str = Field(description="Canonical key the tag was matched by.")
+    display: str | None = Field(None, description="The tag's most frequent spelling, when known.")
     interval: Literal["hour", "day"]
     exact: bool = Field(description="False when served from hourly, score-binned aggregates.")
     series: list[VolumePoint]
@@ -141,7 +146,8 @@ class VolumeResponse(BaseModel):
 
 TopHashtag = create_model(
     "TopHashtag",
-    hashtag=(str, ...),
+    hashtag=(str, Field(description="Canonical key: the tag's identity.")),
+    display=(str, _DISPLAY),
     total=(int, ...),
     **_per_label(int),
     flood_share=(float | None, Field(description="opposing / (supportive + opposing).")),
@@ -154,7 +160,8 @@ class TopHashtagsResponse(BaseModel):
 
 
 class EmergingHashtag(BaseModel):
-    hashtag: str
+    hashtag: str = Field(description="Canonical key: the tag's identity.")
+    display: str = _DISPLAY
     recent: int = Field(description="posts in the window")
     baseline_per_window: float = Field(description="mean posts per baseline window")
     burst_score: float = Field(description="-log10 p_value: the ranking")

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from swarmlens.classifier.analytics import queries
+from swarmlens.classifier.analytics import queries, tag_forms
 from swarmlens.classifier.errors import (
     DatasetGoneError,
     DatasetNotFoundError,
@@ -38,6 +38,8 @@ AGGREGATES = tuple(f"agg_{kind}_{grain}" for kind in ("tag", "domain") for grain
 """Per-dataset counts, for hashtags and domains: hourly with score bins; hourly and daily
 per label, language and retweet flag; hourly and daily per label only (the common query:
 no language or retweet filter), which is a few rows per tag and bucket."""
+# Per dataset: how often each hashtag key is spelled each way (``tag_forms``), for display.
+_SIDE_TABLES = ("agg_tag_forms", "dataset_ids")
 _COLUMNS = [field.name for field in OUTPUT_SCHEMA]
 _REQUIRED = {"post_id", "label", "scores", "hashtags", "created_at", "lang"}
 
@@ -89,14 +91,20 @@ class Store(AuditTables):
             """CREATE TABLE IF NOT EXISTS dataset_ids (post_id VARCHAR, dataset VARCHAR);
             ALTER TABLE datasets ADD COLUMN IF NOT EXISTS excluded BIGINT"""
         )
+        had_forms = self._con.execute("FROM duckdb_tables() WHERE table_name = 'agg_tag_forms'")
+        had_forms = had_forms.fetchone() is not None
+        self._con.execute("CREATE TABLE IF NOT EXISTS agg_tag_forms "
+                          "(dataset VARCHAR, key VARCHAR, form VARCHAR, n BIGINT)")
         self.generation = 0
         self.datasets_generation = 0
         """Bumped by attach and detach only (in-memory indexes of the aggregates)."""
         self._posts_seen: tuple[int, bool] | None = None
         self._paths: tuple[int, list[str]] | None = None
         """Bumped by every write: answers cached under an older generation are stale."""
+        # A store from before spellings were kept recounts its datasets once, to fill them.
         stale = self._con.execute(
-            "SELECT path FROM datasets WHERE excluded IS NULL ORDER BY attached_at"
+            "SELECT path FROM datasets WHERE excluded IS NULL OR NOT $had ORDER BY attached_at",
+            {"had": had_forms},
         ).fetchall()
         for (path,) in stale:
             try:
@@ -108,10 +116,9 @@ class Store(AuditTables):
         # A store made by an earlier version lacks the columns added to OUTPUT_SCHEMA
         # since (the network's urls, mentions...): add them, NULL for the old rows.
         have = {row[0] for row in self._con.execute("DESCRIBE posts").fetchall()}
-        for column in OUTPUT_SCHEMA:
-            if column.name not in have:
-                kind = duckdb_columns(pa.schema([column])).split(" ", 1)[1]
-                self._con.execute(f"ALTER TABLE posts ADD COLUMN {column.name} {kind}")
+        for column in (c for c in OUTPUT_SCHEMA if c.name not in have):
+            kind = duckdb_columns(pa.schema([column])).split(" ", 1)[1]
+            self._con.execute(f"ALTER TABLE posts ADD COLUMN {column.name} {kind}")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's connection (DuckDB connections must not be shared across threads)."""
@@ -192,7 +199,7 @@ class Store(AuditTables):
             cursor = self.cursor()
             cursor.execute("BEGIN TRANSACTION")
             try:
-                for table in (*AGGREGATES, "dataset_ids"):
+                for table in (*AGGREGATES, *_SIDE_TABLES):
                     cursor.execute(f"DELETE FROM {table} WHERE dataset = $d", {"d": key})
                 cursor.execute("DELETE FROM datasets WHERE path = $d", {"d": key})
                 cursor.execute("COMMIT")
@@ -234,7 +241,7 @@ class Store(AuditTables):
         counted = _owned_rows(source)
         cursor.execute("BEGIN TRANSACTION")
         try:
-            for table in (*AGGREGATES, "dataset_ids"):
+            for table in (*AGGREGATES, *_SIDE_TABLES):
                 cursor.execute(f"DELETE FROM {table} WHERE dataset = $d", {"d": key})
             cursor.execute(
                 f"""INSERT INTO dataset_ids
@@ -270,6 +277,11 @@ class Store(AuditTables):
                         GROUP BY dataset, key, t, label ORDER BY key, t""",
                         {"d": key},
                     )
+            if tag_forms.FORMS_COLUMN in columns:
+                cursor.execute(
+                    f"INSERT INTO agg_tag_forms SELECT $d, * FROM {tag_forms.form_counts(counted)}",
+                    {"d": key},
+                )
             rows = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
             owned = cursor.execute(
                 f"SELECT count(*) FROM {counted}", {"d": key}
@@ -312,6 +324,11 @@ class Store(AuditTables):
             f"(SELECT {columns} FROM posts UNION ALL "
             f"SELECT {columns} FROM {self._counted_rows(paths)})"
         )
+
+    def tag_forms(self) -> str:
+        """Forms relation (``tag_forms``) of everything stored: ingested posts, datasets."""
+        live = tag_forms.form_counts("posts")
+        return f"(SELECT * FROM {live} UNION ALL SELECT key, form, n FROM agg_tag_forms)"
 
     def datasets(self) -> list[dict[str, Any]]:
         """Attached datasets: id, path, rows, duplicates (rows another copy outranks),
@@ -448,11 +465,7 @@ def _owned_rows(source: str) -> str:
 
 def _day_aligned(moment: datetime | None) -> bool:
     return moment is None or (moment.hour, moment.minute, moment.second, moment.microsecond) == (
-        0,
-        0,
-        0,
-        0,
-    )
+        0, 0, 0, 0)
 
 
 def _check_dataset_dir(path: Path) -> None:

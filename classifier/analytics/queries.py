@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from swarmlens.classifier.analytics import bursts
+from swarmlens.classifier.analytics import bursts, tag_forms
 from swarmlens.classifier.errors import QueryError
 from swarmlens.classifier.posts.post import FUTURE_SKEW, check_query_time
 from swarmlens.classifier.text.entities import canonical_hashtag
@@ -283,9 +283,12 @@ def top_keys(
 def top_hashtags(
     source: str, limit: int = 10, con: duckdb.DuckDBPyConnection | None = None
 ) -> list[dict[str, Any]]:
-    """Top hashtags of scored posts in ``source`` (a table expression), for the CLI."""
+    """Top hashtags of scored posts in ``source`` (a table expression), for the CLI; each
+    with its ``display`` spelling (``tag_forms``)."""
+    con = con or connect()
     rows = top_keys(post_counts(source), limit=limit, con=con)
-    return [{"hashtag": r.pop("key"), **r} for r in rows]
+    forms = tag_forms.form_counts(source) if tag_forms.has_forms(con, source) else None
+    return tag_forms.with_display([{"hashtag": r.pop("key"), **r} for r in rows], con, forms)
 
 
 def emerging_hashtags(
@@ -296,6 +299,7 @@ def emerging_hashtags(
     min_recent: int = 5,
     con: duckdb.DuckDBPyConnection | None = None,
     posts: str | None = None,
+    forms: str | None = None,
 ) -> dict[str, Any]:
     """Hashtags taken up by far more accounts in the last window than their baseline.
 
@@ -320,7 +324,8 @@ def emerging_hashtags(
     out: one account posting 500 times is one account and never outranks a tag posted
     by many. ``posts`` is a table expression of scored posts (``post_id``, ``author``,
     ``hashtags``, ``created_at``) to count accounts from; without it each post counts as
-    an account (the relation has no authors). ``relation`` gives the post counts.
+    an account (the relation has no authors). ``relation`` gives the post counts;
+    ``forms`` (a ``tag_forms`` relation) the spellings each tag's ``display`` is chosen from.
     """
     if window_hours < 1:
         raise QueryError("window_hours must be at least 1")
@@ -402,12 +407,14 @@ def emerging_hashtags(
                 found.append((-lp, acc, recent, key, base_acc, base, mu))
     found.sort(key=lambda f: (-f[0], -f[1], -f[2], f[3]))
     start = end - timedelta(hours=window_hours)
+    shown = tag_forms.displays(con, forms, (f[3] for f in found[:limit]))
     return {
         "window": {"start": _iso(start), "end": _iso(end), "hours": window_hours},
         "prior_accounts_per_window": round(rate, 4),
         "hashtags": [
             {
                 "hashtag": key,
+                "display": shown[key],
                 "recent": recent,
                 "baseline_per_window": round(base / windows, 3),
                 "burst_score": round(float(score), 3),

@@ -2,7 +2,7 @@
 
 An output record: post_id, label, scores {supportive, opposing, neutral},
 model_version, lang, hashtags, domains, created_at, platform, author,
-retweet_of, retweet_of_author, reply_to, urls, mentions. ``OUTPUT_SCHEMA`` is its
+retweet_of, retweet_of_author, reply_to, urls, mentions, hashtag_forms. ``OUTPUT_SCHEMA`` is its
 Arrow form, shared by every writer and by the query code that reads scored datasets.
 """
 

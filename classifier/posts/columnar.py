@@ -47,6 +47,7 @@ POST_SCHEMA = pa.schema(
         ("lang", pa.string()),
         ("created_at", pa.timestamp("us", tz="UTC")),
         ("hashtags", pa.list_(pa.string())),
+        ("hashtag_forms", pa.list_(pa.string())),
         ("urls", pa.list_(pa.string())),
         ("domains", pa.list_(pa.string())),
         ("mentions", pa.list_(pa.string())),
@@ -236,9 +237,9 @@ def _vectorised(table: pa.Table) -> tuple[np.ndarray, dict[str, pa.Array]]:
         else:
             fast &= ~_valid(label)
     columns["lang"] = _langs(_column(table, "lang"), columns["text"], n, fast)
-    hashtags, urls, domains, mentions = extract_columns(columns["text"])
+    hashtags, urls, domains, mentions, forms = extract_columns(columns["text"])
     columns.update(hashtags=hashtags, urls=normalized_url_lists(urls), domains=domains,
-                   mentions=mentions)
+                   mentions=mentions, hashtag_forms=forms)
     columns["retweet_of_author"] = _retweeted_authors(
         _ids(table, n, fast, "retweet_of_author"), columns["retweet_of"], columns["text"])
     return fast, columns

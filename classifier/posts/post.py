@@ -17,6 +17,7 @@ from typing import Any
 from swarmlens.classifier.errors import RecordError
 from swarmlens.classifier.text import entities
 from swarmlens.classifier.text.langid import resolve_lang
+from swarmlens.classifier.text.normalize import clean
 from swarmlens.classifier.vocab import LABELS, PLATFORMS
 
 _RT_PREFIX = re.compile(r"RT @(\w{1,50}):")
@@ -78,6 +79,7 @@ class Post:
     lang: ISO 639-1 code from the source, else detected; 'und' when unknown.
     created_at: UTC time of posting, or None when the source gives none.
     hashtags: canonical hashtag keys (see ``entities.canonical_hashtag``).
+    hashtag_forms: the spelling of each of ``hashtags`` as first written (no '#').
     urls / domains / mentions: extracted from the text (and the source's entities);
         urls normalised (``entities.normalize_url``) so shares of one link match.
     author: handle or id of the author, when known.
@@ -94,6 +96,7 @@ class Post:
     lang: str
     created_at: datetime | None = None
     hashtags: list[str] = field(default_factory=list)
+    hashtag_forms: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     domains: list[str] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
@@ -245,7 +248,7 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
         plat = str(plat).lower()
         if plat not in PLATFORMS:
             plat = "other"
-    tags, url_list, handles = entities.extract(text)
+    tags, url_list, handles, forms = entities.extract_all(text)
     given_urls = record.get("urls")
     if isinstance(given_urls, (list, tuple)) and given_urls:
         # The source's expanded URLs replace the t.co wrappers seen in the text.
@@ -253,9 +256,15 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
             [u for u in given_urls if isinstance(u, str) and u],
             [u for u in url_list if entities.domain(u) != "t.co"],
         )
+    spelled = dict(zip(tags, forms, strict=True))
     extra_tags = record.get("hashtags")
     if isinstance(extra_tags, (list, tuple)):
-        tags = _merge(tags, [entities.canonical_hashtag(str(t)) for t in extra_tags])
+        # The source's own tags: the text it gives (without '#', cleaned) is the spelling.
+        for given in extra_tags:
+            form = clean(str(given)).lstrip("#＃")
+            key = entities.canonical_hashtag(form)
+            if key:
+                spelled.setdefault(key, form)
     author = record.get("author")
     retweet_of = _optional_id(record.get("retweet_of"), "retweet_of")
     retweeted = _optional_id(record.get("retweet_of_author"), "retweet_of_author")
@@ -267,7 +276,8 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
         text=text,
         lang=resolve_lang(record.get("lang"), text),
         created_at=created_at,
-        hashtags=[t for t in tags if t],
+        hashtags=list(spelled),
+        hashtag_forms=list(spelled.values()),
         urls=entities.normalize_urls(url_list),
         domains=entities.domains(url_list),
         mentions=_merge(handles, _lower(record.get("mentions"))),

@@ -50,14 +50,26 @@ def hashtags(text: str, cleaned: bool = False) -> list[str]:
 
     cleaned: ``text`` already went through ``normalize.clean`` (skips doing it again).
     """
+    return list(tagged(text, cleaned))
+
+
+def tagged(text: str, cleaned: bool = False) -> dict[str, str]:
+    """{canonical key: spelling} of the hashtags in ``text``, in order of first appearance.
+
+    The spelling is the tag as first written in the text, without its '#', cleaned
+    (NFKC, controls removed) but with its case and letters kept: what a reader should
+    see ('ParisIsBurning', 'الدولة_الإسلامية'), where the key is what counts.
+    cleaned: ``text`` already went through ``normalize.clean``.
+    """
     if "#" not in text and "＃" not in text:
-        return []
-    seen: dict[str, None] = {}
+        return {}
+    seen: dict[str, str] = {}
     for match in _HASHTAG.finditer(text if cleaned else clean(text)):
-        key = canonical_hashtag(match.group(1))
+        form = match.group(1)
+        key = canonical_hashtag(form)
         if key:
-            seen.setdefault(key, None)
-    return list(seen)
+            seen.setdefault(key, form)
+    return seen
 
 
 def urls(text: str, cleaned: bool = False) -> list[str]:
@@ -160,20 +172,24 @@ def mentions(text: str, cleaned: bool = False) -> list[str]:
     return list(seen)
 
 
-_NOTHING: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
-_chunk_entities: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+# Per chunk: (hashtag keys, URLs, mentions, hashtag spellings parallel to the keys).
+Found = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+_NOTHING: Found = ((), (), (), ())
+_chunk_entities: dict[str, Found] = {}
 _CHUNK_CACHE_LIMIT = 100_000
 
 
-def _chunk(chunk: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+def _chunk(chunk: str) -> Found:
     found = _chunk_entities.get(chunk)
     if found is None:
         piece = clean(chunk)
         if "#" in piece or "＃" in piece or "@" in piece or "/" in piece or "www" in piece.lower():
+            tags = tagged(piece, cleaned=True)
             found = (
-                tuple(hashtags(piece, cleaned=True)),
+                tuple(tags),
                 tuple(urls(piece, cleaned=True)),
                 tuple(mentions(piece, cleaned=True)),
+                tuple(tags.values()),
             )
             found = found if any(found) else _NOTHING
         else:
@@ -195,15 +211,21 @@ def _plain_ascii(chunk: str) -> bool:
 
 
 def extract(text: str) -> tuple[list[str], list[str], list[str]]:
-    """Hashtag keys, URLs and mentions of ``text`` in one pass.
+    """Hashtag keys, URLs and mentions of ``text`` in one pass (see ``extract_all``)."""
+    return extract_all(text)[:3]  # type: ignore[return-value]
 
-    None of them spans whitespace, and cleaning (NFKC, control removal) never
-    moves whitespace, so they are found per whitespace-separated chunk of the
+
+def extract_all(text: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Hashtag keys, URLs, mentions and hashtag spellings of ``text`` in one pass.
+
+    The spellings are parallel to the keys: each key's spelling as first written
+    (``tagged``). None of them spans whitespace, and cleaning (NFKC, control removal)
+    never moves whitespace, so they are found per whitespace-separated chunk of the
     raw text, cleaned and memoised chunk by chunk: archives repeat the same
-    chunks endlessly. Gives the same result as ``hashtags``, ``urls`` and
+    chunks endlessly. Gives the same result as ``tagged``, ``urls`` and
     ``mentions`` on the cleaned text.
     """
-    tags: list[str] = []
+    tags: dict[str, str] = {}
     links: list[str] = []
     handles: list[str] = []
     get = _chunk_entities.get
@@ -217,10 +239,11 @@ def extract(text: str) -> tuple[list[str], list[str], list[str]]:
                 continue
             found = _chunk(chunk)
         if found is not _NOTHING:
-            tags.extend(found[0])
+            for key, form in zip(found[0], found[3], strict=True):
+                tags.setdefault(key, form)
             links.extend(found[1])
             handles.extend(found[2])
-    return _unique(tags), _unique(links), _unique(handles)
+    return list(tags), _unique(links), _unique(handles), list(tags.values())
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -59,7 +59,7 @@ _SIMPLE_MENTION = r"^@(?P<handle>[A-Za-z0-9_]{1,32}):?$"
 _ASCII_TRAILING = "".join(ch for ch in entities._TRAILING if ch.isascii())
 _HOST = r"^(?i:[a-z][a-z0-9+.\-]*://)?(?:[^/?#@\s]*@)?(?P<host>[^/?#:\s\[\]]+)"
 
-ListColumns = tuple[pa.ListArray, pa.ListArray, pa.ListArray, pa.ListArray]
+ListColumns = tuple[pa.ListArray, pa.ListArray, pa.ListArray, pa.ListArray, pa.ListArray]
 
 
 @cache
@@ -149,10 +149,12 @@ def _candidate_chunks(offsets, data, flags):
 
 
 def extract_columns(texts: pa.Array) -> ListColumns:
-    """(hashtags, urls, domains, mentions) of every text, each a list<string> column.
+    """(hashtags, urls, domains, mentions, hashtag spellings) of every text, each a
+    list<string> column.
 
     texts: an Arrow string array (nulls count as empty). Each list equals what
-    ``entities.extract`` (and ``entities.domains`` on its URLs) gives for that text.
+    ``entities.extract_all`` (and ``entities.domains`` on its URLs) gives for that text;
+    the spellings are parallel to the hashtag keys.
     """
     n = len(texts)
     offsets, data, _ = _arrow_buffers(pc.fill_null(texts, ""))
@@ -178,6 +180,7 @@ def extract_columns(texts: pa.Array) -> ListColumns:
     tags = _expand(found, 0, codes, owner[rest], rest)
     urls = _expand(found, 1, codes, owner[rest], rest)
     handles = _expand(found, 2, codes, owner[rest], rest)
+    forms = _expand(found, 3, codes, owner[rest], rest)[2]
     # Occurrence order within a text is the chunk's position (then the entity's rank in it).
     url_owner = np.concatenate([urls[0], owner[link_rows]])
     url_order = np.concatenate([urls[1], link_rows.astype(np.float64)])
@@ -186,11 +189,13 @@ def extract_columns(texts: pa.Array) -> ListColumns:
     handle_owner = np.concatenate([handles[0], owner[handle_rows]])
     handle_order = np.concatenate([handles[1], handle_rows.astype(np.float64)])
     handle_values = pa.concat_arrays([handles[2], simple_handles.cast(pa.string())])
+    tag_lists, form_lists = _grouped_with(*tags, forms, n)
     return (
-        _grouped(*tags, n),
+        tag_lists,
         url_lists,
         _domain_lists(url_lists, n),
         _grouped(handle_owner, handle_order, handle_values, n),
+        form_lists,
     )
 
 
@@ -214,9 +219,18 @@ def _expand(
 
 def _grouped(owner: np.ndarray, order: np.ndarray, values: pa.Array, n: int) -> pa.ListArray:
     """One list per text: its values in order of first appearance, each once."""
+    return _grouped_with(owner, order, values, None, n)[0]
+
+
+def _grouped_with(
+    owner: np.ndarray, order: np.ndarray, values: pa.Array, beside: pa.Array | None, n: int
+) -> tuple[pa.ListArray, pa.ListArray]:
+    """``_grouped``, and the ``beside`` value (same rows as ``values``) of each value's
+    first appearance, as a parallel list column (a hashtag key's first spelling)."""
     if len(values) == 0:
-        return pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, np.int32)),
-                                        pa.array([], pa.string()))
+        empty = pa.ListArray.from_arrays(pa.array(np.zeros(n + 1, np.int32)),
+                                         pa.array([], pa.string()))
+        return empty, empty
     sort = np.lexsort((order, owner))
     owner, values = owner[sort], values.take(pa.array(sort))
     codes = pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -224,8 +238,12 @@ def _grouped(owner: np.ndarray, order: np.ndarray, values: pa.Array, n: int) -> 
     _, first = np.unique(key, return_index=True)
     first.sort()
     counts = np.bincount(owner[first], minlength=n)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), values.take(pa.array(first)))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    lists = pa.ListArray.from_arrays(offsets, values.take(pa.array(first)))
+    if beside is None:
+        return lists, lists
+    taken = beside.take(pa.array(sort[first]))
+    return lists, pa.ListArray.from_arrays(offsets, taken)
 
 
 def _domain_lists(url_lists: pa.ListArray, n: int) -> pa.ListArray:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import orjson
 
-from swarmlens.classifier.analytics import queries
+from swarmlens.classifier.analytics import queries, tag_forms
 from swarmlens.classifier.vocab import Label
 from swarmlens.serve.schemas import (
     EmergingResponse,
@@ -68,6 +68,30 @@ class AnswerCache:
                 self._bytes -= len(dropped)
 
 
+_DISPLAYS: OrderedDict[tuple[int, int, str], str] = OrderedDict()
+_DISPLAYS_KEPT = 10_000
+_DISPLAYS_LOCK = threading.Lock()
+
+
+def _remember(store: Store, shown: dict[str, str]) -> dict[str, str]:
+    """Keep the spellings just looked up, so that the volume fast path (no DuckDB) can
+    name them too; keyed by the store's generation, so a write makes them stale."""
+    with _DISPLAYS_LOCK:
+        for key, form in shown.items():
+            _DISPLAYS[(id(store), store.generation, key)] = form
+        while len(_DISPLAYS) > _DISPLAYS_KEPT:
+            _DISPLAYS.popitem(last=False)
+    return shown
+
+
+def display_of(store: Store, key: str, ask: bool) -> str | None:
+    """The spelling to show for ``key``: remembered, else (``ask``) looked up in DuckDB."""
+    known = _DISPLAYS.get((id(store), store.generation, key))
+    if known is not None or not ask or not key:
+        return known
+    return _remember(store, tag_forms.displays(store.cursor(), store.tag_forms(), [key]))[key]
+
+
 def in_memory(
     store: Store, where: Filters, interval: str, min_score: float | None, exclude_retweets: bool
 ) -> bool:
@@ -105,8 +129,8 @@ def volume_json(
     if in_memory(store, where, interval, min_score, exclude_retweets):
         result = volume_index.volume_series(store, tag, interval, labels, where.start, where.end)
         head = orjson.dumps(
-            {"hashtag": result["hashtag"], "interval": interval, "exact": False,
-             "model_version": model_version}
+            {"hashtag": result["hashtag"], "display": display_of(store, result["hashtag"], False),
+             "interval": interval, "exact": False, "model_version": model_version}
         )  # fmt: skip
         return head[:-1] + b',"series":' + result["series_json"].encode() + b"}"
     relation, exact = store.relation(
@@ -127,6 +151,7 @@ def volume_json(
     return orjson.dumps(
         {
             "hashtag": result["hashtag"],
+            "display": display_of(store, result["hashtag"], True),
             "interval": interval,
             "exact": exact,
             "series": result["series"],
@@ -161,6 +186,7 @@ def volume(
     )
     return VolumeResponse(
         hashtag=result["hashtag"],
+        display=display_of(store, result["hashtag"], True),
         interval=interval,
         exact=exact,
         series=[VolumePoint(**p) for p in result["series"]],
@@ -178,9 +204,11 @@ def _top(store: Store, column: str, where: Filters, limit: int) -> list[dict]:
 def top_hashtags(
     store: Store, where: Filters, limit: int, model_version: str
 ) -> TopHashtagsResponse:
-    rows = _top(store, "hashtags", where, limit)
+    rows = [{"hashtag": r.pop("key"), **r} for r in _top(store, "hashtags", where, limit)]
+    tag_forms.with_display(rows, store.cursor(), store.tag_forms())
+    _remember(store, {r["hashtag"]: r["display"] for r in rows})
     return TopHashtagsResponse(
-        hashtags=[TopHashtag(hashtag=r.pop("key"), **r) for r in rows],
+        hashtags=[TopHashtag(**r) for r in rows],
         model_version=model_version,
     )
 
@@ -207,6 +235,8 @@ def emerging(
     # the query reads only the recent and baseline windows of them.
     posts = store.posts_source("post_id, author, hashtags, created_at")
     result = queries.emerging_hashtags(
-        relation, window_hours, end, limit, min_recent, con=store.cursor(), posts=posts
+        relation, window_hours, end, limit, min_recent, con=store.cursor(), posts=posts,
+        forms=store.tag_forms(),
     )
+    _remember(store, {h["hashtag"]: h["display"] for h in result["hashtags"]})
     return EmergingResponse(**result, model_version=model_version)

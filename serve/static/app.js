@@ -219,13 +219,14 @@
     return present.length ? present : all.filter((l) => st.labels.includes(l));
   }
 
-  function setTitle(key, st, extra) {
+  function setTitle(key, st, extra, shownAs) {
     const title = $("#chart-title");
     title.innerHTML = "";
     title.append("Volume for ");
     const b = document.createElement("bdi");
     b.className = "tag";
-    b.textContent = "#" + key;
+    b.dir = "auto"; // '#' at the start in the tag's own reading direction
+    b.textContent = "#" + (shownAs || SL.tables.display(key));
     title.append(b);
     const bits = [st.interval === "day" ? "Daily buckets" : "Hourly buckets"].concat(extra || [], describeFilters(st, "volume"));
     $("#chart-subtitle").textContent = bits.join(" · ");
@@ -257,6 +258,8 @@
     const series = Array.isArray(data.series) ? data.series : [];
     const shown = seriesLabels(series, st);
     const key = typeof data.hashtag === "string" && data.hashtag ? data.hashtag : st.hashtag;
+    // Shown as people spell it; the key stays what the URL and the queries use.
+    const shownAs = typeof data.display === "string" && data.display ? data.display : SL.tables.display(key);
     const chart = $("#volume-chart");
     chart.setAttribute("data-hashtag", key);
     SL.tables.select(key);
@@ -270,7 +273,7 @@
       extra.push(fmtNum(series.length) + (series.length === 1 ? " bucket" : " buckets"));
     }
     if (st.start || st.end) extra = extra.slice(1); // the range is in the filter list already
-    setTitle(key, st, extra);
+    setTitle(key, st, extra, shownAs);
 
     const sum = SL.stats.summarise(series, shown);
     SL.stats.render(sum, shown, st);
@@ -282,7 +285,7 @@
       chart.setAttribute("data-state", "empty");
       const filters = describeFilters(st, "volume");
       showEmpty(
-        "<strong>No posts for <bdi>#" + esc(key) + "</bdi></strong><span>" +
+        "<strong>No posts for " + SL.util.tagHtml(shownAs) + "</strong><span>" +
           (filters.length
             ? "Nothing matches these filters (" + esc(filters.join(", ")) + "). Try a wider range or fewer filters."
             : "This hashtag does not occur in the scored data. Check the spelling or pick one from the tables below.") +
@@ -297,7 +300,7 @@
       labels: shownLabels,
       interval: st.interval,
       share: state.scale === "share",
-      hashtag: key,
+      hashtag: shownAs,
       flood: f && f.den.every((l) => shown.includes(l)) ? f : null,
     });
     chart.setAttribute("data-state", "ready");

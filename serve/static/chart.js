@@ -252,7 +252,7 @@
     plot = new uPlot(opts, data, el);
     const root = plot.root;
     root.setAttribute("role", "img");
-    root.setAttribute("aria-label", "Stacked " + (spec.share ? "share" : "volume") + " by label for #" + spec.hashtag);
+    root.setAttribute("aria-label", "Stacked " + (spec.share ? "share" : "volume") + " by label for " + SL.util.tagText(spec.hashtag));
     const band = document.createElement("div");
     band.className = "hover-band";
     band.hidden = true;

@@ -7,7 +7,7 @@
 (function (SL) {
   "use strict";
 
-  const { $, $$, esc, fmtNum, fmtPct, fmtShort, parseTime, api, showError } = SL.util;
+  const { $, $$, esc, tagHtml, tagText, fmtNum, fmtPct, fmtShort, parseTime, api, showError } = SL.util;
 
   const TOP_LIMIT = 20;
   const DOMAIN_LIMIT = 20;
@@ -89,9 +89,9 @@
         $("tbody", table).innerHTML = items
           .map(
             (h, i) =>
-              '<tr data-hashtag="' + esc(h.hashtag) + '" tabindex="0" title="Chart #' + esc(h.hashtag) + '">' +
+              '<tr data-hashtag="' + esc(h.hashtag) + '" tabindex="0" title="Chart ' + esc(tagText(shown(h))) + '">' +
               '<td class="col-rank dim">' + (i + 1) + "</td>" +
-              '<td class="tag" dir="auto">#' + esc(h.hashtag) + "</td>" +
+              '<td class="tag">' + tagHtml(shown(h)) + "</td>" +
               '<td class="num strong">' + fmtNum(h.total) + "</td>" +
               countCells(h) + floodCell(h.flood_share) +
               '<td class="col-bar">' + miniBar(h, max) + "</td></tr>"
@@ -154,8 +154,8 @@
             const p = Number(h.p_value);
             const why = isFinite(p) ? "p = " + p.toExponential(1) + " against " + Number(h.expected_accounts).toFixed(2) + " accounts expected" : "";
             return (
-              '<tr data-hashtag="' + esc(h.hashtag) + '" tabindex="0" title="Chart #' + esc(h.hashtag) + '">' +
-              '<td class="tag" dir="auto">#' + esc(h.hashtag) + "</td>" +
+              '<tr data-hashtag="' + esc(h.hashtag) + '" tabindex="0" title="Chart ' + esc(tagText(shown(h))) + '">' +
+              '<td class="tag">' + tagHtml(shown(h)) + "</td>" +
               '<td class="num burst" title="' + esc(why) + '"><span class="burst-bar" style="width:' + bw.toFixed(0) + '%"></span><span class="burst-val">' +
               (isFinite(b) ? b.toFixed(1) : "–") + "</span></td>" +
               '<td class="num strong accounts">' + (isFinite(accounts) ? fmtNum(accounts) : "–") + "</td>" +
@@ -179,11 +179,24 @@
     });
   }
 
+  /** The spelling to show for a row ({hashtag: key, display}), remembered for the chart. */
+  const displays = {};
+  function shown(h) {
+    const form = typeof h.display === "string" && h.display ? h.display : h.hashtag;
+    displays[h.hashtag] = form;
+    return form;
+  }
+
+  /** The spelling last shown for a key (the key itself when none was). */
+  function display(key) {
+    return displays[key] || key;
+  }
+
   /** Highlight the rows of the charted hashtag ("" for none). */
   function select(key) {
     selected = key || "";
     markSelected();
   }
 
-  SL.tables = { loadTop: loadTop, loadDomains: loadDomains, loadEmerging: loadEmerging, select: select };
+  SL.tables = { loadTop: loadTop, loadDomains: loadDomains, loadEmerging: loadEmerging, select: select, display: display };
 })((window.swarmlens = window.swarmlens || {}));

@@ -23,6 +23,17 @@
       .replace(/'/g, "&#39;");
   }
 
+  /** A hashtag as readers see it: '#' then its spelling, in a <bdi dir="auto"> so that the
+   * '#' sits at the start in the tag's own reading direction (right of an Arabic tag). */
+  function tagHtml(display) {
+    return '<bdi dir="auto">#' + esc(display) + "</bdi>";
+  }
+
+  /** The same for plain text (title, aria-label): first-strong isolate ... pop isolate. */
+  function tagText(display) {
+    return "\u2068#" + display + "\u2069";
+  }
+
   function fmtNum(n) {
     return typeof n === "number" && isFinite(n) ? NUM.format(n) : "–";
   }
@@ -196,6 +207,8 @@
     $,
     $$,
     esc,
+    tagHtml,
+    tagText,
     fmtNum,
     fmtCompact,
     fmtPct,
