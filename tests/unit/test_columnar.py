@@ -34,6 +34,7 @@ _PIECES = [
     "x.co.uk/a", "(https://a.b/c)", "https://ünï.com/x", "https://u@h.com/p", "ｗｗｗ.x.com/a",
     "﹟tag", "\uff20handle", "Paris", "بَارِيسُ", "Москва", "🔥", " ", "  ", "\t", "\n", "\u00a0",
     "\u3000", "\u2028", "\x1c", "\x1f", "\u200d", "«", "»", "/", "#", "@", "www",
+    "#ParisIsBurning", "#parisisburning", "#Paris_Is_Burning", "#الدولة_الإسلامية", "#الدوله",
 ]
 TEXT = st.one_of(
     st.text(max_size=40),
@@ -44,8 +45,9 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 
 def _expected_entities(text: str) -> tuple[list[str], ...]:
-    tags, urls, mentions = entities.extract(text)
-    return tags, urls, entities.domains(urls), mentions
+    tags, urls, mentions, forms = entities.extract_all(text)
+    assert (tags, urls, mentions) == entities.extract(text)
+    return tags, urls, entities.domains(urls), mentions, forms
 
 
 @FAST
@@ -74,9 +76,9 @@ def test_normalized_urls_equal_normalize_url(urls: list[str]) -> None:
 
 
 def test_entity_columns_on_nulls_and_empty_batches() -> None:
-    columns = entity_columns.extract_columns(pa.array([None, "", "#a #a @b"], pa.string()))
+    columns = entity_columns.extract_columns(pa.array([None, "", "#A #a @b"], pa.string()))
     assert [c.to_pylist() for c in columns] == [[[], [], ["a"]], [[], [], []], [[], [], []],
-                                               [[], [], ["b"]]]
+                                               [[], [], ["b"]], [[], [], ["A"]]]
     assert all(len(c) == 0 for c in entity_columns.extract_columns(pa.array([], pa.string())))
 
 
@@ -136,6 +138,8 @@ GOOD = [
     {"id": "a6", "text": "RT @Demo_x: shared http://WWW.X.org/a/", "retweet_of": "a1"},
     {"id": "a7", "text": "RT @y: z", "retweet_of": "12", "retweet_of_author": "given"},
     {"id": "a8", "text": "RT @not_a_retweet: no retweet_of"},
+    {"id": "a9", "text": "#الدولة_الإسلامية #ParisIsBurning x#y #parisisburning ＃Ｔａｇ",
+     "lang": "ar"},
 ]
 ODD = [  # each goes the per-record way, inside an otherwise vectorised batch
     {"id": "b1", "text": "twitter time", "created_at": "Sat Nov 14 10:00:00 +0000 2015"},
