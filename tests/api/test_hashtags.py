@@ -206,3 +206,30 @@ def test_emerging_finds_the_demo_burst_within_its_first_hour(client: TestClient)
     assert {h["hashtag"] for h in top} == {"باريستشتعل", "الدولهالاسلاميهتضربفرنسا"}
     assert all(h["baseline_accounts"] == 0 and h["accounts"] >= 5 for h in top)
     assert all(0 < h["expected_accounts"] < 0.1 for h in top)
+
+
+def test_tags_are_shown_as_people_spell_them(client: TestClient) -> None:
+    """``display`` is the key's most frequent spelling, beside the key (the identity)."""
+    spellings = ["SwarmlensSpellTest"] * 4 + ["swarmlensspelltest"] * 2 + ["SWARMLENSSPELLTEST"]
+    arabic = "الدولة_سبيل_اختبار"  # ta marbuta: the key folds it to ha, the display keeps it
+    posts = [
+        {"id": f"spell-{i}", "text": f"Paris stands together #{tag} #{arabic}",
+         "created_at": f"2018-02-03T10:{i:02d}:00Z", "author": f"demo_spell_{i}"}
+        for i, tag in enumerate(spellings)
+    ]
+    assert client.post("/v1/posts", json={"posts": posts}).json()["accepted"] == len(posts)
+    window = {"start": "2018-02-03T00:00:00Z", "end": "2018-02-04T00:00:00Z"}
+    top = client.get("/v1/hashtags/top", params=window).json()["hashtags"]
+    shown = {h["hashtag"]: h["display"] for h in top}
+    assert shown == {"swarmlensspelltest": "SwarmlensSpellTest", "الدولهسبيلاختبار": arabic}
+    volume = client.get("/v1/hashtags/SWARMLENSSPELLTEST/volume", params=window).json()
+    assert (volume["hashtag"], volume["display"]) == ("swarmlensspelltest", "SwarmlensSpellTest")
+    emerging = client.get(
+        "/v1/hashtags/emerging", params={"end": "2018-02-03T11:00:00Z", "window_hours": 1}
+    ).json()["hashtags"]
+    assert {h["hashtag"]: h["display"] for h in emerging} == shown
+    # The demo dataset (attached): its most frequent spellings, not its keys.
+    demo = client.get("/v1/hashtags/top", params={"limit": 50}).json()["hashtags"]
+    demo_shown = {h["hashtag"]: h["display"] for h in demo}
+    assert demo_shown["parisisburning"] == "ParisIsBurning"
+    assert demo_shown["الدولهالاسلاميهتضربفرنسا"] == "الدولة_الإسلامية_تضرب_فرنسا"
