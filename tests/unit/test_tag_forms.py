@@ -100,3 +100,33 @@ def test_a_dataset_without_spellings_shows_its_keys(tmp_path: Path) -> None:
     source = _write(tmp_path / "old.parquet", [("1", ["parisisburning"], None)], forms=False)
     (row,) = queries.top_hashtags(source)
     assert (row["hashtag"], row["display"], row["total"]) == ("parisisburning", "parisisburning", 1)
+
+
+def test_the_store_counts_spellings_at_attach_and_fills_an_older_store(tmp_path: Path) -> None:
+    from swarmlens.serve.store import Store
+
+    new = tmp_path / "new"
+    new.mkdir()
+    _write(new / "p.parquet", [("1", ["parisisburning"], ["ParisIsBurning"]),
+                               ("2", ["parisisburning"], ["parisisburning"]),
+                               ("3", ["parisisburning"], ["ParisIsBurning"])], forms=True)
+    old = tmp_path / "old"
+    old.mkdir()
+    _write(old / "p.parquet", [("9", ["prayforparis"], None)], forms=False)
+    store = Store(tmp_path / "db")
+    store.attach(new)
+    store.attach(old)  # a dataset scored before spellings were kept still attaches
+
+    def shown(s: Store) -> dict[str, str]:
+        return tag_forms.displays(s.cursor(), s.tag_forms(), ["parisisburning", "prayforparis"])
+
+    assert shown(store) == {"parisisburning": "ParisIsBurning", "prayforparis": "prayforparis"}
+    # A store from before the spellings: its datasets are counted once when it opens.
+    store.cursor().execute("DROP TABLE agg_tag_forms")
+    store.close()
+    reopened = Store(tmp_path / "db")
+    assert shown(reopened)["parisisburning"] == "ParisIsBurning"
+    ids = {d["path"]: d["id"] for d in reopened.datasets()}
+    reopened.detach(ids[str(new.resolve())])
+    assert shown(reopened)["parisisburning"] == "parisisburning"
+    reopened.close()
