@@ -74,7 +74,7 @@ def demo(
     for row in rows:
         share = row["flood_share"]
         table.add_row(
-            "#" + row["hashtag"],
+            "#" + row["display"],
             str(row["total"]),
             *(str(row[label]) for label in LABELS),
             "-" if share is None else f"{share:.0%}",
