@@ -18,7 +18,8 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from swarmlens.classifier.errors import AuthenticationError, ForbiddenError
+from swarmlens.classifier.errors import AuthenticationError, ForbiddenError, QueryError
+from swarmlens.classifier.posts.post import check_query_time
 from swarmlens.classifier.settings import Settings
 from swarmlens.classifier.vocab import Label
 from swarmlens.serve.metrics import Metrics
@@ -55,11 +56,18 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 TrainerDep = Annotated[Trainer, Depends(get_trainer)]
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    """Naive times in query parameters are UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+def aware(moment: datetime | None, name: str = "time") -> datetime | None:
+    """A query time as an aware UTC-comparable datetime: naive means UTC, and times
+    outside ``QUERY_TIME_RANGE`` (where bucket arithmetic would overflow) are a 400.
+
+    name: the parameter, for the message.
+    """
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return check_query_time(name, moment)
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
 
 
 async def filters(

@@ -31,4 +31,4 @@ def list_audits(
 ) -> AuditList:
     """The audits of ``hashtag`` whose window covers [start, end): the ones
     ``GET /v1/hashtags/{tag}/estimate`` uses, and whether they are simulated."""
-    return estimates.covering_audits(store, hashtag, aware(start), aware(end))
+    return estimates.covering_audits(store, hashtag, aware(start, "start"), aware(end, "end"))

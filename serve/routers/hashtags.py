@@ -56,7 +56,9 @@ def emerging(
     authors: a single account posting many times counts once. ``min_recent`` is the
     least number of distinct accounts in the window; ``recent`` and
     ``baseline_per_window`` give the posts."""
-    return analytics.emerging(store, window_hours, aware(end), limit, min_recent, serving.version)
+    return analytics.emerging(
+        store, window_hours, aware(end, "end"), limit, min_recent, serving.version
+    )
 
 
 @router.get("/{tag}/volume", response_model=VolumeResponse, response_model_exclude_none=True)
@@ -126,7 +128,7 @@ def estimate(
     error rates are constant over the audit window: each bucket's mean probability is
     corrected by the whole audit's mean error (100 audited posts cannot measure each hour's
     error), and they carry no interval."""
-    return estimates.estimate(store, tag, aware(start), aware(end), interval)
+    return estimates.estimate(store, tag, aware(start, "start"), aware(end, "end"), interval)
 
 
 @router.get("/{tag}/network", response_model=NetworkResponse)
@@ -153,5 +155,5 @@ def network(
     window = None if estimate_window else (coordination_window or 60.0)
     options = NetworkOptions(window, churn_hours=churn_hours)
     return network_service.network(
-        store, tag, aware(start), aware(end), options, serving.version
+        store, tag, aware(start, "start"), aware(end, "end"), options, serving.version
     )

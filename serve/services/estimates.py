@@ -20,7 +20,7 @@ from swarmlens.classifier.analytics.estimate import (
     estimate_report,
 )
 from swarmlens.classifier.errors import InputError, QueryError
-from swarmlens.classifier.posts.post import format_time
+from swarmlens.classifier.posts.post import check_query_time, format_time
 from swarmlens.classifier.text.entities import canonical_hashtag
 from swarmlens.serve.schemas import (
     AuditList,
@@ -37,6 +37,11 @@ def store_audit(store: Store, body: AuditRequest) -> AuditResponse:
     key = canonical_hashtag(body.hashtag)
     if not key:
         raise QueryError(f"hashtag {body.hashtag!r} has no letter or digit to match")
+    for name in ("start", "end"):
+        try:
+            check_query_time(name, getattr(body, name))
+        except ValueError as exc:
+            raise QueryError(str(exc)) from None
     if body.start is not None and body.end is not None and body.start >= body.end:
         raise QueryError("start must be before end")
     labels = {item.post_id: (item.label.value, item.annotator) for item in body.labels}

@@ -252,3 +252,25 @@ def test_the_webhook_counts_each_annotation_once(own_client: TestClient) -> None
     assert send("ANNOTATION_CREATED", {"id": 8}) == 2
     assert send("ANNOTATIONS_CREATED", [{"id": 9}, {"id": 8}, {"id": 10}]) == 4  # a bulk import
     assert own_client.get("/labelstudio/status").json()["new_labels"] == 4
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/hashtags/paris/network?end=0001-01-01T00:00:00%2B14:00",
+        "/v1/hashtags/paris/estimate?start=9999-12-31T23:00:00-14:00",
+        "/v1/audits?hashtag=paris&start=0001-01-01T00:00:00%2B14:00",
+    ],
+)
+def test_far_out_times_on_the_newer_routes_are_400(client: TestClient, path: str) -> None:
+    answer = client.get(path)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "E008"
+
+
+def test_an_audit_window_at_the_end_of_the_calendar_is_400(client: TestClient) -> None:
+    body = {"audit_id": "a", "hashtag": "paris", "start": "0001-01-01T00:00:00+14:00",
+            "labels": [{"post_id": "p", "label": "neutral"}]}
+    answer = client.post("/v1/audits", json=body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "E008"
