@@ -19,10 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from swarmlens.classifier.batch.scoring import OUTPUT_SCHEMA, READ_CHUNK_SIZE, score_table
 from swarmlens.classifier.fsio import atomic_path, atomic_write_bytes
-from swarmlens.classifier.posts.columnar import POST_SCHEMA, decode_batch
 from swarmlens.classifier.posts.readers import Payload
+from swarmlens.classifier.vocab import OUTPUT_SCHEMA
 
 UNKNOWN_DAY = "unknown"
 
@@ -81,6 +80,11 @@ def score_chunk(
     """
     started = time.perf_counter()
     root = Path(out_dir)
+    # Imported here, in the workers: the driver, which only reads and dispatches, never
+    # loads the scoring stack (numba, its compiled kernels), which keeps its memory small.
+    from swarmlens.classifier.batch.scoring import READ_CHUNK_SIZE, score_table
+    from swarmlens.classifier.posts.columnar import POST_SCHEMA, decode_batch
+
     model = _model(ref)
     batches = [
         decode_batch(source, items[i : i + READ_CHUNK_SIZE])
