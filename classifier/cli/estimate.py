@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from swarmlens.classifier.cli.inputs import dataset_window
 from swarmlens.classifier.cli.output import out, print_json
-from swarmlens.classifier.errors import InputError
 from swarmlens.classifier.vocab import LABELS
 
 
@@ -28,15 +28,9 @@ def estimate(
     window (``swarmlens annotate push --strategy audit``)."""
     from swarmlens.classifier.analytics import queries
     from swarmlens.classifier.analytics.estimate import estimate_report, match_audit, read_audit
-    from swarmlens.classifier.posts.post import format_time, parse_time
+    from swarmlens.classifier.posts.post import format_time
 
-    for path in dataset:
-        if not path.exists():
-            raise InputError(f"dataset {path} does not exist")
-    try:
-        start_at, end_at = parse_time(start), parse_time(end)
-    except ValueError as exc:
-        raise InputError(f"--start/--end: {exc}") from None
+    start_at, end_at = dataset_window(dataset, start, end)
     labels = read_audit(audit)
     population = queries.hashtag_posts(queries.parquet_source(dataset), hashtag, start_at, end_at)
     key = population["hashtag"]

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from swarmlens.classifier.cli.inputs import dataset_window
 from swarmlens.classifier.cli.output import out, print_json
 from swarmlens.classifier.errors import InputError
 from swarmlens.classifier.vocab import LABELS
@@ -44,15 +45,8 @@ def network(
     from swarmlens.classifier.analytics import network_sql, queries
     from swarmlens.classifier.network.export import write_csv, write_graphml
     from swarmlens.classifier.network.report import NetworkOptions, build_network
-    from swarmlens.classifier.posts.post import parse_time
 
-    for path in dataset:
-        if not path.exists():
-            raise InputError(f"dataset {path} does not exist")
-    try:
-        start_at, end_at = parse_time(start), parse_time(end)
-    except ValueError as exc:
-        raise InputError(f"--start/--end: {exc}") from None
+    start_at, end_at = dataset_window(dataset, start, end)
     window = _window(coordination_window)
     con = queries.connect()
     source = network_sql.network_source(con, [queries.parquet_source(dataset)])

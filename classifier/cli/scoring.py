@@ -12,8 +12,9 @@ import typer
 from rich.table import Table
 
 from swarmlens.classifier.batch.engine import BATCH_CHUNK_RECORDS
+from swarmlens.classifier.cli.inputs import dataset_window
 from swarmlens.classifier.cli.output import out, print_json
-from swarmlens.classifier.errors import InputError, OutputError
+from swarmlens.classifier.errors import OutputError
 from swarmlens.classifier.model import registry
 from swarmlens.classifier.vocab import LABELS
 
@@ -169,15 +170,8 @@ def volumes(
 ) -> None:
     """Volume of a hashtag over time, per label, from a scored dataset (DuckDB)."""
     from swarmlens.classifier.analytics import queries
-    from swarmlens.classifier.posts.post import parse_time
 
-    for path in dataset:
-        if not path.exists():
-            raise InputError(f"dataset {path} does not exist")
-    try:
-        start_at, end_at = parse_time(start), parse_time(end)
-    except ValueError as exc:
-        raise InputError(f"--start/--end: {exc}") from None
+    start_at, end_at = dataset_window(dataset, start, end)
     result = queries.volume_series(
         queries.post_counts(queries.parquet_source(dataset)),
         hashtag,
