@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import duckdb
 
-from swarmlens.classifier.errors import QueryError
+from swarmlens.classifier.analytics import queries
 from swarmlens.classifier.text.entities import canonical_hashtag
 
 NETWORK_COLUMNS = {
@@ -59,16 +58,8 @@ def create_network_posts(
     source when it gave one, else from the original post when it is in the data (any
     hashtag). A post id counts once. Returns the temporary table's name.
     """
-    if start is not None and end is not None and start >= end:
-        raise QueryError("start must be before end")
-    where = ["list_contains(hashtags, $key)", "author IS NOT NULL", "created_at IS NOT NULL"]
-    params: dict[str, Any] = {"key": canonical_hashtag(hashtag)}
-    if start is not None:
-        where.append("created_at >= $start")
-        params["start"] = start
-    if end is not None:
-        where.append("created_at < $end")
-        params["end"] = end
+    where, params = queries.hashtag_window(canonical_hashtag(hashtag), start, end)
+    where.append("author IS NOT NULL")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE network_posts AS

@@ -428,6 +428,21 @@ def emerging_hashtags(
     }
 
 
+def hashtag_window(
+    key: str, start: datetime | None, end: datetime | None
+) -> tuple[list[str], dict[str, Any]]:
+    """WHERE clauses and parameters: scored posts of hashtag ``key`` dated in [start, end)."""
+    if start is not None and end is not None and start >= end:
+        raise QueryError("start must be before end")
+    where = ["list_contains(hashtags, $key)", "created_at IS NOT NULL"]
+    params: dict[str, Any] = {"key": key}
+    for name, op, moment in (("start", ">=", start), ("end", "<", end)):
+        if moment is not None:
+            where.append(f"created_at {op} ${name}")
+            params[name] = moment
+    return where, params
+
+
 def hashtag_posts(
     source: str,
     hashtag: str,
@@ -436,25 +451,14 @@ def hashtag_posts(
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> dict[str, Any]:
     """Every scored post using ``hashtag`` in [start, end): the population an audit samples
-    and an estimate covers (``swarmlens estimate``, ``annotate push --strategy audit`` and
-    ``GET /v1/hashtags/{tag}/estimate`` all ask this query).
+    and an estimate covers (``estimate``, ``annotate push --strategy audit``, the API).
 
     source: a table expression of scored posts (``parquet_source(...)``, ``posts``, or a
     UNION ALL of them). A post id counts once. Returns {'hashtag': key, 'post_id',
     'label', 'model_version', 't' (lists), 'scores' (N x len(LABELS) floats)}, ordered
     by post id so that a seeded sample of it is reproducible.
     """
-    if start is not None and end is not None and start >= end:
-        raise QueryError("start must be before end")
-    key = canonical_hashtag(hashtag)
-    where = ["list_contains(hashtags, $key)", "created_at IS NOT NULL"]
-    params: dict[str, Any] = {"key": key}
-    if start is not None:
-        where.append("created_at >= $start")
-        params["start"] = start
-    if end is not None:
-        where.append("created_at < $end")
-        params["end"] = end
+    where, params = hashtag_window(key := canonical_hashtag(hashtag), start, end)
     scores = ", ".join(f"scores.{x}::DOUBLE AS {x}" for x in LABELS)
     con = con or connect()
     rows = con.execute(

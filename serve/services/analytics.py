@@ -22,8 +22,6 @@ from swarmlens.serve.schemas import (
     TopDomainsResponse,
     TopHashtag,
     TopHashtagsResponse,
-    VolumePoint,
-    VolumeResponse,
 )
 from swarmlens.serve.services import volume_index
 from swarmlens.serve.store import Store
@@ -157,40 +155,6 @@ def volume_json(
             "series": result["series"],
             "model_version": model_version,
         }
-    )
-
-
-def volume(
-    store: Store,
-    tag: str,
-    where: Filters,
-    interval: str,
-    min_score: float | None,
-    exclude_retweets: bool,
-    model_version: str,
-) -> VolumeResponse:
-    relation, exact = store.relation(
-        "hashtags", where.start, where.end, min_score, interval, where.lang, exclude_retweets
-    )
-    result = queries.volume_series(
-        relation,
-        tag,
-        interval,
-        where.labels,
-        where.start,
-        where.end,
-        where.lang,
-        min_score,
-        exclude_retweets,
-        con=store.cursor(),
-    )
-    return VolumeResponse(
-        hashtag=result["hashtag"],
-        display=display_of(store, result["hashtag"], True),
-        interval=interval,
-        exact=exact,
-        series=[VolumePoint(**p) for p in result["series"]],
-        model_version=model_version,
     )
 
 
