@@ -222,12 +222,8 @@ def _vectorised(table: pa.Table) -> tuple[np.ndarray, dict[str, pa.Array]]:
     fast &= _valid(text) & (pc.utf8_length(pc.fill_null(text, "")).to_numpy() <= MAX_TEXT_CHARS)
     columns: dict[str, pa.Array] = {"post_id": ids, "text": pc.fill_null(text, "")}
     columns["created_at"] = _times(_column(table, "created_at"), n, fast)
-    for name in ("author", "retweet_of", "reply_to", "group"):
+    for name in ("author", "retweet_of", "reply_to", "group"):  # '' is None for all four
         columns[name] = _ids(table, n, fast, name)
-    author = _column(table, "author")
-    if author is not None and pa.types.is_string(author.type):  # '' is None for authors too
-        columns["author"] = pc.if_else(pc.equal(author, ""), pa.scalar(None, pa.string()),
-                                       author)
     columns["platform"] = _platforms(_column(table, "platform"), n, fast)
     label = _column(table, "label")
     if label is not None and not pa.types.is_null(label.type):
