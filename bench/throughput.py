@@ -51,11 +51,12 @@ ONE_THREAD = {
     "NUMBA_NUM_THREADS": "1",
 }
 FASTTEXT_PARAMS = {"wordNgrams": 2, "minn": 2, "maxn": 5, "dim": 100, "epoch": 5}
-STAGES = ("read", "prepare", "features", "predict", "table", "write")
+STAGES = ("read", "prepare", "features", "vectors", "predict", "table", "write")
 STAGE_NAMES = {
     "read": "read + parse + validate + entities (columnar.read_batches)",
     "prepare": "normalise/prepare (text.prepare.prepare)",
     "features": "hashed n-grams + TF-IDF + linear product (fused kernel)",
+    "vectors": "subword pieces + pooled vectors x weights (subwords kernel)",
     "predict": "calibrated probabilities from the scores",
     "table": "output table (score_table, model part precomputed)",
     "write": "write (OutputWriter, JSONL by Arrow kernels)",
@@ -184,6 +185,7 @@ def split_worker(path: str, out: str) -> None:
     from swarmlens.classifier.model import registry
     from swarmlens.classifier.model.fused import decision_scores
     from swarmlens.classifier.model.linear import calibrated, softmax
+    from swarmlens.classifier.model.subwords import vector_scores
     from swarmlens.classifier.posts.columnar import read_batches
     from swarmlens.classifier.text.prepare import prepare
 
@@ -209,6 +211,10 @@ def split_worker(path: str, out: str) -> None:
         prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
         t1 = clock()
         scores = decision_scores(prepared, params, model.packed_) + model.intercept_
+        t15 = clock()
+        if model.vectors_ is not None:
+            scores += vector_scores(prepared, model.vectors_, params["vectors_weight"],
+                                    model.vector_coef_)
         t2 = clock()
         proba = (softmax(scores) if model.calibration_ is None
                  else calibrated(scores, *model.calibration_))
@@ -217,7 +223,8 @@ def split_worker(path: str, out: str) -> None:
         t4 = clock()
         writer.write(table)
         times["prepare"] += t1 - t0
-        times["features"] += t2 - t1
+        times["features"] += t15 - t1
+        times["vectors"] += t2 - t15
         times["predict"] += t3 - t2
         times["table"] += t4 - t3
         times["write"] += clock() - t4

@@ -1,11 +1,13 @@
-"""The stance classifier: hashed cased n-grams -> TF-IDF -> NB-SVM -> calibrated probabilities.
+"""The stance classifier: hashed cased n-grams + subword vectors -> NB-SVM -> calibrated
+probabilities.
 
 Two steps, composed the scikit-learn way: ``HashedTfidf`` (texts -> L2-normalised TF-IDF
 rows over hashed character and word n-grams, computed by the compiled kernel in
-``hashing``) and ``GroupCalibratedClassifier(NBSVMClassifier)`` (one-vs-rest linear scores
--> multinomial logistic calibration fitted on out-of-fold scores, groups kept apart).
-No vocabulary: a token never seen before costs a hash, not a dictionary entry, so a
-long-running server's memory stays flat.
+``hashing``, beside the post's pooled pretrained subword vectors from ``subwords``) and
+``GroupCalibratedClassifier(NBSVMClassifier)`` (one-vs-rest linear scores -> multinomial
+logistic calibration fitted on out-of-fold scores, groups kept apart). No vocabulary of
+our own: a token never seen before costs a hash and a few lookups in the fixed subword
+table, not a dictionary entry, so a long-running server's memory stays flat.
 
 The fitted model is arrays + JSON (``to_arrays``): it is saved and loaded without pickle,
 and loading it can never run code; ``linear.LinearStanceModel`` scores from those arrays
@@ -24,7 +26,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from swarmlens.classifier.errors import TrainingDataError
-from swarmlens.classifier.model import hashing
+from swarmlens.classifier.model import hashing, subwords
 from swarmlens.classifier.model.calibration import GroupCalibratedClassifier
 from swarmlens.classifier.model.fused import pack
 from swarmlens.classifier.model.linear import (
@@ -36,6 +38,7 @@ from swarmlens.classifier.model.linear import (
     family_counts,
     feature_specs,
     features,
+    hashed_columns,
 )
 from swarmlens.classifier.model.nbsvm import NBSVMClassifier
 from swarmlens.classifier.vocab import LABELS
@@ -70,11 +73,15 @@ def validate_training_data(texts: Sequence[object], labels: Sequence[object]) ->
 
 
 class HashedTfidf(TransformerMixin, BaseEstimator):
-    """Texts -> TF-IDF over hashed n-grams: a character block and a word block, side by side.
+    """Texts -> TF-IDF over hashed n-grams (a character block and a word block) and pooled
+    subword vectors, side by side.
 
     Each family is hashed into its own block of ``n_features`` columns, weighted (sublinear
     tf x smooth idf), L2-normalised on its own, then the blocks are concatenated (the word
-    block scaled by ``word_weight``): neither family drowns the other.
+    block scaled by ``word_weight``): neither family drowns the other. Then the post's
+    pretrained subword vectors (``subwords``), summed, L2-normalised and scaled by
+    ``vectors_weight`` (0 for none): they carry what the words mean, which helps on posts
+    whose words the labelled data never had.
 
     char_ngram_range / char_mode / char_lowercase: character n-grams (see ``ngrams``).
     word_ngram_range / word_lowercase: word n-grams ((0, 0) for none).
@@ -82,20 +89,22 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
     word_weight: weight of the word block relative to the character block.
     sublinear_tf: 1 + log(count) instead of counts.
     mask_urls / mask_mentions: passed to ``text.prepare.prepare``.
+    vectors_weight: weight of the subword vector block (0: no vectors).
     """
 
     def __init__(
         self,
         char_ngram_range: tuple[int, int] = (1, 5),
         char_mode: str = "char_wb",
-        char_lowercase: bool = True,
+        char_lowercase: bool = False,
         word_ngram_range: tuple[int, int] = (1, 2),
-        word_lowercase: bool = True,
+        word_lowercase: bool = False,
         n_features: int = 2**20,
         word_weight: float = 1.0,
         sublinear_tf: bool = True,
         mask_urls: bool = True,
         mask_mentions: bool = True,
+        vectors_weight: float = 0.35,
     ) -> None:
         self.char_ngram_range = char_ngram_range
         self.char_mode = char_mode
@@ -107,6 +116,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         self.sublinear_tf = sublinear_tf
         self.mask_urls = mask_urls
         self.mask_mentions = mask_mentions
+        self.vectors_weight = vectors_weight
 
     def _params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in FEATURE_PARAMS}
@@ -127,11 +137,18 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
             .astype(np.float32)
             for c in families
         ]
+        self.vectors_ = subwords.load_wordllama() if self.vectors_weight > 0 else None
         return self
+
+    @property
+    def n_dense_(self) -> int:
+        """Dense columns at the end of the matrix (the subword vectors)."""
+        check_is_fitted(self, "idf_")
+        return self.vectors_.dims if self.vectors_ is not None else 0
 
     def transform(self, X: Sequence[str] | pa.Array) -> sp.csr_matrix:
         check_is_fitted(self, "idf_")
-        return features(X, self._params(), self.idf_)
+        return features(X, self._params(), self.idf_, self.vectors_)
 
 
 class StanceClassifier(ClassifierMixin, BaseEstimator):
@@ -146,14 +163,15 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self,
         char_ngram_range: tuple[int, int] = (1, 5),
         char_mode: str = "char_wb",
-        char_lowercase: bool = True,
+        char_lowercase: bool = False,
         word_ngram_range: tuple[int, int] = (1, 2),
-        word_lowercase: bool = True,
+        word_lowercase: bool = False,
         n_features: int = 2**20,
         word_weight: float = 1.0,
         sublinear_tf: bool = True,
         mask_urls: bool = True,
         mask_mentions: bool = True,
+        vectors_weight: float = 0.35,
         C: float = 1.0,
         alpha: float = 1.0,
         class_weight: str | None = "balanced",
@@ -171,6 +189,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.sublinear_tf = sublinear_tf
         self.mask_urls = mask_urls
         self.mask_mentions = mask_mentions
+        self.vectors_weight = vectors_weight
         self.C = C
         self.alpha = alpha
         self.class_weight = class_weight
@@ -178,20 +197,22 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_folds = calibration_folds
         self.random_state = random_state
 
-    def _steps(self) -> tuple[HashedTfidf, GroupCalibratedClassifier]:
-        featurizer = HashedTfidf(**{k: getattr(self, k) for k in FEATURE_PARAMS})
-        scorer = GroupCalibratedClassifier(
+    def _featurizer(self) -> HashedTfidf:
+        return HashedTfidf(**{k: getattr(self, k) for k in FEATURE_PARAMS})
+
+    def _scorer(self, n_dense: int) -> GroupCalibratedClassifier:
+        return GroupCalibratedClassifier(
             NBSVMClassifier(
                 C=self.C,
                 alpha=self.alpha,
                 class_weight=self.class_weight,
                 nb_scaling=self.nb_scaling,
+                n_dense=n_dense,
                 random_state=self.random_state,
             ),
             folds=self.calibration_folds,
             random_state=self.random_state,
         )
-        return featurizer, scorer
 
     def fit(
         self, X: Sequence[str], y: Sequence[str], groups: Sequence[object] | None = None
@@ -201,12 +222,16 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         groups: author or thread of each text; keeps calibration folds honest.
         """
         labels = validate_training_data(X, y)
-        featurizer, scorer = self._steps()
-        self.featurizer_ = featurizer.fit(X)
-        self.scorer_ = scorer.fit(self.featurizer_.transform(X), labels, groups=groups)
+        self.featurizer_ = self._featurizer().fit(X)
+        self.scorer_ = self._scorer(self.featurizer_.n_dense_).fit(
+            self.featurizer_.transform(X), labels, groups=groups
+        )
         self.classes_ = self.scorer_.classes_
-        # Scoring reads each column's idf and weights together: packed once, here.
-        self.packed_ = pack(self.featurizer_.idf_, np.asarray(self.coef_, np.float32))
+        # Scoring reads each hashed column's idf and weights together: packed once, here.
+        coef = np.asarray(self.coef_, np.float32)
+        hashed = hashed_columns(self.featurizer_._params())
+        self.packed_ = pack(self.featurizer_.idf_, coef[:, :hashed])
+        self.vector_coef_ = np.ascontiguousarray(coef[:, hashed:])
         return self
 
     @property
@@ -229,7 +254,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         """One-vs-rest scores, shape (len(X), n_classes)."""
         check_is_fitted(self, "scorer_")
         intercept = np.asarray(self.intercept_, np.float32)
-        return decision_function(X, self.featurizer_._params(), self.packed_, intercept)
+        return decision_function(X, self.featurizer_._params(), self.packed_, intercept,
+                                 self.featurizer_.vectors_, self.vector_coef_)
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         """Calibrated probabilities, shape (len(X), n_classes), columns in ``classes_`` order."""
@@ -253,7 +279,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             label = str(self.predict([text])[0])
         row = list(self.classes_).index(label)
         vector = self.transform_texts([text])
-        return explain_text(text, self.featurizer_._params(), vector, self.coef_[row], top)
+        return explain_text(text, self.featurizer_._params(), vector, self.coef_[row], top,
+                            self.featurizer_.vectors_)
 
     # -- arrays + JSON, no pickle -------------------------------------------------------
 
@@ -266,6 +293,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             "coef": np.asarray(self.coef_, dtype=np.float32),
             "intercept": np.asarray(self.intercept_, dtype=np.float32),
         }
+        if self.featurizer_.vectors_ is not None:
+            arrays.update(self.featurizer_.vectors_.to_arrays())
         if calibrator is not None:
             arrays["calibration.coef"] = np.asarray(calibrator.coef_, dtype=np.float64)
             arrays["calibration.intercept"] = np.asarray(calibrator.intercept_, dtype=np.float64)
@@ -276,5 +305,6 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             "architecture": ARCHITECTURE,
             "params": params,
             "classes": [str(c) for c in self.classes_],
+            "vectors": subwords.describe(self.featurizer_.vectors_),
         }
         return arrays, config

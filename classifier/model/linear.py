@@ -2,8 +2,9 @@
 
 Training composes scikit-learn estimators (``estimator``); scoring needs none of them. A
 fitted model is idf vectors, a weight matrix, intercepts and a calibration matrix, and
-``LinearStanceModel`` applies them: prepare (Arrow) -> hashed counts (numba) -> TF-IDF per
-family -> one sparse product -> calibrated softmax. Processes that only score (batch
+``LinearStanceModel`` applies them: prepare (Arrow) -> hashed n-grams, TF-IDF and the product
+fused (numba, ``fused``) + pooled subword vectors times their weights (numba, ``subwords``)
+-> calibrated softmax. Processes that only score (batch
 workers, the server) load this from an artifact without importing scikit-learn, which
 saves about a second per process. ``HashedTfidf`` uses the same functions, so training and
 scoring compute features one way.
@@ -23,9 +24,12 @@ from scipy.special import expit
 from swarmlens.classifier.errors import ArtifactFormatError
 from swarmlens.classifier.model import hashing
 from swarmlens.classifier.model.fused import pack
+from swarmlens.classifier.model.subwords import SubwordVectors, pieces, pooled, vector_scores
 from swarmlens.classifier.text.prepare import prepare
 
-ARCHITECTURE = "hashed-ngram-nbsvm-calibrated.v1"
+ARCHITECTURE = "hashed-ngram-subword-nbsvm-calibrated.v2"
+# Models saved before the subword vectors: the same arrays, read with no vector block.
+_LEGACY = {"hashed-ngram-nbsvm-calibrated.v1": {"vectors_weight": 0.0}}
 FEATURE_PARAMS = (
     "char_ngram_range",
     "char_mode",
@@ -37,6 +41,7 @@ FEATURE_PARAMS = (
     "sublinear_tf",
     "mask_urls",
     "mask_mentions",
+    "vectors_weight",
 )
 
 
@@ -93,18 +98,30 @@ def weigh(counts: sp.csr_matrix, idf: np.ndarray, sublinear_tf: bool) -> sp.csr_
     return counts
 
 
+def hashed_columns(params: Mapping[str, Any]) -> int:
+    """Columns of the hashed n-gram blocks (the subword vector columns follow them)."""
+    return len(feature_specs(params)) * int(params["n_features"])
+
+
 def features(
     texts: Sequence[str] | pa.Array,
     params: Mapping[str, Any],
     idf: Sequence[np.ndarray],
+    vectors: SubwordVectors | None = None,
 ) -> sp.csr_matrix:
-    """The model's input matrix: TF-IDF blocks side by side (word block times its weight)."""
+    """The model's input matrix: TF-IDF blocks side by side (word block times its weight),
+    then, when ``vectors_weight`` > 0, the pooled subword vectors times that weight."""
     blocks = [
         weigh(c, w, params["sublinear_tf"])
         for c, w in zip(family_counts(texts, params), idf, strict=True)
     ]
     if len(blocks) > 1 and params["word_weight"] != 1.0:
         blocks[1].data *= np.float32(params["word_weight"])
+    if params["vectors_weight"] > 0:
+        if vectors is None:
+            raise ValueError("vectors_weight > 0 needs the subword vectors")
+        prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
+        blocks.append(sp.csr_matrix(pooled(prepared, vectors, params["vectors_weight"])))
     if len(blocks) == 1:
         return blocks[0]
     return sp.hstack(blocks, format="csr", dtype=np.float32)
@@ -115,30 +132,59 @@ def decision_function(
     params: Mapping[str, Any],
     packed: np.ndarray,
     intercept: np.ndarray,
+    vectors: SubwordVectors | None = None,
+    vector_coef: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Decision scores, ``features(texts) @ coef.T + intercept``, by the fused kernel.
+    """Decision scores, ``features(texts) @ coef.T + intercept``, by the fused kernels.
 
-    packed: ``fused.pack(idf, coef)``, the idf and weights of each column side by side.
+    packed: ``fused.pack(idf, coef)`` of the hashed columns, the idf and weights of each
+    column side by side. vectors / vector_coef: the subword vectors and the weights of
+    their columns (classes, dims), when ``vectors_weight`` > 0.
     """
     from swarmlens.classifier.model.fused import decision_scores
 
     prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
-    return decision_scores(prepared, params, packed) + intercept
+    scores = decision_scores(prepared, params, packed)
+    if params["vectors_weight"] > 0 and vectors is not None and vector_coef is not None:
+        scores += vector_scores(prepared, vectors, params["vectors_weight"], vector_coef)
+    return scores + intercept
 
 
 def explain_text(
-    text: str, params: Mapping[str, Any], vector: sp.csr_matrix, weights: np.ndarray, top: int
+    text: str,
+    params: Mapping[str, Any],
+    vector: sp.csr_matrix,
+    weights: np.ndarray,
+    top: int,
+    vectors: SubwordVectors | None = None,
 ) -> list[Contribution]:
     """Words of ``text`` ranked by their exact share of one label's linear score.
 
-    vector: the text's feature row. weights: that label's weight per feature.
-    Each feature's contribution (value x weight) is split among the n-gram occurrences
-    that produced it, and each occurrence's part among the words it overlaps.
+    vector: the text's feature row. weights: that label's weight per column.
+    vectors: the subword vectors, when the model has them.
+    Each hashed feature's contribution (value x weight) is split among the n-gram
+    occurrences that produced it, and each occurrence's part among the words it overlaps.
+    The subword block's contribution is a sum over the text's pieces (each piece's vector
+    dotted with the block's weights, over the norm of the text's summed vectors), and a
+    piece belongs to exactly one word.
     """
     from swarmlens.classifier.model import explain
 
     values = dict(zip(vector.indices.tolist(), vector.data.tolist(), strict=True))
     prepared = prepare([text], params["mask_urls"], params["mask_mentions"])[0].as_py()
+    totals: dict[str, float] = {}
+    if params["vectors_weight"] > 0 and vectors is not None:
+        found_pieces = pieces(prepared, vectors)
+        if found_pieces:
+            ids = np.array([p for p, _ in found_pieces])
+            norm = float(np.linalg.norm(vectors.embedding[ids].astype(np.float64).sum(axis=0)))
+            block = np.asarray(weights[hashed_columns(params):], np.float64)
+            words = prepared.split()
+            if norm > 0:
+                each = vectors.embedding[ids].astype(np.float64) @ block
+                each *= params["vectors_weight"] / norm
+                for (_, word), part in zip(found_pieces, each.tolist(), strict=True):
+                    totals[words[word]] = totals.get(words[word], 0.0) + part
     found = []
     for block, spec in enumerate(feature_specs(params)):
         offset = block * params["n_features"]  # each family has its own block of columns
@@ -146,7 +192,6 @@ def explain_text(
     per_feature: dict[int, int] = {}
     for index, _ in found:
         per_feature[index] = per_feature.get(index, 0) + 1
-    totals: dict[str, float] = {}
     for index, owners in found:
         share = values.get(index, 0.0) * float(weights[index]) / per_feature[index]
         for owner, fraction in owners:
@@ -195,6 +240,9 @@ def _check_params(params: Mapping[str, Any]) -> None:
     n = params["n_features"]
     if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= 2**24:
         raise ValueError("n_features must be an integer within 2-2**24")
+    weight = params["vectors_weight"]
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < 1e6:
+        raise ValueError("vectors_weight must be a number >= 0")
 
 
 class LinearStanceModel:
@@ -213,27 +261,32 @@ class LinearStanceModel:
         coef: np.ndarray,
         intercept: np.ndarray,
         calibration: tuple[np.ndarray, np.ndarray] | None,
+        vectors: SubwordVectors | None = None,
     ) -> None:
         self.params = dict(params)
         self.classes_ = classes
         self.idf_ = list(idf)
+        hashed = hashed_columns(self.params)
         # Scoring reads idf and weights of a column together (see ``fused.pack``); the
         # weights live only there, so a scoring process holds them once.
-        self.packed_ = pack(self.idf_, coef)
+        self.packed_ = pack(self.idf_, coef[:, :hashed])
+        self.vectors_ = vectors
+        self.vector_coef_ = np.ascontiguousarray(coef[:, hashed:], np.float32)
         self.intercept_ = intercept
         self.calibration_ = calibration
         self.model_version_: str | None = None
 
     @property
     def coef_(self) -> np.ndarray:
-        """The weights, (classes, columns): a view of ``packed_``."""
-        return self.packed_[:, 1:].T
+        """The weights, (classes, columns): hashed columns (from ``packed_``), then vectors."""
+        return np.hstack([self.packed_[:, 1:].T, self.vector_coef_])
 
     def transform_texts(self, X: Sequence[str] | pa.Array) -> sp.csr_matrix:
-        return features(X, self.params, self.idf_)
+        return features(X, self.params, self.idf_, self.vectors_)
 
     def decision_function(self, X: Sequence[str] | pa.Array) -> np.ndarray:
-        return decision_function(X, self.params, self.packed_, self.intercept_)
+        return decision_function(X, self.params, self.packed_, self.intercept_, self.vectors_,
+                                 self.vector_coef_)
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         scores = self.decision_function(X)
@@ -254,20 +307,22 @@ class LinearStanceModel:
             label = str(self.predict([text])[0])
         row = list(self.classes_).index(label)
         vector = self.transform_texts([text])
-        return explain_text(text, self.params, vector, self.coef_[row], top)
+        return explain_text(text, self.params, vector, self.coef_[row], top, self.vectors_)
 
     @classmethod
     def from_arrays(
         cls, arrays: Mapping[str, np.ndarray], config: Mapping[str, Any]
     ) -> LinearStanceModel:
         """The model of an artifact; validates names, shapes and the architecture."""
-        if not isinstance(config, Mapping) or config.get("architecture") != ARCHITECTURE:
+        architecture = config.get("architecture") if isinstance(config, Mapping) else None
+        if architecture != ARCHITECTURE and architecture not in _LEGACY:
             raise ArtifactFormatError(
                 "the model's architecture is not " + repr(ARCHITECTURE) + ": "
                 "retrain it with `swarmlens train`"
             )
         try:
-            params = {k: config["params"][k] for k in FEATURE_PARAMS}
+            given = {**_LEGACY.get(architecture, {}), **config["params"]}
+            params = {k: given[k] for k in FEATURE_PARAMS}
             _check_params(params)
             names = config["classes"]
             if not (
@@ -283,7 +338,11 @@ class LinearStanceModel:
             idf = [np.asarray(arrays[f"idf.{i}"], dtype=np.float32) for i in range(blocks)]
             coef = np.asarray(arrays["coef"], dtype=np.float32)
             intercept = np.asarray(arrays["intercept"], dtype=np.float32)
-            if any(v.shape != (n,) for v in idf) or coef.shape != (len(classes), n * blocks) or (
+            vectors = None
+            if params["vectors_weight"] > 0:
+                vectors = SubwordVectors.from_arrays(arrays)
+            columns = n * blocks + (vectors.dims if vectors is not None else 0)
+            if any(v.shape != (n,) for v in idf) or coef.shape != (len(classes), columns) or (
                 intercept.shape != (len(classes),)
             ):
                 raise ValueError("array shapes do not match the config")
@@ -303,4 +362,4 @@ class LinearStanceModel:
                 raise ValueError("arrays hold NaN or infinite values")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ArtifactFormatError(f"model arrays are inconsistent: {exc}") from None
-        return cls(params, classes, idf, coef, intercept, calibration)
+        return cls(params, classes, idf, coef, intercept, calibration, vectors)

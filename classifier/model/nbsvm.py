@@ -23,6 +23,9 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
     class_weight: 'balanced' (opposing posts are rare in real data) or None.
     nb_scaling: scale features by their log-count ratios (NB-SVM); False is a plain
         one-vs-rest linear SVM.
+    n_dense: the last ``n_dense`` columns are dense features (pooled vectors): a
+        log-count ratio means nothing for them (every post "has" them), so they are not
+        scaled.
     random_state: seed of liblinear's coordinate descent: the same data gives the same
         weights, bit for bit (a rebuilt default model has the same SHA-256).
     """
@@ -33,12 +36,14 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         alpha: float = 1.0,
         class_weight: str | None = "balanced",
         nb_scaling: bool = True,
+        n_dense: int = 0,
         random_state: int = 0,
     ) -> None:
         self.C = C
         self.alpha = alpha
         self.class_weight = class_weight
         self.nb_scaling = nb_scaling
+        self.n_dense = n_dense
         self.random_state = random_state
 
     def fit(self, X: sp.csr_matrix, y: np.ndarray) -> NBSVMClassifier:
@@ -46,7 +51,8 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
         target = np.asarray(y, dtype=object)
         # Sorted, as scikit-learn orders classes: a calibrator's columns then line up.
         self.classes_ = np.array(sorted(set(target.tolist())), dtype=object)
-        present = X.copy()
+        sparse_columns = X.shape[1] - self.n_dense
+        present = X[:, :sparse_columns] if self.n_dense else X.copy()
         present.data[:] = 1.0
         coef = np.zeros((len(self.classes_), X.shape[1]), dtype=np.float32)
         intercept = np.zeros(len(self.classes_), dtype=np.float32)
@@ -59,6 +65,7 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
                 # Normalise over the columns seen in training only: with hashed features
                 # most buckets are empty, and their smoothing mass would flatten the ratios.
                 ratio = np.log((p / p[seen].sum()) / (q / q[seen].sum()))
+                ratio = np.concatenate([ratio, np.ones(self.n_dense)])
             else:
                 ratio = np.ones(X.shape[1])
             svm = LinearSVC(

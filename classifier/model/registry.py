@@ -35,7 +35,9 @@ DEFAULT_MODEL_NAME = "default"
 SIDECAR_SUFFIX = ".sha256.json"
 SYNTHETIC_DEMO = "synthetic-demo"
 SYNTHETIC_NOTE = "trained on synthetic demo data: train on your own labels"
-_TRACKED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "pyarrow", "numba", "safetensors")
+_TRACKED_LIBRARIES = (
+    "scikit-learn", "numpy", "scipy", "pyarrow", "numba", "safetensors", "wordllama"
+)
 
 
 @dataclass

@@ -93,7 +93,8 @@ def test_tfidf_rows_follow_the_reference_definition(
 ) -> None:
     """Kernel counts -> sublinear tf x smooth idf -> L2: recomputed here from the reference."""
     texts, _ = tiny_corpus
-    tfidf = HashedTfidf(word_ngram_range=(0, 0), n_features=2**18).fit(texts)
+    tfidf = HashedTfidf(word_ngram_range=(0, 0), n_features=2**18, vectors_weight=0.0)
+    tfidf = tfidf.fit(texts)
     (spec,) = tfidf._specs()
     prepared = prepare(texts).to_pylist()
     df = np.zeros(2**18)

@@ -1,0 +1,389 @@
+"""Pretrained multilingual subword vectors as one more feature family, scored in numba.
+
+The vectors are wordllama's ``l2_supercat_256`` (32,000 Llama-2 subword pieces x 256,
+distilled from large language models), shipped inside the ``wordllama`` wheel: nothing is
+downloaded. Its files are read directly (``WordLlama.load`` would look for the tokenizer
+in the wrong folder and fetch it from the hub).
+
+A post's vector is the L2-normalised sum of the vectors of its pieces. Pieces are found by
+greedy longest match over the vocabulary (``reference_pieces`` defines it): each
+whitespace-separated word of the prepared text, with Llama's word-start mark ``▁`` before
+it, is cut into the longest piece that matches at each position, falling back to Llama's
+byte pieces (``<0xNN>``) for a character the vocabulary lacks. This is not Llama's BPE
+merge order (the two agree on most words, not all), but training and scoring both use it,
+and it runs in the compiled kernel with no Python per post or per new token; on dev it did
+as well as the BPE tokenizer (bench notes in ``docs/architecture.md``).
+
+Because the model is linear, each piece's share of a score is exact (its vector dotted
+with the label's weights, over the post's norm): explanations stay exact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata, resources
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from swarmlens.classifier.model.hashing import _SPACE, _arrow_buffers, _jit, _tables
+
+SOURCE = "wordllama/l2_supercat_256"
+_MARK = "\u2581"  # Llama's word-start mark, prepended to every word
+_MARK_UTF8 = np.frombuffer(_MARK.encode("utf-8"), np.uint8)
+_MAX_PIECE = 16  # code points in the longest piece of the vocabulary
+_FNV_OFFSET, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
+
+
+@dataclass(frozen=True, slots=True)
+class SubwordVectors:
+    """A subword vocabulary with one vector per piece.
+
+    piece_bytes / piece_offsets: the UTF-8 of every piece, concatenated (piece i is
+        piece_bytes[piece_offsets[i]:piece_offsets[i + 1]]).
+    byte_ids: the piece id of each byte value (Llama's ``<0xNN>`` pieces).
+    embedding: float32 (pieces, dims).
+    table_keys / table_ids: hash table of the pieces and their prefixes (built on load).
+    """
+
+    piece_bytes: np.ndarray
+    piece_offsets: np.ndarray
+    byte_ids: np.ndarray
+    embedding: np.ndarray
+    table_keys: np.ndarray
+    table_ids: np.ndarray
+
+    @property
+    def dims(self) -> int:
+        return int(self.embedding.shape[1])
+
+    def piece(self, i: int) -> str:
+        return bytes(self.piece_bytes[self.piece_offsets[i] : self.piece_offsets[i + 1]]).decode(
+            "utf-8", "replace")
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """What an artifact stores (the hash table is rebuilt on load)."""
+        return {
+            "vectors.piece_bytes": self.piece_bytes,
+            "vectors.piece_offsets": self.piece_offsets,
+            "vectors.byte_ids": self.byte_ids,
+            # float16, as shipped: half the bytes, and exactly the wheel's numbers.
+            "vectors.embedding": self.embedding.astype(np.float16),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> SubwordVectors:
+        """Rebuild from ``to_arrays``; raises ValueError when the arrays disagree."""
+        piece_bytes = np.ascontiguousarray(arrays["vectors.piece_bytes"], np.uint8)
+        offsets = np.ascontiguousarray(arrays["vectors.piece_offsets"], np.int64)
+        byte_ids = np.ascontiguousarray(arrays["vectors.byte_ids"], np.int32)
+        embedding = np.ascontiguousarray(arrays["vectors.embedding"], np.float32)
+        n = embedding.shape[0] if embedding.ndim == 2 else -1
+        if (
+            n < 1
+            or offsets.shape != (n + 1,)
+            or offsets[0] != 0
+            or offsets[-1] != piece_bytes.size
+            or np.any(np.diff(offsets) < 1)
+            or byte_ids.shape != (256,)
+            or byte_ids.min() < 0
+            or byte_ids.max() >= n
+            or not np.isfinite(embedding).all()
+        ):
+            raise ValueError("subword vector arrays are inconsistent")
+        keys, ids = _build_table(piece_bytes, offsets)
+        return cls(piece_bytes, offsets, byte_ids, embedding, keys, ids)
+
+
+@cache
+def load_wordllama() -> SubwordVectors:
+    """wordllama's 256-d vectors and vocabulary, from the files its wheel ships (no network).
+
+    Raises FileNotFoundError naming the missing file when wordllama is not installed.
+    """
+    from safetensors.numpy import load_file
+
+    root = resources.files("wordllama")
+    vocab_file = root / "tokenizers" / "l2_supercat_tokenizer_config.json"
+    weights_file = root / "weights" / "l2_supercat_256.safetensors"
+    vocab = json.loads(vocab_file.read_text(encoding="utf-8"))["model"]["vocab"]
+    embedding = load_file(str(weights_file))["embedding.weight"]
+    pieces = sorted(vocab, key=vocab.__getitem__)
+    if [vocab[p] for p in pieces] != list(range(len(pieces))) or len(pieces) != len(embedding):
+        raise ValueError(f"{vocab_file}: piece ids do not match the {len(embedding)} vectors")
+    encoded = [p.encode("utf-8") for p in pieces]
+    offsets = np.zeros(len(encoded) + 1, np.int64)
+    offsets[1:] = np.cumsum([len(e) for e in encoded])
+    byte_ids = np.array([vocab[f"<0x{b:02X}>"] for b in range(256)], np.int32)
+    return SubwordVectors.from_arrays({
+        "vectors.piece_bytes": np.frombuffer(b"".join(encoded), np.uint8),
+        "vectors.piece_offsets": offsets,
+        "vectors.byte_ids": byte_ids,
+        "vectors.embedding": embedding,
+    })
+
+
+def source_version() -> str:
+    """The installed wordllama version (recorded with a model trained on its vectors)."""
+    try:
+        return f"{SOURCE} (wordllama {metadata.version('wordllama')})"
+    except metadata.PackageNotFoundError:
+        return SOURCE
+
+
+# ---------------------------------------------------------------- hash table (numba)
+
+
+@_jit
+def _fnv(buf, start, end):
+    h = _FNV_OFFSET
+    for p in range(start, end):
+        h = (h ^ np.uint64(buf[p])) * _FNV_PRIME
+    return h
+
+
+_ABSENT, _PREFIX = -3, -2  # table values besides piece ids
+
+
+@_jit
+def _build_table(piece_bytes, offsets):
+    """Open-addressing table of every code point prefix of every piece: the value is the
+    piece id when the prefix is a whole piece, else _PREFIX. Longest match then walks
+    forward and stops at the first prefix no piece has."""
+    n = offsets.size - 1
+    size = 1
+    while size < 3 * (piece_bytes.size + n):
+        size <<= 1
+    keys = np.zeros(size, np.uint64)
+    values = np.full(size, _ABSENT, np.int32)
+    mask = np.uint64(size - 1)
+    for i in range(n):
+        a, b = offsets[i], offsets[i + 1]
+        h = _FNV_OFFSET
+        for p in range(a, b):
+            h = (h ^ np.uint64(piece_bytes[p])) * _FNV_PRIME
+            if p + 1 < b and (piece_bytes[p + 1] & 0xC0) == 0x80:
+                continue  # inside a code point
+            slot = h & mask
+            while values[slot] != _ABSENT and keys[slot] != h:
+                slot = (slot + np.uint64(1)) & mask
+            keys[slot] = h
+            if p + 1 == b:
+                values[slot] = i
+            elif values[slot] == _ABSENT:
+                values[slot] = _PREFIX
+    return keys, values
+
+
+@_jit
+def _lookup(h, keys, values):
+    """The table's value for hash h (_ABSENT when no piece starts with those bytes)."""
+    mask = np.uint64(keys.size - 1)
+    slot = h & mask
+    while values[slot] != _ABSENT:
+        if keys[slot] == h:
+            return values[slot]
+        slot = (slot + np.uint64(1)) & mask
+    return _ABSENT
+
+
+@_jit
+def _is_piece(buf, start, end, i, piece_bytes, offsets):
+    """Whether buf[start:end] is exactly piece i: a hash collision never picks a wrong piece."""
+    a, b = offsets[i], offsets[i + 1]
+    if b - a != end - start:
+        return False
+    for q in range(b - a):  # noqa: SIM110  (numba compiles loops, not all() over generators)
+        if piece_bytes[a + q] != buf[start + q]:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- segmentation (numba)
+
+
+@_jit
+def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, byte_ids,
+             buf, cps, out_ids, out_word):
+    """Pieces of data[start:end] (UTF-8) by greedy longest match, word by word: piece ids
+    into out_ids and the index of the word each came from into out_word. buf / cps are
+    scratch (bytes of '▁' + word, its code point starts). Returns the number of pieces."""
+    npieces, word, p = 0, 0, start
+    while p < end:
+        # skip whitespace, then take the word [p, q)
+        c = np.int64(data[p])
+        n = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
+        c &= 0xFF >> (n + (n > 1))
+        for k in range(1, n):
+            c = (c << 6) | (data[p + k] & 0x3F)
+        if fpages[fidx[c >> 8], c & 255] & _SPACE:
+            p += n
+            continue
+        nb = 3
+        buf[0], buf[1], buf[2] = 0xE2, 0x96, 0x81  # '▁'
+        cps[0] = 0
+        ncp = 1
+        q = p
+        while q < end:
+            c = np.int64(data[q])
+            n = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
+            c &= 0xFF >> (n + (n > 1))
+            for k in range(1, n):
+                c = (c << 6) | (data[q + k] & 0x3F)
+            if fpages[fidx[c >> 8], c & 255] & _SPACE:
+                break
+            cps[ncp] = nb
+            ncp += 1
+            for k in range(n):
+                buf[nb + k] = data[q + k]
+            nb += n
+            q += n
+        cps[ncp] = nb
+        i = 0
+        while i < ncp:
+            h, best, best_end, j = _FNV_OFFSET, -1, i, i
+            while j < ncp and j - i < _MAX_PIECE:
+                for b in range(cps[j], cps[j + 1]):
+                    h = (h ^ np.uint64(buf[b])) * _FNV_PRIME
+                j += 1
+                found = _lookup(h, keys, ids)
+                if found == _ABSENT:
+                    break
+                if found >= 0 and _is_piece(buf, cps[i], cps[j], found, piece_bytes, offsets):
+                    best, best_end = found, j
+            if best >= 0:
+                out_ids[npieces], out_word[npieces] = best, word
+                npieces += 1
+                i = best_end
+            else:  # a character the vocabulary lacks: its bytes, as Llama does
+                for b in range(cps[i], cps[i + 1]):
+                    out_ids[npieces], out_word[npieces] = byte_ids[buf[b]], word
+                    npieces += 1
+                i += 1
+        word += 1
+        p = q
+    return npieces
+
+
+@_jit
+def _pool_kernel(offsets, data, valid, fidx, fpages, keys, ids, piece_bytes, poffsets,
+                 byte_ids, embedding, weight, coef):
+    """Each text's pieces' vectors summed, L2-normalised, times weight: returned as
+    float32 (n, dims) when coef is empty, else only their products with coef (classes,
+    dims), float64 (n, classes), summed in a fixed order so a row's score never depends
+    on the rest of the batch (a BLAS product's rounding does). The other output is empty."""
+    n = offsets.size - 1
+    dims = embedding.shape[1]
+    classes = coef.shape[0]
+    vectors_out = np.zeros((n if classes == 0 else 0, dims), np.float32)
+    scores_out = np.zeros((n if classes else 0, classes), np.float64)
+    longest = np.max(offsets[1:] - offsets[:-1]) if n else 0
+    buf = np.zeros(longest + 8, np.uint8)
+    cps = np.zeros(longest + 2, np.int64)
+    out_ids, out_word = np.zeros((2, 4 * longest + 4), np.int64)  # <= 4 byte pieces a byte
+    acc = np.zeros(dims, np.float32)
+    for r in range(n):
+        if valid.size and not valid[r]:
+            continue
+        m = _segment(data, offsets[r], offsets[r + 1], fidx, fpages, keys, ids, piece_bytes,
+                     poffsets, byte_ids, buf, cps, out_ids, out_word)
+        acc[:] = 0.0
+        for t in range(m):
+            row = out_ids[t]
+            for d in range(dims):
+                acc[d] += embedding[row, d]
+        norm = np.sqrt(np.sum(acc.astype(np.float64) ** 2))
+        if norm == 0.0:
+            continue
+        scale = np.float32(weight / norm)
+        for d in range(dims):
+            acc[d] *= scale
+        if classes == 0:
+            vectors_out[r, :] = acc
+        for c in range(classes):
+            total = 0.0
+            for d in range(dims):
+                total += np.float64(acc[d]) * np.float64(coef[c, d])
+            scores_out[r, c] = total
+    return vectors_out, scores_out
+
+
+def _tabs() -> tuple[np.ndarray, np.ndarray]:
+    fidx, fpages, *_ = _tables()
+    return fidx, fpages
+
+
+def pooled(
+    prepared: Sequence[str] | pa.Array, vectors: SubwordVectors, weight: float
+) -> np.ndarray:
+    """float32 (len(texts), dims): ``weight`` x each text's L2-normalised sum of piece vectors.
+
+    prepared: texts already through ``text.prepare.prepare``. A text with no piece (empty)
+    gets zeros.
+    """
+    return _pooled(prepared, vectors, weight, np.zeros((0, vectors.dims), np.float32))[0]
+
+
+def vector_scores(prepared: Sequence[str] | pa.Array, vectors: SubwordVectors, weight: float,
+                  coef: np.ndarray) -> np.ndarray:
+    """float64 (len(texts), classes): ``pooled(prepared, vectors, weight) @ coef.T``, each
+    row computed alone (bit-identical whatever the batch). coef: (classes, dims)."""
+    coef = np.ascontiguousarray(coef, np.float32)
+    if coef.shape[0] == 0:
+        return np.zeros((len(prepared), 0))
+    return _pooled(prepared, vectors, weight, coef)[1]
+
+
+def _pooled(prepared: Any, vectors: SubwordVectors, weight: float, coef: np.ndarray) -> tuple:
+    offsets, data, valid = _arrow_buffers(prepared)
+    fidx, fpages = _tabs()
+    return _pool_kernel(offsets, data, valid, fidx, fpages, vectors.table_keys,
+                        vectors.table_ids, vectors.piece_bytes, vectors.piece_offsets,
+                        vectors.byte_ids, vectors.embedding, float(weight), coef)
+
+
+def pieces(prepared: str, vectors: SubwordVectors) -> list[tuple[int, int]]:
+    """(piece id, index of its whitespace-separated word) of one prepared text, in order."""
+    data = np.frombuffer(prepared.encode("utf-8"), np.uint8)
+    if not data.size:
+        return []
+    fidx, fpages = _tabs()
+    size = data.size
+    buf = np.zeros(size + 8, np.uint8)
+    cps = np.zeros(size + 2, np.int64)
+    out_ids, out_word = np.zeros((2, 4 * size + 4), np.int64)
+    m = _segment(data, 0, size, fidx, fpages, vectors.table_keys, vectors.table_ids,
+                 vectors.piece_bytes, vectors.piece_offsets, vectors.byte_ids, buf, cps,
+                 out_ids, out_word)
+    return list(zip(out_ids[:m].tolist(), out_word[:m].tolist(), strict=True))
+
+
+def reference_pieces(prepared: str, vocab: Mapping[str, int], byte_ids: Sequence[int]) -> list[int]:
+    """The definition the kernel must match, in plain Python (for tests): each word of
+    ``prepared.split()``, as '▁' + word, cut greedily into the longest pieces of ``vocab``
+    (at most 16 code points), a character with no piece becoming its UTF-8 bytes' pieces."""
+    found: list[int] = []
+    for word in prepared.split():
+        marked, i = _MARK + word, 0
+        while i < len(marked):
+            for j in range(min(len(marked), i + _MAX_PIECE), i, -1):
+                if (piece := vocab.get(marked[i:j])) is not None:
+                    found.append(piece)
+                    i = j
+                    break
+            else:
+                found.extend(byte_ids[b] for b in marked[i].encode("utf-8"))
+                i += 1
+    return found
+
+
+def describe(vectors: SubwordVectors | None) -> dict[str, Any] | None:
+    """What a model's config records about its vectors."""
+    if vectors is None:
+        return None
+    return {"source": source_version(), "pieces": int(vectors.embedding.shape[0]),
+            "dims": vectors.dims}

@@ -1,0 +1,159 @@
+"""The subword vector family: the compiled longest match equals its Python definition, the
+pooled vectors equal numpy's, explanations stay exact, artifacts round-trip."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from swarmlens.classifier.model import artifact, subwords
+from swarmlens.classifier.model.estimator import StanceClassifier
+from swarmlens.classifier.model.linear import LinearStanceModel
+from swarmlens.classifier.text.prepare import prepare
+
+
+@pytest.fixture(scope="module")
+def vectors() -> subwords.SubwordVectors:
+    return subwords.load_wordllama()
+
+
+@pytest.fixture(scope="module")
+def vocab() -> dict[str, int]:
+    path = resources.files("wordllama") / "tokenizers" / "l2_supercat_tokenizer_config.json"
+    return json.loads(path.read_text(encoding="utf-8"))["model"]["vocab"]
+
+
+SAMPLES = [
+    "Glory to the soldiers of the caliphate #ParisIsBurning xxurl",
+    "باريس تشتعل الدولة الإسلامية #باريس_تشتعل",
+    "Париж горит, ИГИЛ 🇫🇷🔥 le terrorisme ne passera pas",
+    "   leading and trailing\tspaces\u00a0and\u2003unicode\u3000ones  ",
+    "ALLCAPS MixedCase lowercase 12345 !!!??? \U0001f600\U0001f9d1\u200d\U0001f680",
+    "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 math letters and a lone \ufffd replacement",
+    "",
+    "a",
+    "x" * 300,
+]
+_TEXT = st.text(
+    alphabet=st.one_of(
+        st.sampled_from([*"abcdeEFG xyz.,!#@_-'\"\t\n\u00a0\u2003", "é", "ß", "İ"]),
+        st.characters(min_codepoint=0x600, max_codepoint=0x6FF),  # Arabic
+        st.characters(min_codepoint=0x400, max_codepoint=0x4FF),  # Cyrillic
+        st.characters(min_codepoint=0x1F300, max_codepoint=0x1F6FF),  # emoji: byte pieces
+        st.characters(blacklist_categories=("Cs",)),
+    ),
+    max_size=80,
+)
+
+
+def _kernel_ids(text: str, vectors: subwords.SubwordVectors) -> list[int]:
+    return [piece for piece, _ in subwords.pieces(text, vectors)]
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_longest_match_follows_its_definition(text, vectors, vocab) -> None:
+    expected = subwords.reference_pieces(text, vocab, vectors.byte_ids.tolist())
+    assert _kernel_ids(text, vectors) == expected
+    if text.strip():
+        assert expected  # a non-blank text always has pieces
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TEXT)
+def test_longest_match_follows_its_definition_on_any_text(text, vectors, vocab) -> None:
+    assert _kernel_ids(text, vectors) == subwords.reference_pieces(
+        text, vocab, vectors.byte_ids.tolist()
+    )
+
+
+def test_pieces_are_real_vocabulary_pieces(vectors) -> None:
+    found = subwords.pieces("the caliphate", vectors)
+    assert [vectors.piece(p) for p, _ in found][:2] == ["\u2581the", "\u2581cal"]
+    assert {word for _, word in found} == {0, 1}
+
+
+def test_pooled_vectors_are_normalised_sums(vectors) -> None:
+    texts = [*SAMPLES, "#ParisIsBurning"]
+    prepared = prepare(texts)
+    got = subwords.pooled(prepared, vectors, 0.5)
+    for row, text in enumerate(prepared.to_pylist()):
+        ids = _kernel_ids(text, vectors)
+        total = vectors.embedding[ids].astype(np.float64).sum(axis=0)
+        norm = np.linalg.norm(total)
+        expected = 0.5 * total / norm if norm else np.zeros_like(total)
+        np.testing.assert_allclose(got[row], expected, rtol=1e-4, atol=1e-6)
+    # a batch never changes a row (resumed jobs rely on it)
+    alone = subwords.pooled(prepare([texts[1]]), vectors, 0.5)
+    assert np.array_equal(alone[0], got[1])
+
+
+def test_vector_arrays_round_trip_and_refuse_inconsistency(vectors) -> None:
+    arrays = vectors.to_arrays()
+    again = subwords.SubwordVectors.from_arrays(arrays)
+    text = "Glory to the caliphate ⚔️"
+    assert _kernel_ids(text, again) == _kernel_ids(text, vectors)
+    broken = {**arrays, "vectors.byte_ids": arrays["vectors.byte_ids"][:10]}
+    with pytest.raises(ValueError):
+        subwords.SubwordVectors.from_arrays(broken)
+    offsets = arrays["vectors.piece_offsets"].copy()
+    offsets[5] = offsets[4]  # an empty piece
+    with pytest.raises(ValueError):
+        subwords.SubwordVectors.from_arrays({**arrays, "vectors.piece_offsets": offsets})
+
+
+@pytest.fixture(scope="module")
+def with_vectors(tiny_corpus) -> StanceClassifier:
+    texts, labels = tiny_corpus
+    return StanceClassifier(vectors_weight=0.5, n_features=2**16).fit(texts, labels)
+
+
+def test_the_vector_block_changes_scores(with_vectors, tiny_corpus) -> None:
+    texts, labels = tiny_corpus
+    without = StanceClassifier(vectors_weight=0.0, n_features=2**16).fit(texts, labels)
+    probe = ["they will never divide us, solidarity with Paris"]
+    assert with_vectors.coef_.shape[1] == 2 * 2**16 + vectors_dims(with_vectors)
+    assert not np.allclose(with_vectors.decision_function(probe), without.decision_function(probe))
+
+
+def vectors_dims(model: StanceClassifier) -> int:
+    return model.featurizer_.vectors_.dims
+
+
+def test_scores_equal_the_matrix_product(with_vectors, tiny_corpus) -> None:
+    texts, _ = tiny_corpus
+    matrix = with_vectors.transform_texts(texts)
+    expected = np.asarray(matrix @ with_vectors.coef_.T) + with_vectors.intercept_
+    np.testing.assert_allclose(with_vectors.decision_function(texts), expected, atol=1e-4)
+
+
+def test_explanations_stay_exact_with_vectors(with_vectors) -> None:
+    text = "Glory to the soldiers!! Пусть горит #ParisIsBurning باقية xxurl"
+    scores = with_vectors.decision_function([text])[0]
+    for row, label in enumerate(with_vectors.classes_):
+        parts = with_vectors.explain(text, label=str(label), top=1000)
+        total = sum(c.weight for c in parts)
+        assert total == pytest.approx(scores[row] - with_vectors.intercept_[row], abs=1e-3)
+
+
+def test_a_saved_model_scores_bit_identically(with_vectors, tiny_corpus) -> None:
+    texts, _ = tiny_corpus
+    data = artifact.to_bytes(*with_vectors.to_arrays())
+    restored = LinearStanceModel.from_arrays(*artifact.from_bytes(data))
+    assert np.array_equal(restored.predict_proba(texts), with_vectors.predict_proba(texts))
+    assert restored.explain(texts[0], top=3) == with_vectors.explain(texts[0], top=3)
+    assert artifact.to_bytes(*with_vectors.to_arrays()) == data  # deterministic bytes
+
+
+def test_models_saved_before_the_vectors_still_load(tiny_corpus) -> None:
+    texts, labels = tiny_corpus
+    old = StanceClassifier(vectors_weight=0.0, n_features=2**16).fit(texts, labels)
+    arrays, config = old.to_arrays()
+    params = {k: v for k, v in config["params"].items() if k != "vectors_weight"}
+    legacy = {**config, "architecture": "hashed-ngram-nbsvm-calibrated.v1", "params": params}
+    restored = LinearStanceModel.from_arrays(arrays, legacy)
+    assert np.array_equal(restored.predict_proba(texts), old.predict_proba(texts))
