@@ -54,7 +54,11 @@ def from_bytes(data: bytes, source: str = "artifact") -> tuple[dict[str, np.ndar
     source: how to name the file in error messages.
     Raises ArtifactFormatError for a pickle, a foreign file or a corrupt header.
     """
-    if data.startswith(_PICKLE_MAGIC) or data[:2] == b"PK":
+    # A safetensors file starts with its header's length (8 bytes, little-endian) and then
+    # the JSON header: its first byte can be anything, 0x80 included, so it is recognised
+    # by the '{' after the length before any pickle magic is looked at.
+    looks_like_safetensors = len(data) > 8 and data[8:9] == b"{"
+    if not looks_like_safetensors and (data.startswith(_PICKLE_MAGIC) or data[:2] == b"PK"):
         raise ArtifactFormatError(
             f"{source} is a pickled (joblib) model from an older swarmlens: such files can run "
             "code when loaded, so they are refused. Retrain it: `swarmlens train --data "

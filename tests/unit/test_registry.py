@@ -106,6 +106,21 @@ def test_garbage_is_a_format_error_not_a_crash(tmp_path: Path) -> None:
             artifact.from_bytes(junk, "junk")
 
 
+def test_a_header_length_that_starts_like_a_pickle_still_loads() -> None:
+    """The first byte of a safetensors file is its header length's low byte: 0x80 (pickle's
+    magic) is a length like any other (a registered model once failed to load on it)."""
+    arrays = {"x": np.zeros(3, np.float32)}
+    for pad in range(300):
+        data = artifact.to_bytes(arrays, {"note": "p" * pad})
+        if data[0] == 0x80:
+            break
+    assert data[0] == 0x80
+    loaded, config = artifact.from_bytes(data)
+    assert config == {"note": "p" * pad} and np.array_equal(loaded["x"], arrays["x"])
+    with pytest.raises(ArtifactFormatError, match="pickled"):
+        artifact.from_bytes(pickle.dumps({"x": 1}, protocol=4))
+
+
 def test_artifacts_are_byte_identical_when_rebuilt(
     tiny_corpus: tuple[list[str], list[str]], tmp_path: Path
 ) -> None:
