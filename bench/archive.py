@@ -125,6 +125,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
+    # The current default model, built fresh in a registry of the bench's own (a user's
+    # registry may hold a model from an older swarmlens, which would be measured instead);
+    # the child processes inherit the variable.
+    models = Path(tempfile.mkdtemp(prefix="swarmlens-archive-models-"))
+    os.environ["SWARMLENS_MODELS_DIR"] = str(models)
     from swarmlens.classifier.model.training import ensure_default_model
 
     ensure_default_model()
@@ -190,6 +195,7 @@ def main() -> None:
             print(f"final summary: {json.loads(final.stdout)['scored']:,} scored")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(models, ignore_errors=True)
     extra = f" --kill {args.kill}" if args.kill else ""
     print(f"command: python bench/archive.py --n {args.n} --workers {args.workers}{extra}")
 

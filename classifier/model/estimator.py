@@ -41,6 +41,7 @@ from swarmlens.classifier.model.linear import (
     hashed_columns,
 )
 from swarmlens.classifier.model.nbsvm import NBSVMClassifier
+from swarmlens.classifier.text.prepare import prepare
 from swarmlens.classifier.vocab import LABELS
 
 
@@ -79,9 +80,9 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
     Each family is hashed into its own block of ``n_features`` columns, weighted (sublinear
     tf x smooth idf), L2-normalised on its own, then the blocks are concatenated (the word
     block scaled by ``word_weight``): neither family drowns the other. Then the post's
-    pretrained subword vectors (``subwords``), summed, L2-normalised and scaled by
-    ``vectors_weight`` (0 for none): they carry what the words mean, which helps on posts
-    whose words the labelled data never had.
+    pretrained subword vectors (``subwords``), summed over sqrt(pieces), divided by their
+    median norm on the training texts and scaled by ``vectors_weight`` (0 for none): they
+    carry what the words mean, which helps on posts whose words the labels never had.
 
     char_ngram_range / char_mode / char_lowercase: character n-grams (see ``ngrams``).
     word_ngram_range / word_lowercase: word n-grams ((0, 0) for none).
@@ -104,7 +105,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         sublinear_tf: bool = True,
         mask_urls: bool = True,
         mask_mentions: bool = True,
-        vectors_weight: float = 0.35,
+        vectors_weight: float = 0.5,
     ) -> None:
         self.char_ngram_range = char_ngram_range
         self.char_mode = char_mode
@@ -138,6 +139,12 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
             for c in families
         ]
         self.vectors_ = subwords.load_wordllama() if self.vectors_weight > 0 else None
+        self.vectors_scale_ = 1.0
+        if self.vectors_ is not None:
+            prepared = prepare(X, self.mask_urls, self.mask_mentions)
+            norms = np.linalg.norm(subwords.pooled(prepared, self.vectors_), axis=1)
+            if np.any(norms > 0):
+                self.vectors_scale_ = float(np.median(norms[norms > 0]))
         return self
 
     @property
@@ -148,7 +155,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Sequence[str] | pa.Array) -> sp.csr_matrix:
         check_is_fitted(self, "idf_")
-        return features(X, self._params(), self.idf_, self.vectors_)
+        return features(X, self._params(), self.idf_, self.vectors_, self.vectors_scale_)
 
 
 class StanceClassifier(ClassifierMixin, BaseEstimator):
@@ -171,7 +178,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         sublinear_tf: bool = True,
         mask_urls: bool = True,
         mask_mentions: bool = True,
-        vectors_weight: float = 0.35,
+        vectors_weight: float = 0.5,
         C: float = 1.0,
         alpha: float = 1.0,
         class_weight: str | None = "balanced",
@@ -231,7 +238,13 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         coef = np.asarray(self.coef_, np.float32)
         hashed = hashed_columns(self.featurizer_._params())
         self.packed_ = pack(self.featurizer_.idf_, coef[:, :hashed])
-        self.vector_coef_ = np.ascontiguousarray(coef[:, hashed:])
+        # The pooling is linear in the vectors: they fold into one weight per piece and
+        # label, so scoring never touches a 256-d vector.
+        self.piece_weights_ = None
+        if (vectors := self.featurizer_.vectors_) is not None:
+            scale = self.vectors_weight / self.featurizer_.vectors_scale_
+            folded = vectors.rows.astype(np.float64) @ coef[:, hashed:].T.astype(np.float64)
+            self.piece_weights_ = vectors.with_rows(folded * scale)
         return self
 
     @property
@@ -255,7 +268,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "scorer_")
         intercept = np.asarray(self.intercept_, np.float32)
         return decision_function(X, self.featurizer_._params(), self.packed_, intercept,
-                                 self.featurizer_.vectors_, self.vector_coef_)
+                                 self.piece_weights_)
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         """Calibrated probabilities, shape (len(X), n_classes), columns in ``classes_`` order."""
@@ -279,8 +292,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             label = str(self.predict([text])[0])
         row = list(self.classes_).index(label)
         vector = self.transform_texts([text])
+        pieces_of = None if self.piece_weights_ is None else (self.piece_weights_, row)
         return explain_text(text, self.featurizer_._params(), vector, self.coef_[row], top,
-                            self.featurizer_.vectors_)
+                            pieces_of)
 
     # -- arrays + JSON, no pickle -------------------------------------------------------
 
@@ -288,13 +302,14 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         """The fitted model as named arrays and a JSON-able config (see ``artifact``)."""
         check_is_fitted(self, "scorer_")
         calibrator = self.scorer_.calibrator_
+        hashed = hashed_columns(self.featurizer_._params())
         arrays = {
             **{f"idf.{i}": idf for i, idf in enumerate(self.featurizer_.idf_)},
-            "coef": np.asarray(self.coef_, dtype=np.float32),
+            "coef": np.asarray(self.coef_[:, :hashed], dtype=np.float32),
             "intercept": np.asarray(self.intercept_, dtype=np.float32),
         }
-        if self.featurizer_.vectors_ is not None:
-            arrays.update(self.featurizer_.vectors_.to_arrays())
+        if self.piece_weights_ is not None:  # the subword block, folded
+            arrays.update(self.piece_weights_.to_arrays())
         if calibrator is not None:
             arrays["calibration.coef"] = np.asarray(calibrator.coef_, dtype=np.float64)
             arrays["calibration.intercept"] = np.asarray(calibrator.intercept_, dtype=np.float64)
@@ -305,6 +320,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             "architecture": ARCHITECTURE,
             "params": params,
             "classes": [str(c) for c in self.classes_],
-            "vectors": subwords.describe(self.featurizer_.vectors_),
+            "vectors": subwords.describe(self.featurizer_.vectors_,
+                                         self.featurizer_.vectors_scale_),
         }
         return arrays, config

@@ -3,8 +3,8 @@
 Training composes scikit-learn estimators (``estimator``); scoring needs none of them. A
 fitted model is idf vectors, a weight matrix, intercepts and a calibration matrix, and
 ``LinearStanceModel`` applies them: prepare (Arrow) -> hashed n-grams, TF-IDF and the product
-fused (numba, ``fused``) + pooled subword vectors times their weights (numba, ``subwords``)
--> calibrated softmax. Processes that only score (batch
+fused (numba, ``fused``) + the subword pieces' folded weights (numba, ``subwords``) ->
+calibrated softmax. Processes that only score (batch
 workers, the server) load this from an artifact without importing scikit-learn, which
 saves about a second per process. ``HashedTfidf`` uses the same functions, so training and
 scoring compute features one way.
@@ -24,7 +24,7 @@ from scipy.special import expit
 from swarmlens.classifier.errors import ArtifactFormatError
 from swarmlens.classifier.model import hashing
 from swarmlens.classifier.model.fused import pack
-from swarmlens.classifier.model.subwords import SubwordVectors, pieces, pooled, vector_scores
+from swarmlens.classifier.model.subwords import SubwordTable, pieces, pooled
 from swarmlens.classifier.text.prepare import prepare
 
 ARCHITECTURE = "hashed-ngram-subword-nbsvm-calibrated.v2"
@@ -107,21 +107,24 @@ def features(
     texts: Sequence[str] | pa.Array,
     params: Mapping[str, Any],
     idf: Sequence[np.ndarray],
-    vectors: SubwordVectors | None = None,
+    vectors: SubwordTable | None = None,
+    vectors_scale: float = 1.0,
 ) -> sp.csr_matrix:
     """The model's input matrix: TF-IDF blocks side by side (word block times its weight),
-    then, when ``vectors_weight`` > 0, the pooled subword vectors times that weight."""
+    then, when ``vectors`` (the pretrained vectors) are given and ``vectors_weight`` > 0,
+    the pooled subword vectors times ``vectors_weight / vectors_scale``. A fitted
+    ``LinearStanceModel`` has the vectors folded into its weights: its matrix is the
+    hashed blocks only."""
     blocks = [
         weigh(c, w, params["sublinear_tf"])
         for c, w in zip(family_counts(texts, params), idf, strict=True)
     ]
     if len(blocks) > 1 and params["word_weight"] != 1.0:
         blocks[1].data *= np.float32(params["word_weight"])
-    if params["vectors_weight"] > 0:
-        if vectors is None:
-            raise ValueError("vectors_weight > 0 needs the subword vectors")
+    if params["vectors_weight"] > 0 and vectors is not None:
         prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
-        blocks.append(sp.csr_matrix(pooled(prepared, vectors, params["vectors_weight"])))
+        block = pooled(prepared, vectors) * (params["vectors_weight"] / vectors_scale)
+        blocks.append(sp.csr_matrix(block.astype(np.float32)))
     if len(blocks) == 1:
         return blocks[0]
     return sp.hstack(blocks, format="csr", dtype=np.float32)
@@ -132,21 +135,20 @@ def decision_function(
     params: Mapping[str, Any],
     packed: np.ndarray,
     intercept: np.ndarray,
-    vectors: SubwordVectors | None = None,
-    vector_coef: np.ndarray | None = None,
+    piece_weights: SubwordTable | None = None,
 ) -> np.ndarray:
-    """Decision scores, ``features(texts) @ coef.T + intercept``, by the fused kernels.
+    """Decision scores, ``features(texts) @ coef.T + intercept``, by the compiled kernels.
 
     packed: ``fused.pack(idf, coef)`` of the hashed columns, the idf and weights of each
-    column side by side. vectors / vector_coef: the subword vectors and the weights of
-    their columns (classes, dims), when ``vectors_weight`` > 0.
+    column side by side. piece_weights: the subword vectors folded into one weight per
+    piece and label (``SubwordTable`` with those rows), when the model has them.
     """
     from swarmlens.classifier.model.fused import decision_scores
 
     prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
     scores = decision_scores(prepared, params, packed)
-    if params["vectors_weight"] > 0 and vectors is not None and vector_coef is not None:
-        scores += vector_scores(prepared, vectors, params["vectors_weight"], vector_coef)
+    if piece_weights is not None:
+        scores += pooled(prepared, piece_weights)
     return scores + intercept
 
 
@@ -156,35 +158,29 @@ def explain_text(
     vector: sp.csr_matrix,
     weights: np.ndarray,
     top: int,
-    vectors: SubwordVectors | None = None,
+    piece_weights: tuple[SubwordTable, int] | None = None,
 ) -> list[Contribution]:
     """Words of ``text`` ranked by their exact share of one label's linear score.
 
-    vector: the text's feature row. weights: that label's weight per column.
-    vectors: the subword vectors, when the model has them.
+    vector: the text's feature row. weights: that label's weight per hashed column.
+    piece_weights: the model's folded subword weights and the label's column in them.
     Each hashed feature's contribution (value x weight) is split among the n-gram
     occurrences that produced it, and each occurrence's part among the words it overlaps.
-    The subword block's contribution is a sum over the text's pieces (each piece's vector
-    dotted with the block's weights, over the norm of the text's summed vectors), and a
-    piece belongs to exactly one word.
+    The subword block's contribution is a sum over the text's pieces (each piece's weight
+    over sqrt(pieces)), and a piece lies in exactly one word.
     """
     from swarmlens.classifier.model import explain
 
     values = dict(zip(vector.indices.tolist(), vector.data.tolist(), strict=True))
     prepared = prepare([text], params["mask_urls"], params["mask_mentions"])[0].as_py()
     totals: dict[str, float] = {}
-    if params["vectors_weight"] > 0 and vectors is not None:
-        found_pieces = pieces(prepared, vectors)
-        if found_pieces:
-            ids = np.array([p for p, _ in found_pieces])
-            norm = float(np.linalg.norm(vectors.embedding[ids].astype(np.float64).sum(axis=0)))
-            block = np.asarray(weights[hashed_columns(params):], np.float64)
-            words = prepared.split()
-            if norm > 0:
-                each = vectors.embedding[ids].astype(np.float64) @ block
-                each *= params["vectors_weight"] / norm
-                for (_, word), part in zip(found_pieces, each.tolist(), strict=True):
-                    totals[words[word]] = totals.get(words[word], 0.0) + part
+    if piece_weights is not None:
+        table, column = piece_weights
+        found_pieces = pieces(prepared, table)
+        words = prepared.split()
+        for piece, word in found_pieces:
+            part = float(table.rows[piece, column]) / np.sqrt(len(found_pieces))
+            totals[words[word]] = totals.get(words[word], 0.0) + part
     found = []
     for block, spec in enumerate(feature_specs(params)):
         offset = block * params["n_features"]  # each family has its own block of columns
@@ -261,32 +257,33 @@ class LinearStanceModel:
         coef: np.ndarray,
         intercept: np.ndarray,
         calibration: tuple[np.ndarray, np.ndarray] | None,
-        vectors: SubwordVectors | None = None,
+        piece_weights: SubwordTable | None = None,
     ) -> None:
         self.params = dict(params)
         self.classes_ = classes
-        self.idf_ = list(idf)
         hashed = hashed_columns(self.params)
-        # Scoring reads idf and weights of a column together (see ``fused.pack``); the
-        # weights live only there, so a scoring process holds them once.
-        self.packed_ = pack(self.idf_, coef[:, :hashed])
-        self.vectors_ = vectors
-        self.vector_coef_ = np.ascontiguousarray(coef[:, hashed:], np.float32)
+        # Scoring reads idf and weights of a column together (see ``fused.pack``); idf and
+        # weights live only there (idf_ is a view), so a scoring process holds them once.
+        self.packed_ = pack(list(idf), coef[:, :hashed])
+        n = int(self.params["n_features"])
+        self.idf_ = [self.packed_[i * n : (i + 1) * n, 0] for i in range(len(idf))]
+        self.piece_weights_ = piece_weights
         self.intercept_ = intercept
         self.calibration_ = calibration
         self.model_version_: str | None = None
 
     @property
     def coef_(self) -> np.ndarray:
-        """The weights, (classes, columns): hashed columns (from ``packed_``), then vectors."""
-        return np.hstack([self.packed_[:, 1:].T, self.vector_coef_])
+        """The weights of the hashed columns, (classes, columns): a view of ``packed_``."""
+        return self.packed_[:, 1:].T
 
     def transform_texts(self, X: Sequence[str] | pa.Array) -> sp.csr_matrix:
-        return features(X, self.params, self.idf_, self.vectors_)
+        """The hashed blocks (the subword block is folded into ``piece_weights_``)."""
+        return features(X, self.params, self.idf_)
 
     def decision_function(self, X: Sequence[str] | pa.Array) -> np.ndarray:
-        return decision_function(X, self.params, self.packed_, self.intercept_, self.vectors_,
-                                 self.vector_coef_)
+        return decision_function(X, self.params, self.packed_, self.intercept_,
+                                 self.piece_weights_)
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         scores = self.decision_function(X)
@@ -307,7 +304,8 @@ class LinearStanceModel:
             label = str(self.predict([text])[0])
         row = list(self.classes_).index(label)
         vector = self.transform_texts([text])
-        return explain_text(text, self.params, vector, self.coef_[row], top, self.vectors_)
+        pieces_of = None if self.piece_weights_ is None else (self.piece_weights_, row)
+        return explain_text(text, self.params, vector, self.coef_[row], top, pieces_of)
 
     @classmethod
     def from_arrays(
@@ -338,11 +336,12 @@ class LinearStanceModel:
             idf = [np.asarray(arrays[f"idf.{i}"], dtype=np.float32) for i in range(blocks)]
             coef = np.asarray(arrays["coef"], dtype=np.float32)
             intercept = np.asarray(arrays["intercept"], dtype=np.float32)
-            vectors = None
+            piece_weights = None
             if params["vectors_weight"] > 0:
-                vectors = SubwordVectors.from_arrays(arrays)
-            columns = n * blocks + (vectors.dims if vectors is not None else 0)
-            if any(v.shape != (n,) for v in idf) or coef.shape != (len(classes), columns) or (
+                piece_weights = SubwordTable.from_arrays(arrays)
+                if piece_weights.dims != len(classes):
+                    raise ValueError("piece weights need one column per class")
+            if any(v.shape != (n,) for v in idf) or coef.shape != (len(classes), n * blocks) or (
                 intercept.shape != (len(classes),)
             ):
                 raise ValueError("array shapes do not match the config")
@@ -362,4 +361,4 @@ class LinearStanceModel:
                 raise ValueError("arrays hold NaN or infinite values")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ArtifactFormatError(f"model arrays are inconsistent: {exc}") from None
-        return cls(params, classes, idf, coef, intercept, calibration, vectors)
+        return cls(params, classes, idf, coef, intercept, calibration, piece_weights)

@@ -5,17 +5,21 @@ distilled from large language models), shipped inside the ``wordllama`` wheel: n
 downloaded. Its files are read directly (``WordLlama.load`` would look for the tokenizer
 in the wrong folder and fetch it from the hub).
 
-A post's vector is the L2-normalised sum of the vectors of its pieces. Pieces are found by
+A post's vector is the sum of the vectors of its pieces over the square root of their
+number (scaled once by the training set's median norm). Pieces are found by
 greedy longest match over the vocabulary (``reference_pieces`` defines it): each
 whitespace-separated word of the prepared text, with Llama's word-start mark ``▁`` before
 it, is cut into the longest piece that matches at each position, falling back to Llama's
 byte pieces (``<0xNN>``) for a character the vocabulary lacks. This is not Llama's BPE
 merge order (the two agree on most words, not all), but training and scoring both use it,
 and it runs in the compiled kernel with no Python per post or per new token; on dev it did
-as well as the BPE tokenizer (bench notes in ``docs/architecture.md``).
+as well as the BPE tokenizer.
 
-Because the model is linear, each piece's share of a score is exact (its vector dotted
-with the label's weights, over the post's norm): explanations stay exact.
+The pooling is linear in the piece vectors, so a fitted model folds them into its weights:
+each piece gets one weight per label (its vector dotted with the label's weights), and
+scoring a post is a sum of (pieces x labels) numbers over sqrt(pieces), with no 256-d
+arithmetic and no vectors in the artifact. The same fold makes explanations exact: each
+piece's share of a score is its weight over sqrt(pieces), and a piece lies in one word.
 """
 
 from __future__ import annotations
@@ -40,30 +44,39 @@ _FNV_OFFSET, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3
 
 
 @dataclass(frozen=True, slots=True)
-class SubwordVectors:
-    """A subword vocabulary with one vector per piece.
+class SubwordTable:
+    """A subword vocabulary with one row of numbers per piece.
 
     piece_bytes / piece_offsets: the UTF-8 of every piece, concatenated (piece i is
         piece_bytes[piece_offsets[i]:piece_offsets[i + 1]]).
     byte_ids: the piece id of each byte value (Llama's ``<0xNN>`` pieces).
-    embedding: float32 (pieces, dims).
+    rows: (pieces, k): the pretrained vectors (k = 256) when training; in a fitted model,
+        each piece's weight per label (k = labels), the vectors folded into the weights.
     table_keys / table_ids: hash table of the pieces and their prefixes (built on load).
     """
 
     piece_bytes: np.ndarray
     piece_offsets: np.ndarray
     byte_ids: np.ndarray
-    embedding: np.ndarray
+    rows: np.ndarray
     table_keys: np.ndarray
     table_ids: np.ndarray
 
     @property
     def dims(self) -> int:
-        return int(self.embedding.shape[1])
+        return int(self.rows.shape[1])
 
     def piece(self, i: int) -> str:
         return bytes(self.piece_bytes[self.piece_offsets[i] : self.piece_offsets[i + 1]]).decode(
             "utf-8", "replace")
+
+    def with_rows(self, rows: np.ndarray) -> SubwordTable:
+        """The same vocabulary with other rows (the folded weights of a fitted model)."""
+        rows = np.ascontiguousarray(rows, np.float32)
+        if rows.ndim != 2 or rows.shape[0] != self.rows.shape[0]:
+            raise ValueError("one row per piece is needed")
+        return SubwordTable(self.piece_bytes, self.piece_offsets, self.byte_ids, rows,
+                            self.table_keys, self.table_ids)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """What an artifact stores (the hash table is rebuilt on load)."""
@@ -71,18 +84,17 @@ class SubwordVectors:
             "vectors.piece_bytes": self.piece_bytes,
             "vectors.piece_offsets": self.piece_offsets,
             "vectors.byte_ids": self.byte_ids,
-            # float16, as shipped: half the bytes, and exactly the wheel's numbers.
-            "vectors.embedding": self.embedding.astype(np.float16),
+            "vectors.piece_weights": self.rows,
         }
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> SubwordVectors:
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> SubwordTable:
         """Rebuild from ``to_arrays``; raises ValueError when the arrays disagree."""
         piece_bytes = np.ascontiguousarray(arrays["vectors.piece_bytes"], np.uint8)
         offsets = np.ascontiguousarray(arrays["vectors.piece_offsets"], np.int64)
         byte_ids = np.ascontiguousarray(arrays["vectors.byte_ids"], np.int32)
-        embedding = np.ascontiguousarray(arrays["vectors.embedding"], np.float32)
-        n = embedding.shape[0] if embedding.ndim == 2 else -1
+        rows = np.ascontiguousarray(arrays["vectors.piece_weights"], np.float32)
+        n = rows.shape[0] if rows.ndim == 2 else -1
         if (
             n < 1
             or offsets.shape != (n + 1,)
@@ -92,15 +104,15 @@ class SubwordVectors:
             or byte_ids.shape != (256,)
             or byte_ids.min() < 0
             or byte_ids.max() >= n
-            or not np.isfinite(embedding).all()
+            or not np.isfinite(rows).all()
         ):
-            raise ValueError("subword vector arrays are inconsistent")
+            raise ValueError("subword arrays are inconsistent")
         keys, ids = _build_table(piece_bytes, offsets)
-        return cls(piece_bytes, offsets, byte_ids, embedding, keys, ids)
+        return cls(piece_bytes, offsets, byte_ids, rows, keys, ids)
 
 
 @cache
-def load_wordllama() -> SubwordVectors:
+def load_wordllama() -> SubwordTable:
     """wordllama's 256-d vectors and vocabulary, from the files its wheel ships (no network).
 
     Raises FileNotFoundError naming the missing file when wordllama is not installed.
@@ -119,11 +131,11 @@ def load_wordllama() -> SubwordVectors:
     offsets = np.zeros(len(encoded) + 1, np.int64)
     offsets[1:] = np.cumsum([len(e) for e in encoded])
     byte_ids = np.array([vocab[f"<0x{b:02X}>"] for b in range(256)], np.int32)
-    return SubwordVectors.from_arrays({
+    return SubwordTable.from_arrays({
         "vectors.piece_bytes": np.frombuffer(b"".join(encoded), np.uint8),
         "vectors.piece_offsets": offsets,
         "vectors.byte_ids": byte_ids,
-        "vectors.embedding": embedding,
+        "vectors.piece_weights": embedding,
     })
 
 
@@ -156,7 +168,7 @@ def _build_table(piece_bytes, offsets):
     forward and stops at the first prefix no piece has."""
     n = offsets.size - 1
     size = 1
-    while size < 3 * (piece_bytes.size + n):
+    while size < 2 * piece_bytes.size:  # there are fewer prefixes than bytes: load < 1/2
         size <<= 1
     keys = np.zeros(size, np.uint64)
     values = np.full(size, _ABSENT, np.int32)
@@ -271,45 +283,46 @@ def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, by
 
 @_jit
 def _pool_kernel(offsets, data, valid, fidx, fpages, keys, ids, piece_bytes, poffsets,
-                 byte_ids, embedding, weight, coef):
-    """Each text's pieces' vectors summed, L2-normalised, times weight: returned as
-    float32 (n, dims) when coef is empty, else only their products with coef (classes,
-    dims), float64 (n, classes), summed in a fixed order so a row's score never depends
-    on the rest of the batch (a BLAS product's rounding does). The other output is empty."""
+                 byte_ids, rows):
+    """(n, k) float64: for each text, the sum of its pieces' rows over sqrt(pieces),
+    accumulated in a fixed order (a row never depends on the rest of the batch)."""
     n = offsets.size - 1
-    dims = embedding.shape[1]
-    classes = coef.shape[0]
-    vectors_out = np.zeros((n if classes == 0 else 0, dims), np.float32)
-    scores_out = np.zeros((n if classes else 0, classes), np.float64)
+    k = rows.shape[1]
+    out = np.zeros((n, k), np.float64)
     longest = np.max(offsets[1:] - offsets[:-1]) if n else 0
     buf = np.zeros(longest + 8, np.uint8)
     cps = np.zeros(longest + 2, np.int64)
     out_ids, out_word = np.zeros((2, 4 * longest + 4), np.int64)  # <= 4 byte pieces a byte
-    acc = np.zeros(dims, np.float32)
     for r in range(n):
         if valid.size and not valid[r]:
             continue
         m = _segment(data, offsets[r], offsets[r + 1], fidx, fpages, keys, ids, piece_bytes,
                      poffsets, byte_ids, buf, cps, out_ids, out_word)
-        acc[:] = 0.0
+        if m == 0:
+            continue
         for t in range(m):
             row = out_ids[t]
-            for d in range(dims):
-                acc[d] += embedding[row, d]
-        norm = np.sqrt(np.sum(acc.astype(np.float64) ** 2))
-        if norm == 0.0:
-            continue
-        scale = np.float32(weight / norm)
-        for d in range(dims):
-            acc[d] *= scale
-        if classes == 0:
-            vectors_out[r, :] = acc
-        for c in range(classes):
-            total = 0.0
-            for d in range(dims):
-                total += np.float64(acc[d]) * np.float64(coef[c, d])
-            scores_out[r, c] = total
-    return vectors_out, scores_out
+            for d in range(k):
+                out[r, d] += rows[row, d]
+        scale = 1.0 / np.sqrt(m)
+        for d in range(k):
+            out[r, d] *= scale
+    return out
+
+
+def pooled(prepared: Sequence[str] | pa.Array, table: SubwordTable) -> np.ndarray:
+    """float64 (len(texts), k): each text's pieces' rows summed, over sqrt(number of pieces).
+
+    prepared: texts already through ``text.prepare.prepare``; a text with no piece (empty)
+    gets zeros. With the pretrained vectors as rows this is the feature block; with a
+    fitted model's folded weights, it is the block's share of the decision scores.
+    Dividing by the square root of the count (not the L2 norm) is what lets the vectors fold
+    into one weight per piece and label: on dev both did as well.
+    """
+    offsets, data, valid = _arrow_buffers(prepared)
+    fidx, fpages = _tabs()
+    return _pool_kernel(offsets, data, valid, fidx, fpages, table.table_keys, table.table_ids,
+                        table.piece_bytes, table.piece_offsets, table.byte_ids, table.rows)
 
 
 def _tabs() -> tuple[np.ndarray, np.ndarray]:
@@ -317,36 +330,7 @@ def _tabs() -> tuple[np.ndarray, np.ndarray]:
     return fidx, fpages
 
 
-def pooled(
-    prepared: Sequence[str] | pa.Array, vectors: SubwordVectors, weight: float
-) -> np.ndarray:
-    """float32 (len(texts), dims): ``weight`` x each text's L2-normalised sum of piece vectors.
-
-    prepared: texts already through ``text.prepare.prepare``. A text with no piece (empty)
-    gets zeros.
-    """
-    return _pooled(prepared, vectors, weight, np.zeros((0, vectors.dims), np.float32))[0]
-
-
-def vector_scores(prepared: Sequence[str] | pa.Array, vectors: SubwordVectors, weight: float,
-                  coef: np.ndarray) -> np.ndarray:
-    """float64 (len(texts), classes): ``pooled(prepared, vectors, weight) @ coef.T``, each
-    row computed alone (bit-identical whatever the batch). coef: (classes, dims)."""
-    coef = np.ascontiguousarray(coef, np.float32)
-    if coef.shape[0] == 0:
-        return np.zeros((len(prepared), 0))
-    return _pooled(prepared, vectors, weight, coef)[1]
-
-
-def _pooled(prepared: Any, vectors: SubwordVectors, weight: float, coef: np.ndarray) -> tuple:
-    offsets, data, valid = _arrow_buffers(prepared)
-    fidx, fpages = _tabs()
-    return _pool_kernel(offsets, data, valid, fidx, fpages, vectors.table_keys,
-                        vectors.table_ids, vectors.piece_bytes, vectors.piece_offsets,
-                        vectors.byte_ids, vectors.embedding, float(weight), coef)
-
-
-def pieces(prepared: str, vectors: SubwordVectors) -> list[tuple[int, int]]:
+def pieces(prepared: str, table: SubwordTable) -> list[tuple[int, int]]:
     """(piece id, index of its whitespace-separated word) of one prepared text, in order."""
     data = np.frombuffer(prepared.encode("utf-8"), np.uint8)
     if not data.size:
@@ -356,8 +340,8 @@ def pieces(prepared: str, vectors: SubwordVectors) -> list[tuple[int, int]]:
     buf = np.zeros(size + 8, np.uint8)
     cps = np.zeros(size + 2, np.int64)
     out_ids, out_word = np.zeros((2, 4 * size + 4), np.int64)
-    m = _segment(data, 0, size, fidx, fpages, vectors.table_keys, vectors.table_ids,
-                 vectors.piece_bytes, vectors.piece_offsets, vectors.byte_ids, buf, cps,
+    m = _segment(data, 0, size, fidx, fpages, table.table_keys, table.table_ids,
+                 table.piece_bytes, table.piece_offsets, table.byte_ids, buf, cps,
                  out_ids, out_word)
     return list(zip(out_ids[:m].tolist(), out_word[:m].tolist(), strict=True))
 
@@ -381,9 +365,10 @@ def reference_pieces(prepared: str, vocab: Mapping[str, int], byte_ids: Sequence
     return found
 
 
-def describe(vectors: SubwordVectors | None) -> dict[str, Any] | None:
-    """What a model's config records about its vectors."""
-    if vectors is None:
+def describe(table: SubwordTable | None, scale: float) -> dict[str, Any] | None:
+    """What a model's config records about its vectors (for the record, never read back)."""
+    if table is None:
         return None
-    return {"source": source_version(), "pieces": int(vectors.embedding.shape[0]),
-            "dims": vectors.dims}
+    return {"source": source_version(), "pieces": int(table.rows.shape[0]),
+            "pooling": "sum / sqrt(pieces), divided by the training set's median norm",
+            "median_norm": scale}

@@ -18,7 +18,7 @@ from swarmlens.classifier.text.prepare import prepare
 
 
 @pytest.fixture(scope="module")
-def vectors() -> subwords.SubwordVectors:
+def vectors() -> subwords.SubwordTable:
     return subwords.load_wordllama()
 
 
@@ -51,7 +51,7 @@ _TEXT = st.text(
 )
 
 
-def _kernel_ids(text: str, vectors: subwords.SubwordVectors) -> list[int]:
+def _kernel_ids(text: str, vectors: subwords.SubwordTable) -> list[int]:
     return [piece for piece, _ in subwords.pieces(text, vectors)]
 
 
@@ -77,33 +77,32 @@ def test_pieces_are_real_vocabulary_pieces(vectors) -> None:
     assert {word for _, word in found} == {0, 1}
 
 
-def test_pooled_vectors_are_normalised_sums(vectors) -> None:
+def test_pooled_rows_are_sums_over_sqrt_pieces(vectors) -> None:
     texts = [*SAMPLES, "#ParisIsBurning"]
     prepared = prepare(texts)
-    got = subwords.pooled(prepared, vectors, 0.5)
+    got = subwords.pooled(prepared, vectors)
     for row, text in enumerate(prepared.to_pylist()):
         ids = _kernel_ids(text, vectors)
-        total = vectors.embedding[ids].astype(np.float64).sum(axis=0)
-        norm = np.linalg.norm(total)
-        expected = 0.5 * total / norm if norm else np.zeros_like(total)
-        np.testing.assert_allclose(got[row], expected, rtol=1e-4, atol=1e-6)
+        total = vectors.rows[ids].astype(np.float64).sum(axis=0)
+        expected = total / np.sqrt(len(ids)) if ids else np.zeros_like(total)
+        np.testing.assert_allclose(got[row], expected, rtol=1e-9, atol=1e-9)
     # a batch never changes a row (resumed jobs rely on it)
-    alone = subwords.pooled(prepare([texts[1]]), vectors, 0.5)
+    alone = subwords.pooled(prepare([texts[1]]), vectors)
     assert np.array_equal(alone[0], got[1])
 
 
 def test_vector_arrays_round_trip_and_refuse_inconsistency(vectors) -> None:
-    arrays = vectors.to_arrays()
-    again = subwords.SubwordVectors.from_arrays(arrays)
+    arrays = vectors.with_rows(vectors.rows[:, :3]).to_arrays()
+    again = subwords.SubwordTable.from_arrays(arrays)
     text = "Glory to the caliphate ⚔️"
     assert _kernel_ids(text, again) == _kernel_ids(text, vectors)
     broken = {**arrays, "vectors.byte_ids": arrays["vectors.byte_ids"][:10]}
     with pytest.raises(ValueError):
-        subwords.SubwordVectors.from_arrays(broken)
+        subwords.SubwordTable.from_arrays(broken)
     offsets = arrays["vectors.piece_offsets"].copy()
     offsets[5] = offsets[4]  # an empty piece
     with pytest.raises(ValueError):
-        subwords.SubwordVectors.from_arrays({**arrays, "vectors.piece_offsets": offsets})
+        subwords.SubwordTable.from_arrays({**arrays, "vectors.piece_offsets": offsets})
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +124,12 @@ def vectors_dims(model: StanceClassifier) -> int:
 
 
 def test_scores_equal_the_matrix_product(with_vectors, tiny_corpus) -> None:
-    texts, _ = tiny_corpus
+    """Folding the vectors into per-piece weights changes no score (beyond rounding)."""
+    texts = [*tiny_corpus[0], "", "ПАРИЖ горит 🔥 باريس"]
     matrix = with_vectors.transform_texts(texts)
     expected = np.asarray(matrix @ with_vectors.coef_.T) + with_vectors.intercept_
-    np.testing.assert_allclose(with_vectors.decision_function(texts), expected, atol=1e-4)
+    np.testing.assert_allclose(with_vectors.decision_function(texts), expected, atol=1e-5)
+    assert with_vectors.piece_weights_.rows.shape == (32000, 3)
 
 
 def test_explanations_stay_exact_with_vectors(with_vectors) -> None:
