@@ -56,7 +56,7 @@ STAGE_NAMES = {
     "read": "read + parse + validate + entities (columnar.read_batches)",
     "prepare": "normalise/prepare (text.prepare.prepare)",
     "features": "hashed n-grams + TF-IDF + linear product (fused kernel)",
-    "vectors": "subword pieces + pooled vectors x weights (subwords kernel)",
+    "vectors": "subword pieces + their folded weights (subwords kernel)",
     "predict": "calibrated probabilities from the scores",
     "table": "output table (score_table, model part precomputed)",
     "write": "write (OutputWriter, JSONL by Arrow kernels)",
@@ -185,7 +185,7 @@ def split_worker(path: str, out: str) -> None:
     from swarmlens.classifier.model import registry
     from swarmlens.classifier.model.fused import decision_scores
     from swarmlens.classifier.model.linear import calibrated, softmax
-    from swarmlens.classifier.model.subwords import vector_scores
+    from swarmlens.classifier.model.subwords import pooled
     from swarmlens.classifier.posts.columnar import read_batches
     from swarmlens.classifier.text.prepare import prepare
 
@@ -212,9 +212,8 @@ def split_worker(path: str, out: str) -> None:
         t1 = clock()
         scores = decision_scores(prepared, params, model.packed_) + model.intercept_
         t15 = clock()
-        if model.vectors_ is not None:
-            scores += vector_scores(prepared, model.vectors_, params["vectors_weight"],
-                                    model.vector_coef_)
+        if model.piece_weights_ is not None:
+            scores += pooled(prepared, model.piece_weights_)
         t2 = clock()
         proba = (softmax(scores) if model.calibration_ is None
                  else calibrated(scores, *model.calibration_))
