@@ -243,7 +243,10 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.piece_weights_ = None
         if (vectors := self.featurizer_.vectors_) is not None:
             scale = self.vectors_weight / self.featurizer_.vectors_scale_
-            folded = vectors.rows.astype(np.float64) @ coef[:, hashed:].T.astype(np.float64)
+            # einsum's own loop, not BLAS: the same sums in the same order whatever the
+            # thread count, so a rebuilt default model has the same bytes.
+            folded = np.einsum("pd,cd->pc", vectors.rows.astype(np.float64),
+                               coef[:, hashed:].astype(np.float64), optimize=False)
             self.piece_weights_ = vectors.with_rows(folded * scale)
         return self
 

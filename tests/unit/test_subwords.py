@@ -158,3 +158,17 @@ def test_models_saved_before_the_vectors_still_load(tiny_corpus) -> None:
     legacy = {**config, "architecture": "hashed-ngram-nbsvm-calibrated.v1", "params": params}
     restored = LinearStanceModel.from_arrays(arrays, legacy)
     assert np.array_equal(restored.predict_proba(texts), old.predict_proba(texts))
+
+
+def test_the_vectors_load_from_the_wheel_without_network(monkeypatch) -> None:
+    """wordllama's own loader would fetch the tokenizer from the hub: ours reads files."""
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("no network at run time")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    subwords.load_wordllama.cache_clear()
+    table = subwords.load_wordllama()
+    assert table.rows.shape == (32000, 256) and table.piece(table.byte_ids[0x41]) == "<0x41>"
