@@ -152,6 +152,17 @@ def _load4(buf, p):
             | (_U(buf[p + 3]) << _S24))
 
 
+@_inline
+def _utf8_at(data, p):
+    """(code point, its length in bytes) of the UTF-8 sequence at data[p] (valid UTF-8)."""
+    c = np.int64(data[p])
+    n = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
+    c &= 0xFF >> (n + (n > 1))
+    for q in range(1, n):
+        c = (c << 6) | (data[p + q] & 0x3F)
+    return c, n
+
+
 @_jit
 def _murmur(buf: np.ndarray) -> np.uint64:
     """MurmurHash3 x86_32 (seed 0, unsigned) of a uint8 array; for tests."""
@@ -228,11 +239,7 @@ def _normalize(data, start, end, lower, mode, tabs, buf, cpo, wflag, seg):
     inword = False
     p = start
     while p < end:
-        c = np.int64(data[p])
-        n = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
-        c &= 0xFF >> (n + (n > 1))
-        for q in range(1, n):
-            c = (c << 6) | (data[p + q] & 0x3F)
+        c, n = _utf8_at(data, p)
         f = fpages[fidx[c >> 8], c & 255]
         if mode != 2 and f & _SPACE:
             if mode == 0 and run == 0:  # a lone whitespace character stays as it is ...

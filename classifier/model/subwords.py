@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from swarmlens.classifier.model.hashing import _SPACE, _arrow_buffers, _jit, _tables
+from swarmlens.classifier.model.hashing import _SPACE, _arrow_buffers, _jit, _tables, _utf8_at
 
 SOURCE = "wordllama/l2_supercat_256"
 _MARK = "\u2581"  # Llama's word-start mark, prepended to every word
@@ -227,11 +227,7 @@ def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, by
     npieces, word, p = 0, 0, start
     while p < end:
         # skip whitespace, then take the word [p, q)
-        c = np.int64(data[p])
-        n = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
-        c &= 0xFF >> (n + (n > 1))
-        for k in range(1, n):
-            c = (c << 6) | (data[p + k] & 0x3F)
+        c, n = _utf8_at(data, p)
         if fpages[fidx[c >> 8], c & 255] & _SPACE:
             p += n
             continue
@@ -241,11 +237,7 @@ def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, by
         ncp = 1
         q = p
         while q < end:
-            c = np.int64(data[q])
-            n = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
-            c &= 0xFF >> (n + (n > 1))
-            for k in range(1, n):
-                c = (c << 6) | (data[q + k] & 0x3F)
+            c, n = _utf8_at(data, q)
             if fpages[fidx[c >> 8], c & 255] & _SPACE:
                 break
             cps[ncp] = nb

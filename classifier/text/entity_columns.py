@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from swarmlens.classifier.model.hashing import _arrow_buffers, _jit
+from swarmlens.classifier.model.hashing import _arrow_buffers, _jit, _utf8_at
 from swarmlens.classifier.text import entities
 
 # Python's str.split() whitespace, exactly (RE2's \s is ASCII-only).
@@ -105,11 +105,7 @@ def _candidate_chunks(offsets, data, flags):
             # one chunk: from p up to the next whitespace
             begin, hit, ws = p, False, 0
             while p < end:
-                c = np.int64(data[p])
-                k = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
-                c &= 0xFF >> (k + (k > 1))
-                for q in range(1, k):
-                    c = (c << 6) | (data[p + q] & 0x3F)
+                c, k = _utf8_at(data, p)
                 f = flags[c]
                 if f & 1:
                     break
@@ -137,11 +133,7 @@ def _candidate_chunks(offsets, data, flags):
                 starts[count] = nb
             # skip the whitespace run
             while p < end:
-                c = np.int64(data[p])
-                k = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
-                c &= 0xFF >> (k + (k > 1))
-                for q in range(1, k):
-                    c = (c << 6) | (data[p + q] & 0x3F)
+                c, k = _utf8_at(data, p)
                 if not flags[c] & 1:
                     break
                 p += k
