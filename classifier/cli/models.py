@@ -46,7 +46,7 @@ def train(
     table = Table(title=f"Trained {entry.id}", show_header=False)
     table.add_row("examples", str(info["n_train"]))
     table.add_row("labels", ", ".join(f"{k} {v}" for k, v in info["label_counts"].items()))
-    table.add_row("features", str(info["n_features"]))
+    table.add_row("features", str(info.get("feature_blocks", info["n_features"])))
     if "cv" in info:
         cvr = info["cv"]
         table.add_row(

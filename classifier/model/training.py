@@ -145,11 +145,21 @@ def train_model(
         "label_counts": data.counts(),
         "data_fingerprint": data.fingerprint(),
         "n_features": int(model.n_features),
+        "feature_blocks": feature_blocks(model),
         "seconds": round(time.perf_counter() - started, 2),
     }
     if cv is not None:
         info["cv"] = cv
     return model, info
+
+
+def feature_blocks(model: StanceClassifier) -> str:
+    """What the model's input columns are, for people: hashed blocks, then the vectors."""
+    hashed = len(model.featurizer_._specs())
+    text = f"{hashed} x {model.n_features:,} hashed n-gram buckets"
+    if model.featurizer_.vectors_ is not None:
+        text += f" + {model.featurizer_.n_dense_} subword vector dims"
+    return text
 
 
 def entry_fields(
