@@ -95,7 +95,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        char_ngram_range: tuple[int, int] = (1, 5),
+        char_ngram_range: tuple[int, int] = (2, 5),
         char_mode: str = "char_wb",
         char_lowercase: bool = False,
         word_ngram_range: tuple[int, int] = (1, 2),
@@ -168,7 +168,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        char_ngram_range: tuple[int, int] = (1, 5),
+        char_ngram_range: tuple[int, int] = (2, 5),
         char_mode: str = "char_wb",
         char_lowercase: bool = False,
         word_ngram_range: tuple[int, int] = (1, 2),
