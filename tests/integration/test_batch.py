@@ -171,11 +171,13 @@ def test_resume_after_sigkill_gives_identical_dataset(
                 break
             time.sleep(0.05)
         if process.poll() is None:
+            # On a loaded machine the kill can land after the summary was written, while
+            # the process is still exiting: that one interrupted nothing.
+            interrupted = not (out / "_summary.json").exists()
             os.killpg(process.pid, signal.SIGKILL)
-            kills += 1
+            kills += interrupted
         process.wait()
-    assert kills >= 1
-    assert not (out / "_summary.json").exists() or kills < 3
+    assert kills >= 1  # at least one run was killed half-way
     swarmlens(["score", str(archive), "--out", str(out), *args], env)
     assert dataset_rows(out) == dataset_rows(reference)
     assert not list(out.rglob(".*.tmp"))
