@@ -266,13 +266,17 @@ def _remove_stale_temp_files(root: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` can still write. A zombie cannot: a worker killed with its
+    parent stays one until something reaps it (in a container whose init does not reap,
+    for good), and its temporary files are garbage like any dead writer's."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
 def _identity(job: dict[str, Any]) -> tuple:

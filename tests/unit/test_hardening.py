@@ -74,3 +74,24 @@ def test_temp_names_carry_the_host(tmp_path: Path) -> None:
     _remove_stale_temp_files(tmp_path)
     assert not mine_dead.exists() and not foreign_old.exists()
     assert mine_alive.exists() and foreign_fresh.exists()
+
+
+def test_temp_files_of_a_zombie_writer_are_stale(tmp_path: Path) -> None:
+    """A worker killed with its parent stays a zombie until reaped (in a container whose
+    init does not reap, for good): it can write nothing, so its temp files go."""
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        child.kill()
+        deadline = time.time() + 5
+        while time.time() < deadline:  # killed, not yet reaped: a zombie
+            if Path(f"/proc/{child.pid}/stat").read_text().split(") ")[1][0] == "Z":
+                break
+            time.sleep(0.02)
+        zombie = tmp_path / f".z.parquet.{HOST}.{child.pid}.tmp"
+        zombie.write_bytes(b"x")
+        _remove_stale_temp_files(tmp_path)
+        assert not zombie.exists()
+    finally:
+        child.wait()
