@@ -39,9 +39,9 @@ from swarmlens.classifier.model.linear import (
     feature_specs,
     features,
     hashed_columns,
+    prepared_texts,
 )
 from swarmlens.classifier.model.nbsvm import NBSVMClassifier
-from swarmlens.classifier.text.prepare import prepare
 from swarmlens.classifier.vocab import LABELS
 
 
@@ -130,7 +130,8 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         return family_counts(X, self._params())
 
     def fit(self, X: Sequence[str] | pa.Array, y: object = None) -> HashedTfidf:
-        families = self.counts(X)
+        prepared = prepared_texts(X, self._params())  # once, for both kinds of feature
+        families = family_counts(X, self._params(), prepared)
         n = families[0].shape[0]
         # Smooth idf, as scikit-learn's TfidfTransformer: unseen buckets get the largest weight.
         self.idf_ = [
@@ -141,7 +142,6 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         self.vectors_ = subwords.load_wordllama() if self.vectors_weight > 0 else None
         self.vectors_scale_ = 1.0
         if self.vectors_ is not None:
-            prepared = prepare(X, self.mask_urls, self.mask_mentions)
             norms = np.linalg.norm(subwords.pooled(prepared, self.vectors_), axis=1)
             if np.any(norms > 0):
                 self.vectors_scale_ = float(np.median(norms[norms > 0]))

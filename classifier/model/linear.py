@@ -76,11 +76,20 @@ def feature_specs(params: Mapping[str, Any]) -> list[hashing.HashingSpec]:
     return specs
 
 
+def prepared_texts(texts: Sequence[str] | pa.Array, params: Mapping[str, Any]) -> pa.Array:
+    """The texts as the model sees them (``text.prepare.prepare`` with the model's masks)."""
+    return prepare(texts, params["mask_urls"], params["mask_mentions"])
+
+
 def family_counts(
-    texts: Sequence[str] | pa.Array, params: Mapping[str, Any]
+    texts: Sequence[str] | pa.Array, params: Mapping[str, Any], prepared: pa.Array | None = None
 ) -> list[sp.csr_matrix]:
-    """Hashed n-gram counts of each family, one row per text."""
-    prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
+    """Hashed n-gram counts of each family, one row per text.
+
+    prepared: ``prepared_texts(texts, params)`` when the caller has it already.
+    """
+    if prepared is None:
+        prepared = prepared_texts(texts, params)
     return [hashing.featurize(prepared, spec) for spec in feature_specs(params)]
 
 
@@ -115,14 +124,14 @@ def features(
     the pooled subword vectors times ``vectors_weight / vectors_scale``. A fitted
     ``LinearStanceModel`` has the vectors folded into its weights: its matrix is the
     hashed blocks only."""
+    prepared = prepared_texts(texts, params)  # once, for every block
     blocks = [
         weigh(c, w, params["sublinear_tf"])
-        for c, w in zip(family_counts(texts, params), idf, strict=True)
+        for c, w in zip(family_counts(texts, params, prepared), idf, strict=True)
     ]
     if len(blocks) > 1 and params["word_weight"] != 1.0:
         blocks[1].data *= np.float32(params["word_weight"])
     if params["vectors_weight"] > 0 and vectors is not None:
-        prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
         block = pooled(prepared, vectors) * (params["vectors_weight"] / vectors_scale)
         blocks.append(sp.csr_matrix(block.astype(np.float32)))
     if len(blocks) == 1:
@@ -145,7 +154,7 @@ def decision_function(
     """
     from swarmlens.classifier.model.fused import decision_scores
 
-    prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
+    prepared = prepared_texts(texts, params)
     scores = decision_scores(prepared, params, packed)
     if piece_weights is not None:
         scores += pooled(prepared, piece_weights)
@@ -172,7 +181,7 @@ def explain_text(
     from swarmlens.classifier.model import explain
 
     values = dict(zip(vector.indices.tolist(), vector.data.tolist(), strict=True))
-    prepared = prepare([text], params["mask_urls"], params["mask_mentions"])[0].as_py()
+    prepared = prepared_texts([text], params)[0].as_py()
     totals: dict[str, float] = {}
     if piece_weights is not None:
         table, column = piece_weights
