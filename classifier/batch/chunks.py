@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from swarmlens.classifier.fsio import atomic_path, atomic_write_bytes
+from swarmlens.classifier.posts.blocks import LineBlock
 from swarmlens.classifier.posts.readers import Payload
 from swarmlens.classifier.vocab import OUTPUT_SCHEMA
 
@@ -86,10 +87,7 @@ def score_chunk(
     from swarmlens.classifier.posts.columnar import POST_SCHEMA, decode_batch
 
     model = _model(ref)
-    batches = [
-        decode_batch(source, items[i : i + READ_CHUNK_SIZE])
-        for i in range(0, len(items), READ_CHUNK_SIZE)
-    ]
+    batches = [decode_batch(source, part) for part in _parts(items, READ_CHUNK_SIZE)]
     rejects = [reject for batch in batches for reject in batch.rejects]
     read = sum(batch.read for batch in batches)
     posts = (
@@ -124,6 +122,25 @@ def score_chunk(
     )
     atomic_write_bytes(root / "_chunks" / f"{chunk_id}.json", json.dumps(asdict(result)).encode())
     return result
+
+
+def _parts(items: list[tuple[int, Payload]], size: int) -> Iterator[list[tuple[int, Payload]]]:
+    """``items`` in parts of at most ``size`` records (a block of lines counts its records)."""
+    part: list[tuple[int, Payload]] = []
+    for line, payload in items:
+        if isinstance(payload, LineBlock):
+            if part:
+                yield part
+                part = []
+            for block in payload.split(size):
+                yield [(block.first_line, block)]
+            continue
+        part.append((line, payload))
+        if len(part) >= size:
+            yield part
+            part = []
+    if part:
+        yield part
 
 
 def first_of_each_id(posts: pa.Table) -> tuple[pa.Table, int]:

@@ -41,6 +41,7 @@ from swarmlens.classifier.batch.progress import Progress
 from swarmlens.classifier.errors import InputError, OutputError
 from swarmlens.classifier.fsio import HOST, atomic_write_bytes, temp_owner
 from swarmlens.classifier.model.registry import sha256_file
+from swarmlens.classifier.posts.blocks import LineBlock
 from swarmlens.classifier.posts.readers import (
     Payload,
     ReadPosition,
@@ -97,14 +98,18 @@ def iter_chunks(
     for index, file in enumerate(files):
         position = ReadPosition()
         items: list[tuple[int, Payload]] = []
-        number = 0
-        for item in iter_raw(file.path, position):
+        held = number = 0
+        # JSONL comes as blocks of lines (one bytes object per chunk, no Python per line);
+        # a block holds at most a chunk's records, so chunks are cut where they always were.
+        for item in iter_raw(file.path, position, block_records=chunk_records):
             items.append(item)
-            if len(items) >= chunk_records:
+            held += item[1].records if isinstance(item[1], LineBlock) else 1
+            if held >= chunk_records:
                 yield f"{index:05d}-{number:07d}", file.path, items
                 if progress:
                     progress(done_bytes + position.bytes)
                 items = []
+                held = 0
                 number += 1
         if items or number == 0:
             yield f"{index:05d}-{number:07d}", file.path, items

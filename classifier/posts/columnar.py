@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from swarmlens.classifier.posts.blocks import LineBlock
 from swarmlens.classifier.posts.post import (
     EARLIEST_POST_TIME,
     FUTURE_SKEW,
@@ -94,8 +95,14 @@ def read_batches(
     for path in expand_inputs(inputs):
         source = str(path)
         items: list[tuple[int, Payload]] = []
-        for item in iter_raw(path):
-            items.append(item)
+        for line, payload in iter_raw(path, block_records=size):
+            if isinstance(payload, LineBlock):  # JSONL: blocks of ``size`` records
+                if items:
+                    yield source, decode_batch(source, items)
+                    items = []
+                yield source, decode_block(source, payload)
+                continue
+            items.append((line, payload))
             if len(items) >= size:
                 yield source, decode_batch(source, items)
                 items = []
@@ -115,12 +122,25 @@ def decode_batch(source: str, items: Sequence[tuple[int, object]]) -> DecodedBat
     """Posts and rejects of ``items``, (line, payload) pairs as ``sources.iter_raw`` gives.
 
     source: the file they come from (for rejects). JSON lines (bytes payloads) are
-    parsed and validated as one Arrow batch; other payloads go per record.
+    parsed and validated as one Arrow batch, and so is each block of lines
+    (``LineBlock``); other payloads go per record.
     """
     lines = [payload for _, payload in items]
+    if any(type(p) is LineBlock for p in lines):
+        parts, run = [], []
+        for item in items:
+            if type(item[1]) is LineBlock:
+                if run:
+                    parts.append(decode_batch(source, run))
+                    run = []
+                parts.append(decode_block(source, item[1]))  # type: ignore[arg-type]
+            else:
+                run.append(item)
+        return _joined([*parts, decode_batch(source, run)] if run else parts)
     if not lines or not all(type(p) is bytes for p in lines):
         return _per_record(source, items, range(len(items)), None)
-    table = _read_json(lines)  # type: ignore[arg-type]
+    data = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
+    table = _read_json(data)  # type: ignore[arg-type]
     if table is _UNPARSABLE and len(items) >= 2 * _SMALLEST_HALF:
         # One bad line (or a column whose type changes) spoils Arrow's parse of the whole
         # batch: halve it, so that only the part around the bad line goes per record.
@@ -130,6 +150,22 @@ def decode_batch(source: str, items: Sequence[tuple[int, object]]) -> DecodedBat
         return _per_record(source, items, range(len(items)), None)
     fast, columns = _vectorised(table)
     slow_rows = np.flatnonzero(~fast)
+    return _per_record(source, items, slow_rows, (np.flatnonzero(fast), columns))
+
+
+def decode_block(source: str, block: LineBlock) -> DecodedBatch:
+    """``decode_batch`` of a block of JSONL lines, without a Python object per line
+    unless some record needs the per-record path."""
+    table = _read_json(block.data)
+    if table is _UNPARSABLE and block.records >= 2 * _SMALLEST_HALF:
+        return _joined([decode_block(source, half)
+                        for half in block.split((block.records + 1) // 2)])
+    if not isinstance(table, pa.Table) or table.num_rows != block.records:
+        items = block.lines()
+        return _per_record(source, items, range(len(items)), None)
+    fast, columns = _vectorised(table)
+    slow_rows = np.flatnonzero(~fast)
+    items = block.lines() if len(slow_rows) else []
     return _per_record(source, items, slow_rows, (np.flatnonzero(fast), columns))
 
 
@@ -147,9 +183,9 @@ def _joined(parts: list[DecodedBatch]) -> DecodedBatch:
     )
 
 
-def _read_json(lines: list[bytes]) -> pa.Table | object | None:
-    """The lines as one table; None for records in an API shape; ``_UNPARSABLE``."""
-    data = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)
+def _read_json(data: bytes) -> pa.Table | object | None:
+    """JSON lines (each ending in b"\\n") as one table; None for records in an API shape;
+    ``_UNPARSABLE``."""
     options = pa_json.ParseOptions(
         explicit_schema=pa.schema([("text", pa.string()), ("created_at", pa.string())]),
         unexpected_field_behavior="infer",

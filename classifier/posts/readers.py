@@ -27,6 +27,7 @@ from typing import Any, Literal
 import orjson
 
 from swarmlens.classifier.errors import RecordError
+from swarmlens.classifier.posts.blocks import LineBlock
 from swarmlens.classifier.posts.post import Post, post_from_record
 from swarmlens.classifier.posts.rejects import ReadStats, Rejected, RejectsFile, raw_text
 from swarmlens.classifier.posts.sources import (
@@ -116,8 +117,13 @@ def decode(source: str, line: int, payload: Payload) -> Iterator[Post | Rejected
     """Posts (or rejects) of one raw record from ``iter_raw``.
 
     source: the file the record came from, and line: its line (or position), both
-        for rejects. payload: the raw record as ``iter_raw`` yielded it.
+        for rejects. payload: the raw record as ``iter_raw`` yielded it (a block of
+        JSONL lines is decoded line by line).
     """
+    if isinstance(payload, LineBlock):
+        for number, text in payload.lines():
+            yield from decode(source, number, text)
+        return
     try:
         yield from _decode(source, line, payload)
     except Exception as exc:

@@ -30,6 +30,7 @@ from typing import IO, Any, NamedTuple
 import ijson
 
 from swarmlens.classifier.errors import InputError
+from swarmlens.classifier.posts.blocks import LineBlock, jsonl_blocks
 from swarmlens.classifier.posts.rejects import Rejected, raw_text
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,11 @@ class TelegramMessage(NamedTuple):
     message: object
 
 
-Payload = bytes | Mapping[str, Any] | TelegramMessage | Rejected
+Payload = bytes | Mapping[str, Any] | TelegramMessage | Rejected | LineBlock
 """One raw record: a JSON text not yet parsed (a JSONL line, a one-record document), a
 decoded record (CSV/Parquet row, JSON array item), a Telegram message, or a reader-level
-reject. Payloads are pickled to scoring workers, so they stay plain data."""
+reject; or, when asked for, a block of JSONL lines (many records). Payloads are pickled
+to scoring workers, so they stay plain data."""
 
 
 def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
@@ -173,7 +175,7 @@ def _skip_bom(handle: IO[bytes]) -> IO[bytes]:
 
 
 def iter_raw(
-    path: str | Path, position: ReadPosition | None = None
+    path: str | Path, position: ReadPosition | None = None, block_records: int | None = None
 ) -> Iterator[tuple[int, Payload]]:
     """(line, payload) of every record of one file, in file order, without building posts.
 
@@ -184,12 +186,18 @@ def iter_raw(
     path: a file in one of the supported formats (the format is taken from the
         name, '.gz' stripped; a file of unknown suffix is read as JSONL).
     position: updated with the line reached and the bytes read (for progress).
+    block_records: when given, a JSONL file comes as ``blocks.LineBlock`` payloads of at
+        most this many records each (line: the block's first line), not line by line.
     """
     path = Path(path)
     source = str(path)
     fmt = format_of(path) or "jsonl"
     position = position if position is not None else ReadPosition()
     try:
+        if fmt == "jsonl" and block_records:
+            with open_binary(path, position) as handle:
+                yield from jsonl_blocks(_skip_bom(handle), position, block_records)
+            return
         yield from _READERS[fmt](path, source, position)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         line = position.line + 1
