@@ -20,8 +20,7 @@ from typing import IO
 import numpy as np
 
 PIECE_BYTES = 1 << 20
-"""Decompressed bytes asked for per read: big enough to amortise, small enough that a
-stream error loses nothing before it (``read1`` returns what one inner read produced)."""
+"""Decompressed bytes gathered before lines are cut: big enough to amortise numpy."""
 # bytes.strip() whitespace: a line made only of these is blank, not a record.
 _SPACE_CODES = np.frombuffer(b" \t\n\r\x0b\x0c", np.uint8)
 
@@ -103,13 +102,9 @@ def jsonl_blocks(
     """
     parts: list[bytes] = []  # the open block's lines
     first_line, held, next_line, tail = 1, 0, 1, b""
-    while True:
-        try:
-            piece = handle.read1(PIECE_BYTES)  # type: ignore[attr-defined]
-        except Exception:
-            if held:
-                yield first_line, LineBlock(first_line, b"".join(parts), held)
-            raise
+    failure: Exception | None = None
+    while failure is None:
+        piece, failure = _piece(handle)
         if not piece:
             break
         data = tail + piece
@@ -135,8 +130,32 @@ def jsonl_blocks(
             first_line = next_line + last + 1
         next_line += len(ends)
         position.line = next_line - 1  # type: ignore[attr-defined]
+    if failure is not None:  # hand on the lines read before it, then let the caller say
+        if held:
+            yield first_line, LineBlock(first_line, b"".join(parts), held)
+        raise failure
     if tail:  # a last line without its b"\n"
         parts.append(tail + b"\n")
         held += bool(tail.strip())
     if held:
         yield first_line, LineBlock(first_line, b"".join(parts), held)
+
+
+def _piece(handle: IO[bytes]) -> tuple[bytes, Exception | None]:
+    """About ``PIECE_BYTES`` of the stream, and the error that stopped reading, if any.
+
+    Read by ``read1()``: what one inner read produced (what the line reader's buffer
+    takes at a time), so a stream error loses what it would lose line by line, no more.
+    """
+    pieces: list[bytes] = []
+    size = 0
+    while size < PIECE_BYTES:
+        try:
+            got = handle.read1()  # type: ignore[attr-defined]
+        except Exception as exc:  # the caller's reader decides what is a stream error
+            return b"".join(pieces), exc
+        if not got:
+            break
+        pieces.append(got)
+        size += len(got)
+    return b"".join(pieces), None

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 import ijson
+from isal import igzip, isal_zlib
 
 from swarmlens.classifier.errors import InputError
 from swarmlens.classifier.posts.blocks import LineBlock, jsonl_blocks
@@ -163,7 +164,7 @@ def open_binary(path: Path, position: ReadPosition | None = None) -> IO[bytes]:
     raw = _CountingReader(path, position if position is not None else ReadPosition())
     buffered = io.BufferedReader(raw, buffer_size=1 << 20)
     if is_gzip:
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+        return igzip.IGzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
     return buffered
 
 
@@ -199,7 +200,7 @@ def iter_raw(
                 yield from jsonl_blocks(_skip_bom(handle), position, block_records)
             return
         yield from _READERS[fmt](path, source, position)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except (EOFError, zlib.error, isal_zlib.error, gzip.BadGzipFile) as exc:
         line = position.line + 1
         reason = (
             f"truncated or corrupt gzip stream after line {position.line} ({exc}); "

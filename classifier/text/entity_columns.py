@@ -260,11 +260,14 @@ def _domain_lists(url_lists: pa.ListArray, n: int) -> pa.ListArray:
 
 
 # A URL that ``entities.normalize_url`` would only re-case and trim: ASCII, no userinfo,
-# port, query or fragment (those take the Python path, once per distinct URL).
+# port, query or fragment (those take the Python path, once per distinct URL). ':' and '@'
+# are path characters (archive.org links hold a whole URL in their path) once a scheme
+# says where the host ends; without one, normalize_url's scheme test may see '://' in the
+# path, so such URLs go the Python way.
 _PLAIN_URL = (
     r"^(?P<scheme>(?i:https?)://)?"
     r"(?P<host>[A-Za-z0-9.\-]*[A-Za-z0-9\-][A-Za-z0-9.\-]*)"
-    r"(?P<path>/[A-Za-z0-9._~!$&'()*+,;=%/\-]*)?$"
+    r"(?P<path>/[A-Za-z0-9._~!$&'()*+,;=%/:@\-]*)?$"
 )
 
 
@@ -276,7 +279,10 @@ def normalized_url_lists(url_lists: pa.ListArray) -> pa.ListArray:
     if len(urls) == 0:
         return url_lists
     parts = pc.extract_regex(urls, pattern=_PLAIN_URL)
-    plain = pc.is_valid(parts).to_numpy(zero_copy_only=False)
+    schemeless_colon = pc.and_(pc.equal(pc.struct_field(parts, [0]), ""),
+                               pc.match_substring(urls, ":"))
+    plain = pc.and_(pc.is_valid(parts), pc.invert(schemeless_colon))
+    plain = pc.fill_null(plain, False).to_numpy(zero_copy_only=False)
     host = pc.utf8_rtrim(pc.utf8_lower(pc.struct_field(parts, [1])), characters=".")
     host = pc.replace_substring_regex(host, r"^www\.", "", max_replacements=1)
     path = pc.fill_null(pc.struct_field(parts, [2]), "")

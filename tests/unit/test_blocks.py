@@ -3,20 +3,24 @@
 ``sources.iter_raw`` line by line is the definition: which lines are records, their
 numbers, the byte-order mark, what a truncated gzip stream leaves and the reject it gets.
 The block reader (``block_records``) must hand on the same records, cut into the same
-chunks, and decoding a block must give the posts and rejects of decoding its lines.
+chunks, and decoding a block must give the posts and rejects of decoding its lines. Also
+here: a chunk's rows go to the day partitions ``strftime`` would name.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from swarmlens.classifier.batch.chunks import _parts
+from swarmlens.classifier.batch.chunks import _parts, _split_by_day
 from swarmlens.classifier.batch.engine import iter_chunks, plan_inputs
 from swarmlens.classifier.posts import blocks
 from swarmlens.classifier.posts.blocks import LineBlock, line_table
@@ -149,3 +153,18 @@ def test_decoding_a_block_equals_decoding_its_lines(tmp_path: Path) -> None:
     read = [batch for _, batch in read_batches([path], size=128)]
     assert sum(b.table.num_rows for b in read) == by_lines.table.num_rows
     assert [r.line for b in read for r in b.rejects] == [151, 261]
+
+
+def test_rows_go_to_the_utc_day_strftime_names() -> None:
+    moments = [datetime(2015, 11, 13, 23, 59, 59, 999999, tzinfo=UTC), None,
+               datetime(1969, 12, 31, 23, tzinfo=UTC), datetime(2015, 11, 14, tzinfo=UTC),
+               datetime(2015, 11, 13, tzinfo=UTC), None]
+    table = pa.table({"created_at": pa.array(moments, pa.timestamp("us", tz="UTC")),
+                      "row": list(range(len(moments)))})
+    got = [(day, part.column("row").to_pylist()) for day, part in _split_by_day(table)]
+    names = pc.fill_null(pc.strftime(table.column("created_at"), format="%Y-%m-%d"),
+                         "unknown").to_pylist()
+    expected = [(day, [i for i, name in enumerate(names) if name == day])
+                for day in sorted(set(names))]
+    assert got == expected
+    assert [day for day, _ in got] == ["1969-12-31", "2015-11-13", "2015-11-14", "unknown"]

@@ -67,8 +67,10 @@ def test_entity_columns_equal_extract(texts: list[str]) -> None:
     st.sampled_from(["https://www.Ex.COM/a/", "http://x.org", "justpaste.it/AbC", "www.x.com/",
                      "https://x.com//", "https://x.com/a?utm_source=t&id=1#top",
                      "https://x.com:8080/p", "https://u@x.com/p", "HTTP://WWW.X.COM./P/",
-                     "a.it/x://y", "https://./x", "https://ünï.com/x", "https://x.com/%7E/"]),
-    st.text(alphabet="htps:/w.xcom-_?#=&%AB", max_size=30)), max_size=6))
+                     "a.it/x://y", "https://./x", "https://ünï.com/x", "https://x.com/%7E/",
+                     "https://web.archive.org/web/2015/http://justpaste.it/Ab/", "x.co/a@b:c",
+                     "x.co/a:b", "http://x.co/@u:1/"]),
+    st.text(alphabet="htps:/w.xcom-_?#=&%AB@", max_size=30)), max_size=6))
 def test_normalized_urls_equal_normalize_url(urls: list[str]) -> None:
     lists = pa.array([urls, [], urls[::-1]], pa.list_(pa.string()))
     got = entity_columns.normalized_url_lists(lists).to_pylist()
