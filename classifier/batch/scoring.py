@@ -100,12 +100,16 @@ def _json_strings(values: pa.Array) -> pa.Array:
     control character are encoded by ``json.dumps`` instead (its \\uXXXX escapes).
     """
     values = values.cast(pa.string())
-    quoted = pc.binary_join_element_wise(
-        '"',
-        pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"'),
-        '"',
-        "",
-    )
+    # Most columns (ids, codes, hashtags) hold none of the bytes that need escaping: a
+    # look at the data buffer skips the kernels that would change nothing.
+    data = values.buffers()[2]
+    raw = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    escaped = values
+    if (raw == 0x5C).any() or (raw == 0x22).any():  # backslash, quote
+        escaped = pc.replace_substring(pc.replace_substring(values, "\\", "\\\\"), '"', '\\"')
+    quoted = pc.binary_join_element_wise('"', escaped, '"', "")
+    if not _may_hold_controls(raw):
+        return pc.fill_null(quoted, "null")
     controls = pc.fill_null(pc.match_substring_regex(values, _CONTROL), False)
     if pc.any(controls).as_py():
         rows = np.flatnonzero(controls.to_numpy(zero_copy_only=False))
@@ -116,6 +120,48 @@ def _json_strings(values: pa.Array) -> pa.Array:
         ]
         quoted = pc.replace_with_mask(quoted, controls, pa.array(exact, pa.string()))
     return pc.fill_null(quoted, "null")
+
+
+def _may_hold_controls(raw: np.ndarray) -> bool:
+    """Whether UTF-8 bytes may hold a control character or U+2028/U+2029 (E2 80 A8/A9)."""
+    if (raw < 0x20).any():
+        return True
+    leads = np.flatnonzero(raw[:-2] == 0xE2)
+    return bool(((raw[leads + 1] == 0x80) & ((raw[leads + 2] | 1) == 0xA9)).any())
+
+
+def _iso_seconds(column: pa.Array) -> pa.Array:
+    """'"YYYY-MM-DDTHH:MM:SSZ"' of each UTC timestamp ('null' for nulls), built with
+    integer arithmetic on the whole column (strftime costs a microsecond a row)."""
+    micros = pc.fill_null(column.cast(pa.int64()), 0).to_numpy()
+    if len(micros) == 0 or micros.min() < 0 or micros.max() >= _YEAR_10000_MICROS:
+        seconds = pc.cast(column, pa.timestamp("s", tz="UTC"), safe=False)  # 4-digit years
+        text = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
+        return pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null")
+    secs = micros // 1_000_000
+    days, clock = np.divmod(secs, 86_400)
+    # Civil date from days since 1970-01-01 (H. Hinnant's algorithm, proleptic Gregorian).
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    out = np.frombuffer(b'"0000-00-00T00:00:00Z"' * len(micros), np.uint8).reshape(-1, 22).copy()
+    for col, value, width in ((1, year, 4), (6, month, 2), (9, day, 2), (12, clock // 3600, 2),
+                              (15, clock // 60 % 60, 2), (18, clock % 60, 2)):
+        for k in range(width):
+            out[:, col + width - 1 - k] += (value // 10**k % 10).astype(np.uint8)
+    offsets = np.arange(0, 22 * len(micros) + 1, 22, dtype=np.int32)
+    text = pa.Array.from_buffers(pa.string(), len(micros),
+                                 [None, pa.py_buffer(offsets), pa.py_buffer(out)])
+    return pc.if_else(pc.is_valid(column), text, "null")
+
+
+_YEAR_10000_MICROS = 253_402_300_800_000_000  # 10000-01-01T00:00:00Z
 
 
 def _json_lists(lists: pa.Array) -> pa.Array:
@@ -152,9 +198,7 @@ def jsonl_bytes(table: pa.Table) -> bytes:
                 parts += [inner[j], pc.cast(number, pa.string())]
             parts.append("}")
         elif field.name == "created_at":
-            seconds = pc.cast(column, pa.timestamp("s", tz="UTC"), safe=False)
-            text = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
-            parts.append(pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null"))
+            parts.append(_iso_seconds(column))
         elif pa.types.is_list(field.type):
             parts.append(_json_lists(column))
         else:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from swarmlens.classifier.batch.scoring import jsonl_bytes, score_table
+from swarmlens.classifier.batch.scoring import _iso_seconds, jsonl_bytes, score_table
 from swarmlens.classifier.model.fused import decision_scores
 from swarmlens.classifier.model.linear import features
 from swarmlens.classifier.posts.columnar import decode_batch, posts_table
@@ -269,3 +269,15 @@ def test_a_bad_line_sends_only_its_neighbourhood_per_record() -> None:
     assert [(r.line, r.reason) for r in batch.rejects] == [(r.line, r.reason) for r in rejects]
     assert batch.read == 1000 and len(batch.rejects) == 1
     assert batch.vectorised >= 1000 - 2 * 64
+
+
+@FAST
+@given(moments=st.lists(st.one_of(st.none(), st.integers(0, 253_402_300_799_999_999),
+                                  st.integers(1_136_073_600_000_000, 4_102_444_800_000_000)),
+                        max_size=20))
+def test_iso_seconds_equal_strftime(moments: list[int | None]) -> None:
+    column = pa.array(moments, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+    seconds = pc.cast(column, pa.timestamp("s", tz="UTC"), safe=False)
+    text = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
+    expected = pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null")
+    assert _iso_seconds(column).to_pylist() == expected.to_pylist()
