@@ -28,12 +28,14 @@ from __future__ import annotations
 import os
 import re
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import scipy.sparse as sp
 from platformdirs import user_cache_path
+
+if TYPE_CHECKING:  # scipy is imported where a matrix is built: scoring never builds one
+    import scipy.sparse as sp
 
 # numba reads NUMBA_CACHE_DIR when it is imported; without it, cache=True writes next to
 # this file (the working tree in an editable install, site-packages otherwise).
@@ -471,6 +473,8 @@ def featurize(
         _capacity = int((offsets[-1] - offsets[0]) * (0.7 * (chi - clo + 1) + 0.3)) + 1024
     indptr, indices, values, nnz = _kernel(offsets, data, valid, _tables(), char_cfg, word_cfg,
                                            spec.n_features, _capacity)
+    import scipy.sparse as sp
+
     if nnz < 2**31 - 1:  # int32 indptr: scipy then keeps our arrays without a copy
         indptr = indptr.astype(np.int32)
     matrix = sp.csr_matrix((values[:nnz], indices[:nnz], indptr), shape=(n, spec.n_features))

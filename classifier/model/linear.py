@@ -14,18 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import scipy.sparse as sp
-from scipy.special import expit
 
 from swarmlens.classifier.errors import ArtifactFormatError
 from swarmlens.classifier.model import hashing
 from swarmlens.classifier.model.fused import pack
 from swarmlens.classifier.model.subwords import SubwordTable, pieces, pooled
 from swarmlens.classifier.text.prepare import prepare
+
+if TYPE_CHECKING:  # scipy is imported where a matrix is built: scoring never builds one
+    import scipy.sparse as sp
 
 ARCHITECTURE = "hashed-ngram-subword-nbsvm-calibrated.v2"
 # Models saved before the subword vectors: the same arrays, read with no vector block.
@@ -133,10 +134,18 @@ def features(
         blocks[1].data *= np.float32(params["word_weight"])
     if params["vectors_weight"] > 0 and vectors is not None:
         block = pooled(prepared, vectors) * (params["vectors_weight"] / vectors_scale)
-        blocks.append(sp.csr_matrix(block.astype(np.float32)))
+        blocks.append(_csr(block.astype(np.float32)))
     if len(blocks) == 1:
         return blocks[0]
+    import scipy.sparse as sp
+
     return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+
+def _csr(dense: np.ndarray) -> sp.csr_matrix:
+    import scipy.sparse as sp
+
+    return sp.csr_matrix(dense)
 
 
 def decision_function(
@@ -212,6 +221,8 @@ def calibrated(scores: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> n
     """
     logits = scores @ coef.T + intercept
     if logits.shape[1] == 1:  # binary: scikit-learn uses one sigmoid (expit)
+        from scipy.special import expit
+
         positive = expit(logits[:, 0])
         return np.vstack([1 - positive, positive]).T
     logits -= logits.max(axis=1, keepdims=True)
