@@ -2,8 +2,9 @@
 
 ``linear.features`` builds the model's input as a sparse matrix (hashed counts per family,
 TF-IDF, L2 per family, blocks side by side) and multiplies it by the weights. Scoring only
-needs the product, so this kernel computes it row by row as the counts come out of the
-hashing kernel's sort, never materialising the matrix: one pass over the text for both
+needs the product, so this kernel computes it row by row as the counts come out of a
+per-post hash table (the matrix path sorts instead: CSR wants sorted columns), never
+materialising the matrix: one pass over the text for both
 families (they share the decoded, lowercased buffer when their case settings agree), no
 CSR buffers, no TF-IDF pass, no scipy product. The matrix path stays for training and
 explanations; ``tests/unit/test_fused.py`` checks both give the same scores.
@@ -59,6 +60,54 @@ def _accumulate(indices, values, m, packed, offset, sublinear, weight, out, r):
             out[r, c] += v * packed[row, c + 1]
 
 
+_MAX_PROBES = 32
+"""Linear-probing steps allowed per key in ``_hash_count``; beyond, the row is sorted."""
+_TABLE_SIZE = 1 << 16
+"""Entries of the counting table: a post with more than half as many n-grams is sorted."""
+
+
+@_jit
+def _hash_count(keys, nt, slots, positions, indices, values):
+    """The distinct keys[:nt] with their counts in indices/values (first-seen order), by an
+    open-addressing table (``slots``, ``positions``: 2**b >= 2 nt entries, which stay in L1/L2
+    for a post) - a third of the cost of sorting. Returns the number of distinct keys, or
+    -1 when a key needed more than ``_MAX_PROBES`` steps: keys are unkeyed hashes, so
+    crafted text could pile them onto one slot, and the caller then sorts instead (worst
+    case n log n, never n squared)."""
+    size = 16
+    while size < 2 * nt:
+        size *= 2
+    if size > slots.size:
+        return -1
+    low = size - 1
+    slots[:size] = -1
+    m = 0
+    for t in range(nt):
+        k = keys[t]
+        s = k & low
+        steps = 0
+        while slots[s] != -1 and slots[s] != k:
+            s = (s + 1) & low
+            steps += 1
+            if steps > _MAX_PROBES:
+                return -1
+        if slots[s] == -1:
+            slots[s] = k
+            positions[s] = m
+            indices[m] = k
+            values[m] = 1.0
+            m += 1
+        else:
+            values[positions[s]] += 1.0
+    return m
+
+
+@_jit
+def _distinct(keys, tmp, nt, hist, log2nf, indices, values, slots, positions):
+    m = _hash_count(keys, nt, slots, positions, indices, values)
+    return m if m >= 0 else _sort_count(keys, tmp, nt, hist, log2nf, indices, values, 0)
+
+
 @_jit
 def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, packed,
                   sublinear, word_weight):
@@ -79,6 +128,8 @@ def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, pa
     while (1 << log2nf) < n_features:
         log2nf += 1
     hist = np.empty(min(n_features, 4 * keys.size) + 2, np.int64)
+    slots = np.empty(_TABLE_SIZE, np.int64)
+    positions = np.empty(_TABLE_SIZE, np.int32)
     for r in range(n):
         if valid.size and not valid[r]:
             continue
@@ -94,7 +145,7 @@ def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, pa
                 lo = min(clo, b - a)
                 nt = _ngrams(cbuf, ccpo, ccpo, 1, a, b, lo, max(chi, lo), _K_CHAR, mask, keys,
                              nt, hs)
-            m = _sort_count(keys, tmp, nt, hist, log2nf, indices, values, 0)
+            m = _distinct(keys, tmp, nt, hist, log2nf, indices, values, slots, positions)
             _accumulate(indices, values, m, packed, 0, sublinear, 1.0, out, r)
         if whi > 0:
             if chi > 0 and clower == wlower:
@@ -104,7 +155,7 @@ def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, pa
                                     wbuf, wcpo, wwf, seg)
                 ntok = _join_words(wbuf, wcpo, wwf, ncp, jbuf, ts, te)
             nt = _ngrams(jbuf, ts, te, 0, 0, ntok, wlo, whi, _K_WORD, mask, keys, 0, hs)
-            m = _sort_count(keys, tmp, nt, hist, log2nf, indices, values, 0)
+            m = _distinct(keys, tmp, nt, hist, log2nf, indices, values, slots, positions)
             # the word block always follows the char block (see ``linear.feature_specs``)
             _accumulate(indices, values, m, packed, n_features, sublinear, word_weight, out, r)
     return out

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from swarmlens.classifier.batch.scoring import _iso_seconds, jsonl_bytes, score_table
+from swarmlens.classifier.model import fused
 from swarmlens.classifier.model.fused import decision_scores
 from swarmlens.classifier.model.linear import features
 from swarmlens.classifier.posts.columnar import decode_batch, posts_table
@@ -215,13 +216,31 @@ def test_a_malformed_line_is_one_reject_and_the_rest_is_kept() -> None:
 
 def test_fused_scores_equal_the_matrix_product(trained_model: object) -> None:
     model = trained_model
+    rng = np.random.default_rng(0)  # a post of ~45,000 distinct n-grams: counted by sorting
+    long_text = "".join(rng.choice(list("abcdefgh   "), 12_000))
     texts = pa.array(["Paris brûle #ParisIsBurning", "", "عاجل: باريس", "İSTANBUL ΣΑΣ", None,
-                      "word " * 300, "a  b\t\tc https://t.co/x @user"])
+                      "word " * 300, "a  b\t\tc https://t.co/x @user", long_text])
     prepared = prep.prepare(texts, model.params["mask_urls"], model.params["mask_mentions"])
     fused = decision_scores(prepared, model.params, model.packed_)
     matrix = np.asarray(features(texts, model.params, model.idf_) @ model.coef_.T)
     np.testing.assert_allclose(fused, matrix, rtol=1e-5, atol=1e-6)
     assert np.all(fused[1] == 0) and np.all(fused[4] == 0)
+
+
+def test_hash_count_counts_like_sorting_and_gives_up_on_piled_keys() -> None:
+    rng = np.random.default_rng(1)
+    keys = rng.integers(0, 1 << 20, 3000).astype(np.int64)
+    keys[1000:1500] = keys[:500]  # duplicates
+    slots, positions = np.empty(fused._TABLE_SIZE, np.int64), np.empty(fused._TABLE_SIZE, np.int32)
+    indices, values = np.empty(3000, np.int32), np.empty(3000, np.float64)
+    m = fused._hash_count(keys, 3000, slots, positions, indices, values)
+    distinct, counts = np.unique(keys, return_counts=True)
+    assert m == len(distinct)
+    assert dict(zip(indices[:m].tolist(), values[:m].tolist(), strict=True)) == dict(
+        zip(distinct.tolist(), counts.astype(float).tolist(), strict=True))
+    # Distinct keys sharing their low bits (crafted text could do this): no quadratic probing.
+    piled = (np.arange(1, 200, dtype=np.int64) << 14) | 5
+    assert fused._hash_count(piled, len(piled), slots, positions, indices, values) == -1
 
 
 @pytest.fixture(scope="module")
