@@ -36,7 +36,7 @@ from swarmlens.classifier.posts.post import (
 )
 from swarmlens.classifier.posts.rejects import Rejected
 from swarmlens.classifier.posts.sources import Payload, expand_inputs, iter_raw
-from swarmlens.classifier.text.entity_columns import extract_columns, normalized_url_lists
+from swarmlens.classifier.text.entity_columns import post_entity_columns
 from swarmlens.classifier.text.langid import detect, normalize_lang
 from swarmlens.classifier.vocab import PLATFORMS
 
@@ -269,9 +269,7 @@ def _vectorised(table: pa.Table) -> tuple[np.ndarray, dict[str, pa.Array]]:
         else:
             fast &= ~_valid(label)
     columns["lang"] = _langs(_column(table, "lang"), columns["text"], n, fast)
-    hashtags, urls, domains, mentions, forms = extract_columns(columns["text"])
-    columns.update(hashtags=hashtags, urls=normalized_url_lists(urls), domains=domains,
-                   mentions=mentions, hashtag_forms=forms)
+    columns.update(post_entity_columns(columns["text"]))
     columns["retweet_of_author"] = _retweeted_authors(
         _ids(table, n, fast, "retweet_of_author"), columns["retweet_of"], columns["text"])
     return fast, columns

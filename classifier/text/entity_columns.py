@@ -148,6 +148,23 @@ def extract_columns(texts: pa.Array) -> ListColumns:
     ``entities.extract_all`` (and ``entities.domains`` on its URLs) gives for that text;
     the spellings are parallel to the hashtag keys.
     """
+    tags, urls, mentions, forms = _entity_lists(texts)
+    return tags, urls, url_entity_columns(urls)[0], mentions, forms
+
+
+def post_entity_columns(texts: pa.Array) -> dict[str, pa.ListArray]:
+    """The entity columns of a post table: ``extract_columns`` with each URL list
+    normalised (``entities.normalize_urls``), every URL parsed once for both."""
+    tags, urls, mentions, forms = _entity_lists(texts)
+    domains, normalized = url_entity_columns(urls)
+    return {"hashtags": tags, "urls": normalized, "domains": domains, "mentions": mentions,
+            "hashtag_forms": forms}
+
+
+def _entity_lists(
+    texts: pa.Array,
+) -> tuple[pa.ListArray, pa.ListArray, pa.ListArray, pa.ListArray]:
+    """(hashtags, urls as found, mentions, hashtag spellings) of every text."""
     n = len(texts)
     offsets, data, _ = _arrow_buffers(pc.fill_null(texts, ""))
     owner, starts, gathered = _candidate_chunks(offsets, data, _flags())
@@ -182,13 +199,7 @@ def extract_columns(texts: pa.Array) -> ListColumns:
     handle_order = np.concatenate([handles[1], handle_rows.astype(np.float64)])
     handle_values = pa.concat_arrays([handles[2], simple_handles.cast(pa.string())])
     tag_lists, form_lists = _grouped_with(*tags, forms, n)
-    return (
-        tag_lists,
-        url_lists,
-        _domain_lists(url_lists, n),
-        _grouped(handle_owner, handle_order, handle_values, n),
-        form_lists,
-    )
+    return tag_lists, url_lists, _grouped(handle_owner, handle_order, handle_values, n), form_lists
 
 
 def _expand(
@@ -238,27 +249,6 @@ def _grouped_with(
     return lists, pa.ListArray.from_arrays(offsets, taken)
 
 
-def _domain_lists(url_lists: pa.ListArray, n: int) -> pa.ListArray:
-    """``entities.domains`` of each text's URLs: ASCII URLs by RE2, the others in Python."""
-    urls = url_lists.flatten()
-    owner = pc.list_parent_indices(url_lists).to_numpy()
-    hosts = pc.struct_field(pc.extract_regex(urls, pattern=_HOST), [0])
-    hosts = pc.utf8_rtrim(pc.utf8_lower(hosts), characters=".")
-    valid = pc.and_(pc.match_substring(hosts, "."), pc.invert(pc.starts_with(hosts, ".")))
-    hosts = pc.if_else(valid, pc.replace_substring_regex(hosts, r"^www\.", "",
-                                                         max_replacements=1), None)
-    ascii_urls = pc.string_is_ascii(urls).to_numpy(zero_copy_only=False)
-    if not ascii_urls.all():
-        other = np.flatnonzero(~ascii_urls)
-        python_hosts = [entities.domain(u) for u in urls.take(pa.array(other)).to_pylist()]
-        mask = np.zeros(len(urls), bool)
-        mask[other] = True
-        hosts = pc.replace_with_mask(hosts, pa.array(mask), pa.array(python_hosts, pa.string()))
-    present = np.flatnonzero(pc.is_valid(hosts).to_numpy(zero_copy_only=False))
-    return _grouped(owner[present], present.astype(np.float64),
-                    hosts.take(pa.array(present)), n)
-
-
 # A URL that ``entities.normalize_url`` would only re-case and trim: ASCII, no userinfo,
 # port, query or fragment (those take the Python path, once per distinct URL). ':' and '@'
 # are path characters (archive.org links hold a whole URL in their path) once a scheme
@@ -271,30 +261,60 @@ _PLAIN_URL = (
 )
 
 
-def normalized_url_lists(url_lists: pa.ListArray) -> pa.ListArray:
-    """``entities.normalize_urls`` of each list: normalised, then unique in order."""
+def url_entity_columns(url_lists: pa.ListArray) -> tuple[pa.ListArray, pa.ListArray]:
+    """(``entities.domains``, ``entities.normalize_urls``) of each list of URLs, each URL
+    parsed once for both: a plain URL's host (``_PLAIN_URL``) is its domain too."""
     n = len(url_lists)
     urls = url_lists.flatten()
     owner = pc.list_parent_indices(url_lists).to_numpy()
     if len(urls) == 0:
-        return url_lists
+        return url_lists, url_lists
     parts = pc.extract_regex(urls, pattern=_PLAIN_URL)
     schemeless_colon = pc.and_(pc.equal(pc.struct_field(parts, [0]), ""),
                                pc.match_substring(urls, ":"))
-    plain = pc.and_(pc.is_valid(parts), pc.invert(schemeless_colon))
-    plain = pc.fill_null(plain, False).to_numpy(zero_copy_only=False)
     host = pc.utf8_rtrim(pc.utf8_lower(pc.struct_field(parts, [1])), characters=".")
-    host = pc.replace_substring_regex(host, r"^www\.", "", max_replacements=1)
+    plain = pc.and_(pc.and_(pc.is_valid(parts), pc.invert(schemeless_colon)),
+                    pc.greater(pc.utf8_length(host), 0))
+    plain = pc.fill_null(plain, False).to_numpy(zero_copy_only=False)
+    bare_host = pc.replace_substring_regex(host, r"^www\.", "", max_replacements=1)
     path = pc.fill_null(pc.struct_field(parts, [2]), "")
     path = pc.if_else(pc.greater(pc.utf8_length(path), 1), pc.utf8_rtrim(path, characters="/"),
                       "")
-    normalized = pc.binary_join_element_wise("https://", host, path, "")
-    # An empty host leaves the URL as it was; the Python path decides those too.
-    plain &= pc.fill_null(pc.greater(pc.utf8_length(host), 0), False).to_numpy(
-        zero_copy_only=False)
+    normalized = pc.binary_join_element_wise("https://", bare_host, path, "")
+    # entities.domain: a host with a dot, not at its start, then without 'www.'
+    domains = pc.if_else(pc.and_(pc.match_substring(host, "."),
+                                 pc.invert(pc.starts_with(host, "."))), bare_host, None)
     if not plain.all():
         other = np.flatnonzero(~plain)
-        exact = [entities.normalize_url(u) for u in urls.take(pa.array(other)).to_pylist()]
-        normalized = pc.replace_with_mask(normalized, pa.array(~plain),
-                                          pa.array(exact, pa.string()))
-    return _grouped(owner, np.arange(len(urls), dtype=np.float64), normalized, n)
+        rest = urls.take(pa.array(other))
+        exact = [entities.normalize_url(u) for u in rest.to_pylist()]
+        mask = pa.array(~plain)
+        normalized = pc.replace_with_mask(normalized, mask, pa.array(exact, pa.string()))
+        domains = pc.replace_with_mask(domains, mask, _hosts(rest))
+    present = np.flatnonzero(pc.is_valid(domains).to_numpy(zero_copy_only=False))
+    domain_lists = _grouped(owner[present], present.astype(np.float64),
+                            domains.take(pa.array(present)), n)
+    order = np.arange(len(urls), dtype=np.float64)
+    return domain_lists, _grouped(owner, order, normalized, n)
+
+
+def _hosts(urls: pa.Array) -> pa.Array:
+    """``entities.domain`` of each URL: ASCII URLs by RE2, the others in Python."""
+    hosts = pc.struct_field(pc.extract_regex(urls, pattern=_HOST), [0])
+    hosts = pc.utf8_rtrim(pc.utf8_lower(hosts), characters=".")
+    valid = pc.and_(pc.match_substring(hosts, "."), pc.invert(pc.starts_with(hosts, ".")))
+    hosts = pc.if_else(valid, pc.replace_substring_regex(hosts, r"^www\.", "",
+                                                         max_replacements=1), None)
+    ascii_urls = pc.string_is_ascii(urls).to_numpy(zero_copy_only=False)
+    if not ascii_urls.all():
+        other = np.flatnonzero(~ascii_urls)
+        python_hosts = [entities.domain(u) for u in urls.take(pa.array(other)).to_pylist()]
+        mask = np.zeros(len(urls), bool)
+        mask[other] = True
+        hosts = pc.replace_with_mask(hosts, pa.array(mask), pa.array(python_hosts, pa.string()))
+    return hosts
+
+
+def normalized_url_lists(url_lists: pa.ListArray) -> pa.ListArray:
+    """``entities.normalize_urls`` of each list: normalised, then unique in order."""
+    return url_entity_columns(url_lists)[1]

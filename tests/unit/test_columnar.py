@@ -57,10 +57,14 @@ def test_entity_columns_equal_extract(texts: list[str]) -> None:
     texts = [t.encode("utf-8", "replace").decode("utf-8") for t in texts]
     columns = entity_columns.extract_columns(pa.array(texts, pa.string()))
     normalized = entity_columns.normalized_url_lists(columns[1])
+    posts = entity_columns.post_entity_columns(pa.array(texts, pa.string()))
     for i, text in enumerate(texts):
         got = tuple(column[i].as_py() for column in columns)
         assert got == _expected_entities(text), text
         assert normalized[i].as_py() == entities.normalize_urls(got[1]), text
+        assert posts["urls"][i].as_py() == normalized[i].as_py()
+        assert [posts[k][i].as_py() for k in ("hashtags", "domains", "mentions",
+                                              "hashtag_forms")] == [*got[:1], *got[2:]]
 
 
 @FAST
