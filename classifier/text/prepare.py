@@ -15,18 +15,31 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from functools import cache
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from swarmlens.classifier.text import codepoints
 
 URL_TOKEN = "xxurl"
 MENTION_TOKEN = "xxuser"
 
+
+def _re2_class(ranges: tuple[tuple[int, int], ...]) -> str:
+    """An RE2 character class of code-point ranges (inclusive)."""
+    return "[" + "".join(rf"\x{{{a:04x}}}" + (rf"-\x{{{b:04x}}}" if b != a else "")
+                         for a, b in ranges) + "]"
+
+
+# Zero-width and bidi controls, soft hyphen, BOM: removed.
+_CONTROL_RANGES = ((0x00AD, 0x00AD), (0x061C, 0x061C), (0x180E, 0x180E), (0x200B, 0x200F),
+                   (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF))
+# Arabic diacritics (harakat, Quranic marks) and tatweel: removed.
+_ARABIC_MARK_RANGES = ((0x0610, 0x061A), (0x064B, 0x065F), (0x0670, 0x0670),
+                       (0x06D6, 0x06ED), (0x0640, 0x0640))
 # RE2 syntax (Arrow's regex engine): \x{...} escapes, \pL/\pN for Unicode classes.
-_CONTROLS = (
-    r"[\x{00ad}\x{061c}\x{180e}\x{200b}-\x{200f}\x{202a}-\x{202e}"
-    r"\x{2060}-\x{2064}\x{2066}-\x{206f}\x{feff}]"
-)
-_ARABIC_MARKS = r"[\x{0610}-\x{061a}\x{064b}-\x{065f}\x{0670}\x{06d6}-\x{06ed}\x{0640}]"
+_CONTROLS = _re2_class(_CONTROL_RANGES)
+_ARABIC_MARKS = _re2_class(_ARABIC_MARK_RANGES)
 # URLs, truncated ones too ('https:/…', 'https://t.co/ab…'), and scheme-less pic.twitter.com/.
 # RE2's \s is ASCII only: the class below also stops a URL at Unicode line and space
 # separators that NFKC leaves alone.
@@ -38,14 +51,16 @@ _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&#
              ("&amp;", "&"))
 # Not inside a word or an e-mail address ('john@x.com' stays); marks belong to the handle.
 _MENTION = r"(^|[^\pL\pN\pM_.@])@[\pL\pN\pM_]+"
-# Arabic letter variants -> the base letter, one regex pass per target letter.
-_ARABIC_FOLD = (
-    (r"[\x{0622}\x{0623}\x{0625}\x{0671}]", "\u0627"),  # آ أ إ ٱ -> ا
-    (r"[\x{0649}\x{06cc}\x{06d2}]", "\u064a"),  # ى ی ے -> ي
-    (r"\x{06a9}", "\u0643"),  # ک -> ك
-    (r"\x{06c1}", "\u0647"),  # ہ -> ه
+# Arabic letter variants -> the base letter.
+_ARABIC_FOLD_CODES = (
+    ((0x0622, 0x0623, 0x0625, 0x0671), "\u0627"),  # آ أ إ ٱ -> ا
+    ((0x0649, 0x06CC, 0x06D2), "\u064a"),  # ى ی ے -> ي
+    ((0x06A9,), "\u0643"),  # ک -> ك
+    ((0x06C1,), "\u0647"),  # ہ -> ه
 )
-_ARABIC = r"[\x{0600}-\x{06ff}]"
+# The same as regex passes, one per target letter (the definition ``_fold_arabic`` runs).
+_ARABIC_FOLD = tuple((_re2_class(tuple((v, v) for v in variants)), base)
+                     for variants, base in _ARABIC_FOLD_CODES)
 
 
 def as_arrow(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -82,11 +97,12 @@ def prepare(
     dropped, Arabic diacritics and tatweel removed, Arabic letter variants unified.
     """
     arr = pc.fill_null(as_arrow(texts), "")
-    # Each step runs on the rows it can change only: most rows need no NFKC, no control
-    # removal and no Arabic folding, and a regex replacement costs more than a match.
-    arr = _on_rows(arr, _nfkc_suspects(), lambda a: pc.utf8_normalize(a, form="NFKC"))
-    arr = _on_rows(arr, _CONTROLS, lambda a: pc.replace_substring_regex(a, _CONTROLS, ""))
-    if pc.any(pc.match_substring(arr, "&")).as_py():  # most batches have no entity at all
+    # Each step runs on the rows it can change only: most rows need no NFKC and no control
+    # removal, and finding them by a table lookup per code point costs less than a regex.
+    arr = _on_flagged(arr, _nfkc_table(), lambda a: pc.utf8_normalize(a, form="NFKC"))
+    arr = _on_flagged(arr, _control_table(),
+                      lambda a: pc.replace_substring_regex(a, _CONTROLS, ""))
+    if _holds_byte(arr, b"&"):  # most batches have no entity at all
         for entity, char in _ENTITIES:
             arr = pc.replace_substring(arr, pattern=entity, replacement=char)
     if mask_urls:
@@ -95,7 +111,54 @@ def prepare(
         arr = _on_rows(arr, "@", lambda a: pc.replace_substring_regex(
             a, pattern=_MENTION, replacement=r"\1" + MENTION_TOKEN), literal=True)
     arr = pc.replace_substring_regex(arr, pattern=_RETWEET, replacement="", max_replacements=1)
-    return _on_rows(arr, _ARABIC, _fold_arabic)
+    # The Arabic folding maps code points one by one: one pass of a table (``_fold_arabic``
+    # is its definition as regex replacements; a test compares the two on every code point).
+    return codepoints.mapped(arr, _arabic_mapping())
+
+
+def _holds_byte(arr: pa.Array, byte: bytes) -> bool:
+    """Whether the array's data buffer holds ``byte`` (the whole buffer: it may say yes
+    for a slice that does not)."""
+    data = arr.buffers()[2]
+    return data is not None and bool((np.frombuffer(data, np.uint8) == byte[0]).any())
+
+
+def _on_flagged(arr: pa.Array, table: np.ndarray, step: Callable[[pa.Array], pa.Array]
+                ) -> pa.Array:
+    """``step`` applied to the rows holding a code point ``table`` flags."""
+    hits = codepoints.flagged_rows(arr, table)
+    if not hits.any():
+        return arr
+    if hits.all():
+        return step(arr)
+    mask = pa.array(hits)
+    return pc.replace_with_mask(arr, mask, step(arr.filter(mask)))
+
+
+@cache
+def _control_table() -> np.ndarray:
+    return codepoints.table_of(_CONTROL_RANGES)
+
+
+@cache
+def _nfkc_table() -> np.ndarray:
+    """1 for every code point outside the NFKC-stable runs of ``_nfkc_suspects``."""
+    table = np.ones(codepoints.CODE_POINTS, np.uint8)
+    for low, high in _nfkc_stable_runs():
+        table[low : high + 1] = 0
+    return table
+
+
+@cache
+def _arabic_mapping() -> np.ndarray:
+    """What ``_fold_arabic`` does to each code point of the Arabic block: -1 deletes."""
+    low, high = codepoints.ARABIC_BLOCK
+    mapping = np.arange(low, high + 1, dtype=np.int64)
+    for a, b in _ARABIC_MARK_RANGES:
+        mapping[a - low : b - low + 1] = -1
+    for variants, base in _ARABIC_FOLD_CODES:
+        mapping[[v - low for v in variants]] = ord(base)
+    return mapping
 
 
 def _fold_arabic(arr: pa.Array) -> pa.Array:
@@ -147,6 +210,12 @@ def nfkc_stable(cp: int) -> bool:
 @cache
 def _nfkc_suspects() -> str:
     """RE2 class of every character outside the NFKC-stable part of the safe ranges."""
+    return "[^" + "".join(rf"\x{{{a:x}}}-\x{{{b:x}}}" for a, b in _nfkc_stable_runs()) + "]"
+
+
+@cache
+def _nfkc_stable_runs() -> tuple[tuple[int, int], ...]:
+    """Runs (inclusive) of the characters NFKC leaves alone wherever they stand."""
     stable = [cp for low, high in _NFKC_SAFE_RANGES for cp in range(low, high + 1)
               if nfkc_stable(cp)]
     # Arrow's utf8proc may know a newer Unicode than Python does (U+209D 'ʷ'-like letters
@@ -163,4 +232,4 @@ def _nfkc_suspects() -> str:
             runs[-1][1] = cp
         else:
             runs.append([cp, cp])
-    return "[^" + "".join(rf"\x{{{a:x}}}-\x{{{b:x}}}" for a, b in runs) + "]"
+    return tuple((a, b) for a, b in runs)

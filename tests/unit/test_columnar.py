@@ -24,7 +24,7 @@ from swarmlens.classifier.model.linear import features
 from swarmlens.classifier.posts.columnar import decode_batch, posts_table
 from swarmlens.classifier.posts.readers import decode
 from swarmlens.classifier.posts.rejects import Rejected
-from swarmlens.classifier.text import entities, entity_columns
+from swarmlens.classifier.text import codepoints, entities, entity_columns
 from swarmlens.classifier.text import prepare as prep
 from swarmlens.classifier.vocab import OUTPUT_SCHEMA
 
@@ -114,6 +114,22 @@ def test_nfkc_is_skipped_only_where_it_changes_nothing() -> None:
         assert pc.utf8_normalize(texts, form="NFKC").equals(texts)
         values = texts.to_pylist()
         assert [unicodedata.normalize("NFKC", t) for t in values] == values
+
+
+def test_code_point_tables_are_the_regexes() -> None:
+    """The table-driven parts of ``prepare`` against the regex passes they replace, on
+    every code point (alone, and inside a word)."""
+    every = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000]
+    alone = pa.array(every)
+    for table, pattern in ((prep._nfkc_table(), prep._nfkc_suspects()),
+                           (prep._control_table(), prep._CONTROLS)):
+        flagged = codepoints.flagged_rows(alone, table)
+        np.testing.assert_array_equal(
+            flagged, pc.match_substring_regex(alone, pattern).to_numpy(zero_copy_only=False))
+    arabic = pa.array(["x" + chr(cp) + "ب" + chr(cp) for cp in range(0x0590, 0x0710)])
+    assert codepoints.mapped(arabic, prep._arabic_mapping()).equals(prep._fold_arabic(arabic))
+    sliced = pa.array(["أَ", "إ", "aـb"]).slice(1)
+    assert codepoints.mapped(sliced, prep._arabic_mapping()).to_pylist() == ["ا", "ab"]
 
 
 @FAST
