@@ -95,3 +95,79 @@ def _mapped(offsets, data, mapping):
             p += 1
         new_offsets[r + 1] = nb
     return new_offsets, out
+
+
+def masked_mentions(texts: pa.Array, token: str) -> tuple[pa.Array, np.ndarray]:
+    """``texts`` (no nulls) with each mention ``(^|[^\\pL\\pN\\pM_.@])@[\\pL\\pN\\pM_]+``
+    replaced by its first group and ``token``, decided for rows whose mentions have only
+    ASCII around them; and the rows it could not decide (a non-ASCII character where the
+    pattern asks whether it is a letter, digit or mark), which the caller hands to RE2.
+    Those rows hold their text unchanged here."""
+    offsets, data, _ = _arrow_buffers(texts)
+    word = np.zeros(128, np.uint8)  # ASCII [\pL\pN\pM_]
+    word[[*range(48, 58), *range(65, 91), *range(97, 123), 95]] = 1
+    new_offsets, new_data, unsure = _masked_mentions(
+        offsets, data, word, np.frombuffer(token.encode(), np.uint8))
+    size = int(new_offsets[-1])
+    kind = pa.large_string() if size >= 2**31 else pa.string()
+    dtype = np.int64 if size >= 2**31 else np.int32
+    result = pa.Array.from_buffers(kind, len(texts), [
+        None, pa.py_buffer(new_offsets.astype(dtype)), pa.py_buffer(new_data[:size])])
+    return result.cast(pa.string()), unsure.astype(bool)
+
+
+@_jit
+def _masked_mentions(offsets, data, word, token):
+    n = offsets.size - 1
+    grow = token.size  # a match is >= 2 bytes ('@x'); the token adds at most this per match
+    out = np.empty(max(1, (offsets[n] - offsets[0]) * (1 + grow // 2) + 1), np.uint8)
+    new_offsets = np.zeros(n + 1, np.int64)
+    unsure = np.zeros(n, np.uint8)
+    nb = 0
+    for r in range(n):
+        start, end = offsets[r], offsets[r + 1]
+        row_start = nb
+        p = start
+        while p < end:
+            b = data[p]
+            # A match starts here with '@' (at the text's start) or with the character
+            # before an '@'; both need the character after the '@' to be a word character.
+            at = -1
+            if b == 64 and p == start:
+                at = p
+            elif p + 1 < end and data[p + 1] == 64:
+                if b >= 0x80:  # is it a letter? only RE2 knows its tables
+                    if p + 2 < end:
+                        unsure[r] = 1
+                        break
+                elif not word[b] and b != 46 and b != 64:
+                    at = p + 1
+            if at >= 0 and at + 1 < end:
+                q = at + 1
+                if data[q] >= 0x80:
+                    unsure[r] = 1
+                    break
+                if word[data[q]]:
+                    while q < end and data[q] < 0x80 and word[data[q]]:
+                        q += 1
+                    if q < end and data[q] >= 0x80:  # does the handle go on?
+                        unsure[r] = 1
+                        break
+                    if at > p:  # keep the character before the '@'
+                        out[nb] = b
+                        nb += 1
+                    for t in range(token.size):
+                        out[nb + t] = token[t]
+                    nb += token.size
+                    p = q
+                    continue
+            out[nb] = b
+            nb += 1
+            p += 1
+        if unsure[r]:  # copied unchanged; the caller decides the row with RE2
+            nb = row_start
+            for p in range(start, end):
+                out[nb] = data[p]
+                nb += 1
+        new_offsets[r + 1] = nb
+    return new_offsets, out, unsure

@@ -132,6 +132,22 @@ def test_code_point_tables_are_the_regexes() -> None:
     assert codepoints.mapped(sliced, prep._arabic_mapping()).to_pylist() == ["ا", "ab"]
 
 
+MENTION_TEXT = st.lists(st.sampled_from(
+    ["@", "@", "a", "Z", "0", "_", ".", " ", "\n", ":", "-", "é", "\u0301", "ب", "١", "،",
+     "\u200b", "🔥", "@@", "x@y", "\t"]), max_size=12).map("".join)
+
+
+@FAST
+@given(texts=st.lists(MENTION_TEXT, min_size=1, max_size=10))
+def test_mention_masking_is_the_regex(texts: list[str]) -> None:
+    arr = pa.array(texts, pa.string())
+    expected = pc.replace_substring_regex(arr, prep._MENTION, r"\1" + prep.MENTION_TOKEN)
+    assert prep._masked_mentions(arr).to_pylist() == expected.to_pylist()
+    fast, unsure = codepoints.masked_mentions(arr, prep.MENTION_TOKEN)
+    decided = [f for f, u in zip(fast.to_pylist(), unsure, strict=True) if not u]
+    assert decided == [e for e, u in zip(expected.to_pylist(), unsure, strict=True) if not u]
+
+
 @FAST
 @given(texts=st.lists(TEXT, max_size=8))
 def test_prepare_equals_every_step_on_every_row(texts: list[str]) -> None:
