@@ -282,10 +282,22 @@ def _retweeted_authors(given: pa.Array, retweet_of: pa.Array, texts: pa.Array) -
     rows = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
     if not len(rows):
         return given
-    found = [retweeted_author(t) for t in texts.take(pa.array(rows)).to_pylist()]
+    candidate_texts = texts.take(pa.array(rows))
+    # An ASCII handle (the usual case) is what the Python regex finds too; the others
+    # (a handle with a non-ASCII letter, or none) are decided by ``retweeted_author``.
+    found = pc.struct_field(pc.extract_regex(candidate_texts, _ASCII_RETWEET), [0])
+    unsure = np.flatnonzero(~pc.is_valid(found).to_numpy(zero_copy_only=False))
+    if len(unsure):
+        exact = [retweeted_author(t) for t in candidate_texts.take(pa.array(unsure)).to_pylist()]
+        unsure_mask = np.zeros(len(rows), bool)
+        unsure_mask[unsure] = True
+        found = pc.replace_with_mask(found, pa.array(unsure_mask), pa.array(exact, pa.string()))
     mask = np.zeros(len(given), bool)
     mask[rows] = True
-    return pc.replace_with_mask(given, pa.array(mask), pa.array(found, pa.string()))
+    return pc.replace_with_mask(given, pa.array(mask), found)
+
+
+_ASCII_RETWEET = r"^RT @(?P<handle>[A-Za-z0-9_]{1,50}):"
 
 
 def _label_or_none(value: object) -> str | None:

@@ -177,6 +177,9 @@ GOOD = [
     {"id": "a6", "text": "RT @Demo_x: shared http://WWW.X.org/a/", "retweet_of": "a1"},
     {"id": "a7", "text": "RT @y: z", "retweet_of": "12", "retweet_of_author": "given"},
     {"id": "a8", "text": "RT @not_a_retweet: no retweet_of"},
+    {"id": "a10", "text": "RT @José_1: non-ASCII handle", "retweet_of": "a1"},
+    {"id": "a11", "text": "RT @" + "h" * 51 + ": too long", "retweet_of": "a1"},
+    {"id": "a12", "text": "RT @a b: no colon after the handle", "retweet_of": "a1"},
     {"id": "a9", "text": "#الدولة_الإسلامية #ParisIsBurning x#y #parisisburning ＃Ｔａｇ",
      "lang": "ar"},
 ]
