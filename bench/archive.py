@@ -1,6 +1,6 @@
 """End-to-end archive scoring: posts/s and peak RSS, processes vs Dask, and kill -9 resume.
 
-    python bench/archive.py [--n 1000000] [--workers 2]
+    python bench/archive.py [--n 1000000] [--workers 2] [--repeats 1]
     python bench/archive.py --kill 5 [--n 1000000]
 
 Generates an N-post gzip JSONL archive with the demo generator (cached in the temp
@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import subprocess
@@ -68,6 +69,7 @@ def tree_rss(process: psutil.Process) -> tuple[int, int]:
 
 
 def timed_run(archive: Path, out: Path, workers: int, scheduler: str | None) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(
         command(archive, out, workers, scheduler),
@@ -88,8 +90,11 @@ def timed_run(archive: Path, out: Path, workers: int, scheduler: str | None) -> 
         time.sleep(0.2)
     seconds = time.perf_counter() - started
     summary = json.loads(process.stdout.read())
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the tree: workers are waited for
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "posts": summary["read"],
         "peak_driver": peak_driver,
         "peak_worker": peak_worker,
@@ -123,6 +128,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kill", type=int, default=0, help="kill -9 the job N times, resume")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each scheduler")
     args = parser.parse_args()
 
     # The current default model, built fresh in a registry of the bench's own (a user's
@@ -143,20 +149,27 @@ def main() -> None:
                 f"\narchive: {args.n:,} posts, {size_mb:,.0f} MB gzip JSONL; workers={args.workers}"
             )
             print(
-                f"{'run':28} {'posts/s':>9} {'seconds':>8} {'driver MiB':>11} {'worker MiB':>11} {'tree MiB':>9}"
+                f"{'run':28} {'posts/s':>9} {'seconds':>8} {'CPU s':>7} {'CPU us/post':>12} "
+                f"{'driver MiB':>11} {'worker MiB':>11} {'tree MiB':>9}"
             )
-            for name, scheduler in (("processes", None), ("dask LocalCluster", "local")):
-                result = timed_run(archive, work / name.replace(" ", "-"), args.workers, scheduler)
-                rate = result["posts"] / result["seconds"]
-                print(
-                    f"{name:28} {rate:>9,.0f} {result['seconds']:>8.1f} "
-                    f"{result['peak_driver'] / mb:>11,.0f} {result['peak_worker'] / mb:>11,.0f} "
-                    f"{result['peak_total'] / mb:>9,.0f}",
-                    flush=True,
-                )
+            for repeat in range(args.repeats):
+                for name, scheduler in (("processes", None), ("dask LocalCluster", "local")):
+                    out = work / f"{name.replace(' ', '-')}-{repeat}"
+                    result = timed_run(archive, out, args.workers, scheduler)
+                    shutil.rmtree(out, ignore_errors=True)
+                    rate = result["posts"] / result["seconds"]
+                    cpu = result["cpu_seconds"]
+                    print(
+                        f"{name:28} {rate:>9,.0f} {result['seconds']:>8.1f} {cpu:>7.1f} "
+                        f"{1e6 * cpu / max(result['posts'], 1):>12.1f} "
+                        f"{result['peak_driver'] / mb:>11,.0f} {result['peak_worker'] / mb:>11,.0f} "
+                        f"{result['peak_total'] / mb:>9,.0f}",
+                        flush=True,
+                    )
             print(
                 "(wall time of the whole command: process start-up, model load, reading, "
-                "scoring, writing, dedup pass and summary)"
+                "scoring, writing, dedup pass and summary; CPU: user + system seconds of the "
+                "whole process tree, which a shared machine's neighbours disturb less)"
             )
         else:
             reference = work / "reference"
@@ -197,6 +210,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(models, ignore_errors=True)
     extra = f" --kill {args.kill}" if args.kill else ""
+    extra += f" --repeats {args.repeats}" if args.repeats != 1 else ""
     print(f"command: python bench/archive.py --n {args.n} --workers {args.workers}{extra}")
 
 
