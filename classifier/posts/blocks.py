@@ -37,6 +37,7 @@ class LineBlock:
     first_line: int
     data: bytes
     records: int
+    open_end: bool = False  # the file's last line had no b"\n" (``data`` ends in an added one)
 
     def lines(self) -> list[tuple[int, bytes]]:
         """(line number, line) of each record, as the line-by-line reader gives them."""
@@ -44,6 +45,9 @@ class LineBlock:
         for number, line in enumerate(self.data.split(b"\n")[:-1], start=self.first_line):
             if line.strip():
                 found.append((number, line + b"\n"))
+        if self.open_end and found and found[-1][0] == self.first_line + self.data.count(
+                b"\n") - 1:  # the last line is a record: hand it on as it was, unended
+            found[-1] = (found[-1][0], found[-1][1][:-1])
         return found
 
     def split(self, records: int) -> list[LineBlock]:
@@ -57,7 +61,8 @@ class LineBlock:
                 continue
             start = int(ends[first - 1]) + 1 if first else 0
             blocks.append(LineBlock(self.first_line + first,
-                                    self.data[start : int(ends[last]) + 1], count))
+                                    self.data[start : int(ends[last]) + 1], count,
+                                    self.open_end and last == len(ends) - 1))
         return blocks
 
 
@@ -101,18 +106,19 @@ def jsonl_blocks(
     records: records per block (the last block of the file may hold fewer).
     """
     parts: list[bytes] = []  # the open block's lines
-    first_line, held, next_line, tail = 1, 0, 1, b""
-    failure: Exception | None = None
+    first_line, held, next_line = 1, 0, 1
+    tail: list[bytes] = []  # the line begun but not ended (kept in pieces: a long line
+    failure: Exception | None = None  # is joined once, not once per piece)
     while failure is None:
         piece, failure = _piece(handle)
         if not piece:
             break
-        data = tail + piece
-        cut = data.rfind(b"\n") + 1
+        cut = piece.rfind(b"\n") + 1
         if not cut:
-            tail = data
+            tail.append(piece)
             continue
-        whole, tail = data[:cut], data[cut:]
+        whole = b"".join([*tail, piece[:cut]])
+        tail = [piece[cut:]] if cut < len(piece) else []
         ends, is_record = line_table(whole)
         cumulative = np.cumsum(is_record)
         start = used = 0  # bytes and records of ``whole`` already in blocks
@@ -134,11 +140,12 @@ def jsonl_blocks(
         if held:
             yield first_line, LineBlock(first_line, b"".join(parts), held)
         raise failure
-    if tail:  # a last line without its b"\n"
-        parts.append(tail + b"\n")
-        held += bool(tail.strip())
+    last_line = b"".join(tail)
+    if last_line:  # a last line without its b"\n": one is added, and the block says so
+        parts.append(last_line + b"\n")
+        held += bool(last_line.strip())
     if held:
-        yield first_line, LineBlock(first_line, b"".join(parts), held)
+        yield first_line, LineBlock(first_line, b"".join(parts), held, bool(last_line))
 
 
 def _piece(handle: IO[bytes]) -> tuple[bytes, Exception | None]:
