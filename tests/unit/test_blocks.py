@@ -152,6 +152,19 @@ def test_a_cut_last_line_is_rejected_as_the_line_reader_rejects_it(tmp_path: Pat
     assert "unexpected end of data" in by_lines.rejects[0].reason
 
 
+def test_form_feed_lines_do_not_send_a_block_per_record() -> None:
+    rows = []
+    for i in range(300):
+        rows.append(json.dumps({"id": f"p{i}", "text": f"post {i}"}))
+        if i % 10 == 0:
+            rows.append("\x0c" if i % 20 else " \x0b ")  # blank to Python, not to Arrow
+    block = LineBlock(1, ("\n".join(rows) + "\n").encode(), 300)
+    by_block = decode_block("s.jsonl", block)
+    by_lines = decode_batch("s.jsonl", block.lines())
+    assert by_block.table.to_pylist() == by_lines.table.to_pylist()
+    assert by_block.vectorised == 300 and not by_block.rejects
+
+
 def test_split_keeps_every_line_and_numbers_it() -> None:
     data = b'{"a":1}\n\n{"a":2}\n \n{"a":3}\n{"a":4}\n\n'
     block = LineBlock(10, data, 4)
