@@ -21,7 +21,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from swarmlens.classifier.fsio import atomic_path, atomic_write_bytes
-from swarmlens.classifier.posts.blocks import LineBlock
 from swarmlens.classifier.posts.readers import Payload
 from swarmlens.classifier.vocab import OUTPUT_SCHEMA
 
@@ -85,10 +84,10 @@ def score_chunk(
     # Imported here, in the workers: the driver, which only reads and dispatches, never
     # loads the scoring stack (numba, its compiled kernels), which keeps its memory small.
     from swarmlens.classifier.batch.scoring import READ_CHUNK_SIZE, score_table
-    from swarmlens.classifier.posts.columnar import POST_SCHEMA, decode_batch
+    from swarmlens.classifier.posts.columnar import POST_SCHEMA, decode_batch, record_parts
 
     model = _model(ref)
-    batches = [decode_batch(source, part) for part in _parts(items, READ_CHUNK_SIZE)]
+    batches = [decode_batch(source, part) for part in record_parts(items, READ_CHUNK_SIZE)]
     rejects = [reject for batch in batches for reject in batch.rejects]
     read = sum(batch.read for batch in batches)
     posts = (
@@ -123,25 +122,6 @@ def score_chunk(
     )
     atomic_write_bytes(root / "_chunks" / f"{chunk_id}.json", json.dumps(asdict(result)).encode())
     return result
-
-
-def _parts(items: list[tuple[int, Payload]], size: int) -> Iterator[list[tuple[int, Payload]]]:
-    """``items`` in parts of at most ``size`` records (a block of lines counts its records)."""
-    part: list[tuple[int, Payload]] = []
-    for line, payload in items:
-        if isinstance(payload, LineBlock):
-            if part:
-                yield part
-                part = []
-            for block in payload.split(size):
-                yield [(block.first_line, block)]
-            continue
-        part.append((line, payload))
-        if len(part) >= size:
-            yield part
-            part = []
-    if part:
-        yield part
 
 
 def first_of_each_id(posts: pa.Table) -> tuple[pa.Table, int]:

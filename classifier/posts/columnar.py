@@ -94,20 +94,30 @@ def read_batches(
     """
     for path in expand_inputs(inputs):
         source = str(path)
-        items: list[tuple[int, Payload]] = []
-        for line, payload in iter_raw(path, block_records=size):
-            if isinstance(payload, LineBlock):  # JSONL: blocks of ``size`` records
-                if items:
-                    yield source, decode_batch(source, items)
-                    items = []
-                yield source, decode_block(source, payload)
-                continue
-            items.append((line, payload))
-            if len(items) >= size:
-                yield source, decode_batch(source, items)
-                items = []
-        if items:
-            yield source, decode_batch(source, items)
+        for part in record_parts(iter_raw(path, block_records=size), size):
+            yield source, decode_batch(source, part)
+
+
+def record_parts(
+    items: Iterable[tuple[int, Payload]], size: int
+) -> Iterator[list[tuple[int, Payload]]]:
+    """``items`` in parts of at most ``size`` records, each a run of single records or one
+    block of lines (a ``LineBlock`` counts its records and is split to fit)."""
+    part: list[tuple[int, Payload]] = []
+    for line, payload in items:
+        if isinstance(payload, LineBlock):
+            if part:
+                yield part
+                part = []
+            for block in payload.split(size):
+                yield [(block.first_line, block)]
+            continue
+        part.append((line, payload))
+        if len(part) >= size:
+            yield part
+            part = []
+    if part:
+        yield part
 
 
 def posts_table(posts: Sequence[Post]) -> pa.Table:
@@ -123,20 +133,12 @@ def decode_batch(source: str, items: Sequence[tuple[int, object]]) -> DecodedBat
 
     source: the file they come from (for rejects). JSON lines (bytes payloads) are
     parsed and validated as one Arrow batch, and so is each block of lines
-    (``LineBlock``); other payloads go per record.
+    (``LineBlock``); other payloads go per record (a block mixed with them too, line by
+    line: ``record_parts`` never mixes them).
     """
     lines = [payload for _, payload in items]
-    if any(type(p) is LineBlock for p in lines):
-        parts, run = [], []
-        for item in items:
-            if type(item[1]) is LineBlock:
-                if run:
-                    parts.append(decode_batch(source, run))
-                    run = []
-                parts.append(decode_block(source, item[1]))  # type: ignore[arg-type]
-            else:
-                run.append(item)
-        return _joined([*parts, decode_batch(source, run)] if run else parts)
+    if lines and all(type(p) is LineBlock for p in lines):  # as ``record_parts`` gives them
+        return _joined([decode_block(source, p) for p in lines])  # type: ignore[arg-type]
     if not lines or not all(type(p) is bytes for p in lines):
         return _per_record(source, items, range(len(items)), None)
     data = b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines)

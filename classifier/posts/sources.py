@@ -248,7 +248,7 @@ def iter_raw(
                 yield from jsonl_blocks(_skip_bom(handle), position, block_records)
             return
         yield from _READERS[fmt](path, source, position)
-    except (EOFError, zlib.error, isal_zlib.error, gzip.BadGzipFile) as exc:
+    except _STREAM_ERRORS as exc:
         line = position.line + 1
         reason = (
             f"truncated or corrupt gzip stream after line {position.line} ({exc}); "

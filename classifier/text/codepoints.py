@@ -61,13 +61,17 @@ def mapped(texts: pa.Array, mapping: np.ndarray) -> pa.Array:
     ``mapping[c - 0x600]``: -1 deletes it, any other value is the code point written
     (two UTF-8 bytes, inside the block). Other code points are copied."""
     offsets, data, _ = _arrow_buffers(texts)
-    new_offsets, new_data = _mapped(offsets, data, mapping)
-    size = int(new_offsets[-1])
-    if size >= 2**31:
-        return pa.Array.from_buffers(pa.large_string(), len(texts), [
-            None, pa.py_buffer(new_offsets), pa.py_buffer(new_data[:size])]).cast(pa.string())
-    return pa.Array.from_buffers(pa.string(), len(texts), [
-        None, pa.py_buffer(new_offsets.astype(np.int32)), pa.py_buffer(new_data[:size])])
+    return _string_array(*_mapped(offsets, data, mapping))
+
+
+def _string_array(offsets: np.ndarray, data: np.ndarray) -> pa.Array:
+    """A string array (no nulls) from int64 offsets starting at 0 and UTF-8 bytes."""
+    size = int(offsets[-1])
+    if size >= 2**31:  # beyond int32 offsets: built large, then cast (Arrow says if it fits)
+        return pa.Array.from_buffers(pa.large_string(), len(offsets) - 1, [
+            None, pa.py_buffer(offsets), pa.py_buffer(data[:size])]).cast(pa.string())
+    return pa.Array.from_buffers(pa.string(), len(offsets) - 1, [
+        None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data[:size])])
 
 
 @_jit
@@ -108,12 +112,7 @@ def masked_mentions(texts: pa.Array, token: str) -> tuple[pa.Array, np.ndarray]:
     word[[*range(48, 58), *range(65, 91), *range(97, 123), 95]] = 1
     new_offsets, new_data, unsure = _masked_mentions(
         offsets, data, word, np.frombuffer(token.encode(), np.uint8))
-    size = int(new_offsets[-1])
-    kind = pa.large_string() if size >= 2**31 else pa.string()
-    dtype = np.int64 if size >= 2**31 else np.int32
-    result = pa.Array.from_buffers(kind, len(texts), [
-        None, pa.py_buffer(new_offsets.astype(dtype)), pa.py_buffer(new_data[:size])])
-    return result.cast(pa.string()), unsure.astype(bool)
+    return _string_array(new_offsets, new_data), unsure.astype(bool)
 
 
 @_jit

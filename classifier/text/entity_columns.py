@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from swarmlens.classifier.model.hashing import _arrow_buffers, _jit, _utf8_at
 from swarmlens.classifier.text import entities
+from swarmlens.classifier.text.normalize import CONTROL_RANGES
 
 # Python's str.split() whitespace, exactly (RE2's \s is ASCII-only).
 _PY_WHITESPACE = (
@@ -44,8 +45,6 @@ ENTITY_CHAR_CODES = (
     0x1D582, 0x1D59C, 0x1D5B6, 0x1D5D0, 0x1D5EA, 0x1D604, 0x1D61E, 0x1D638, 0x1D652,
     0x1D66C, 0x1D686, 0x1D6A0, 0x1F126, 0x1F12E, 0x1F146, 0x1F14F,
 )
-CONTROL_RANGES = ((0xAD, 0xAD), (0x61C, 0x61C), (0x180E, 0x180E), (0x200B, 0x200F),
-                  (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF))
 # A plain link: an ASCII scheme or 'www.' and then only printable ASCII that neither
 # ends a URL (<>"') nor starts a hashtag or mention (#@): the whole chunk is the match.
 _LINK_CHARS = r"[!$%&()*+,\-./0-9:;=?A-Z\[\\\]^_`a-z{|}~]"

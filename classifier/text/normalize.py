@@ -12,25 +12,34 @@ import re
 import unicodedata
 
 # Zero-width and bidirectional control characters: invisible, yet they split
-# words and defeat matching (RLM/LRM are common in Arabic posts).
-_CONTROLS = re.compile(
-    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
-)
+# words and defeat matching (RLM/LRM are common in Arabic posts). Soft hyphen, BOM.
+CONTROL_RANGES = ((0x00AD, 0x00AD), (0x061C, 0x061C), (0x180E, 0x180E), (0x200B, 0x200F),
+                  (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF))
 # Arabic harakat, Quranic marks and superscript alef; tatweel (kashida).
-_ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-_ARABIC_FOLD = str.maketrans(
-    {
-        "\u0622": "\u0627",  # آ -> ا
-        "\u0623": "\u0627",  # أ -> ا
-        "\u0625": "\u0627",  # إ -> ا
-        "\u0671": "\u0627",  # ٱ -> ا
-        "\u0649": "\u064a",  # ى (alef maqsura) -> ي
-        "\u06cc": "\u064a",  # ی (Persian yeh) -> ي
-        "\u06d2": "\u064a",  # ے (Urdu yeh barree) -> ي
-        "\u06a9": "\u0643",  # ک (keheh) -> ك
-        "\u06c1": "\u0647",  # ہ (heh goal) -> ه
-    }
-)
+ARABIC_MARK_RANGES = ((0x0610, 0x061A), (0x064B, 0x065F), (0x0670, 0x0670),
+                      (0x06D6, 0x06ED), (0x0640, 0x0640))
+ARABIC_FOLD = {
+    "\u0622": "\u0627",  # آ -> ا
+    "\u0623": "\u0627",  # أ -> ا
+    "\u0625": "\u0627",  # إ -> ا
+    "\u0671": "\u0627",  # ٱ -> ا
+    "\u0649": "\u064a",  # ى (alef maqsura) -> ي
+    "\u06cc": "\u064a",  # ی (Persian yeh) -> ي
+    "\u06d2": "\u064a",  # ے (Urdu yeh barree) -> ي
+    "\u06a9": "\u0643",  # ک (keheh) -> ك
+    "\u06c1": "\u0647",  # ہ (heh goal) -> ه
+}
+"""Arabic letter variants -> the base letter. These three sets are the one definition:
+``prepare`` (Arrow, numba) and ``entity_columns`` build theirs from them."""
+
+
+def _char_class(ranges: tuple[tuple[int, int], ...]) -> re.Pattern[str]:
+    return re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in ranges) + "]")
+
+
+_CONTROLS = _char_class(CONTROL_RANGES)
+_ARABIC_MARKS = _char_class(ARABIC_MARK_RANGES)
+_ARABIC_FOLD = str.maketrans(ARABIC_FOLD)
 _WHITESPACE = re.compile(r"\s+")
 
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from swarmlens.classifier.text import codepoints
+from swarmlens.classifier.text.normalize import ARABIC_FOLD, ARABIC_MARK_RANGES, CONTROL_RANGES
 
 URL_TOKEN = "xxurl"
 MENTION_TOKEN = "xxuser"
@@ -31,15 +32,11 @@ def _re2_class(ranges: tuple[tuple[int, int], ...]) -> str:
                          for a, b in ranges) + "]"
 
 
-# Zero-width and bidi controls, soft hyphen, BOM: removed.
-_CONTROL_RANGES = ((0x00AD, 0x00AD), (0x061C, 0x061C), (0x180E, 0x180E), (0x200B, 0x200F),
-                   (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF))
-# Arabic diacritics (harakat, Quranic marks) and tatweel: removed.
-_ARABIC_MARK_RANGES = ((0x0610, 0x061A), (0x064B, 0x065F), (0x0670, 0x0670),
-                       (0x06D6, 0x06ED), (0x0640, 0x0640))
 # RE2 syntax (Arrow's regex engine): \x{...} escapes, \pL/\pN for Unicode classes.
-_CONTROLS = _re2_class(_CONTROL_RANGES)
-_ARABIC_MARKS = _re2_class(_ARABIC_MARK_RANGES)
+# Controls and Arabic marks are removed, Arabic letter variants folded: the sets are
+# ``normalize``'s.
+_CONTROLS = _re2_class(CONTROL_RANGES)
+_ARABIC_MARKS = _re2_class(ARABIC_MARK_RANGES)
 # URLs, truncated ones too ('https:/…', 'https://t.co/ab…'), and scheme-less pic.twitter.com/.
 # RE2's \s is ASCII only: the class below also stops a URL at Unicode line and space
 # separators that NFKC leaves alone.
@@ -51,16 +48,11 @@ _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&#
              ("&amp;", "&"))
 # Not inside a word or an e-mail address ('john@x.com' stays); marks belong to the handle.
 _MENTION = r"(^|[^\pL\pN\pM_.@])@[\pL\pN\pM_]+"
-# Arabic letter variants -> the base letter.
-_ARABIC_FOLD_CODES = (
-    ((0x0622, 0x0623, 0x0625, 0x0671), "\u0627"),  # آ أ إ ٱ -> ا
-    ((0x0649, 0x06CC, 0x06D2), "\u064a"),  # ى ی ے -> ي
-    ((0x06A9,), "\u0643"),  # ک -> ك
-    ((0x06C1,), "\u0647"),  # ہ -> ه
-)
-# The same as regex passes, one per target letter (the definition ``_fold_arabic`` runs).
-_ARABIC_FOLD = tuple((_re2_class(tuple((v, v) for v in variants)), base)
-                     for variants, base in _ARABIC_FOLD_CODES)
+# Arabic letter variants -> the base letter, one regex pass per target letter (the
+# definition ``_fold_arabic`` runs; ``_arabic_mapping`` is its one-pass table).
+_ARABIC_FOLD = tuple(
+    (_re2_class(tuple((ord(v), ord(v)) for v, b in ARABIC_FOLD.items() if b == base)), base)
+    for base in dict.fromkeys(ARABIC_FOLD.values()))
 
 
 def as_arrow(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -149,7 +141,7 @@ def _on_flagged(arr: pa.Array, table: np.ndarray, step: Callable[[pa.Array], pa.
 
 @cache
 def _control_table() -> np.ndarray:
-    return codepoints.table_of(_CONTROL_RANGES)
+    return codepoints.table_of(CONTROL_RANGES)
 
 
 @cache
@@ -166,10 +158,10 @@ def _arabic_mapping() -> np.ndarray:
     """What ``_fold_arabic`` does to each code point of the Arabic block: -1 deletes."""
     low, high = codepoints.ARABIC_BLOCK
     mapping = np.arange(low, high + 1, dtype=np.int64)
-    for a, b in _ARABIC_MARK_RANGES:
+    for a, b in ARABIC_MARK_RANGES:
         mapping[a - low : b - low + 1] = -1
-    for variants, base in _ARABIC_FOLD_CODES:
-        mapping[[v - low for v in variants]] = ord(base)
+    for variant, base in ARABIC_FOLD.items():
+        mapping[ord(variant) - low] = ord(base)
     return mapping
 
 

@@ -20,11 +20,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from swarmlens.classifier.batch.chunks import _parts, _split_by_day
+from swarmlens.classifier.batch.chunks import _split_by_day
 from swarmlens.classifier.batch.engine import iter_chunks, plan_inputs
 from swarmlens.classifier.posts import blocks
 from swarmlens.classifier.posts.blocks import LineBlock, line_table
-from swarmlens.classifier.posts.columnar import decode_batch, decode_block, read_batches
+from swarmlens.classifier.posts.columnar import (
+    decode_batch,
+    decode_block,
+    read_batches,
+    record_parts,
+)
 from swarmlens.classifier.posts.rejects import Rejected
 from swarmlens.classifier.posts.sources import iter_raw
 
@@ -136,7 +141,7 @@ def test_chunks_are_cut_where_the_line_reader_cut_them(tmp_path: Path) -> None:
     first_lines = [items[0][1].lines()[0][0] for _, items in chunks]  # type: ignore[union-attr]
     by_line = [(line, payload) for line, payload in iter_raw(path)]
     assert first_lines == [by_line[k * 128][0] for k in range(8)]
-    parts = [part for _, items in chunks for part in _parts(items, 50)]
+    parts = [part for _, items in chunks for part in record_parts(items, 50)]
     assert all(sum(p.records for _, p in part) <= 50 for part in parts)  # type: ignore[union-attr]
     assert sum(p.records for part in parts for _, p in part) == 1000  # type: ignore[union-attr]
 

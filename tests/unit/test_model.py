@@ -11,6 +11,7 @@ from swarmlens.classifier.model.estimator import HashedTfidf, StanceClassifier
 from swarmlens.classifier.model.ngrams import reference_counts
 from swarmlens.classifier.text.prepare import MENTION_TOKEN, URL_TOKEN, prepare
 from swarmlens.classifier.vocab import LABELS
+from tests.support.explanations import assert_explanations_add_up
 
 
 @pytest.fixture(scope="module")
@@ -111,12 +112,8 @@ def test_tfidf_rows_follow_the_reference_definition(
 
 
 def test_explanations_add_up_to_the_decision_score(fitted: StanceClassifier) -> None:
-    text = "RT @x: Glory to the soldiers of the caliphate!! #ParisIsBurning https://t.co/a"
-    scores = fitted.decision_function([text])[0]
-    for row, label in enumerate(fitted.classes_):
-        parts = fitted.explain(text, label=str(label), top=1000)
-        total = sum(c.weight for c in parts)
-        assert total == pytest.approx(scores[row] - fitted.intercept_[row], abs=1e-3)
+    assert_explanations_add_up(
+        fitted, "RT @x: Glory to the soldiers of the caliphate!! #ParisIsBurning https://t.co/a")
 
 
 def test_scores_do_not_depend_on_the_batch(

@@ -15,6 +15,7 @@ from swarmlens.classifier.model import artifact, subwords
 from swarmlens.classifier.model.estimator import StanceClassifier
 from swarmlens.classifier.model.linear import LinearStanceModel
 from swarmlens.classifier.text.prepare import prepare
+from tests.support.explanations import assert_explanations_add_up
 
 
 @pytest.fixture(scope="module")
@@ -133,12 +134,8 @@ def test_scores_equal_the_matrix_product(with_vectors, tiny_corpus) -> None:
 
 
 def test_explanations_stay_exact_with_vectors(with_vectors) -> None:
-    text = "Glory to the soldiers!! Пусть горит #ParisIsBurning باقية xxurl"
-    scores = with_vectors.decision_function([text])[0]
-    for row, label in enumerate(with_vectors.classes_):
-        parts = with_vectors.explain(text, label=str(label), top=1000)
-        total = sum(c.weight for c in parts)
-        assert total == pytest.approx(scores[row] - with_vectors.intercept_[row], abs=1e-3)
+    assert_explanations_add_up(
+        with_vectors, "Glory to the soldiers!! Пусть горит #ParisIsBurning باقية xxurl")
 
 
 def test_a_saved_model_scores_bit_identically(with_vectors, tiny_corpus) -> None:
