@@ -14,6 +14,7 @@ A clone's ``models/`` folder is used only when pointed to (``SWARMLENS_MODELS_DI
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_path
 from pydantic import AliasChoices, Field
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
         and the webhook talk to.
     label_studio_retry_seconds: how long transient Label Studio failures are retried.
     retrain_min_labels: new annotations that trigger a background retrain.
+    kernels: ``auto`` runs the numba kernels from their ahead-of-time build when one
+        exists for this code (``scripts/install.sh`` builds it), else JIT-compiled;
+        ``jit`` always JIT-compiles (see ``swarmlens.classifier.kernels``).
     """
 
     model_config = SettingsConfigDict(
@@ -88,6 +92,7 @@ class Settings(BaseSettings):
         ),
     )
     retrain_min_labels: int = Field(default=20, ge=1)
+    kernels: Literal["auto", "jit"] = "auto"
 
     @property
     def hosts(self) -> list[str]:

@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from swarmlens.classifier.kernels import kernel
 from swarmlens.classifier.model.hashing import (
     _K_CHAR,
     _K_WORD,
     _PAD,
     _U,
     _arrow_buffers,
-    _jit,
     _join_words,
     _ngrams,
     _normalize,
@@ -35,7 +35,7 @@ from swarmlens.classifier.model.hashing import (
 _LOG_TF = np.log(np.maximum(np.arange(256, dtype=np.float64), 1.0)) + 1.0  # 1 + log(count)
 
 
-@_jit
+@kernel
 def _accumulate(indices, values, m, packed, offset, sublinear, weight, out, r):
     """Add one family's L2-normalised TF-IDF row (m distinct buckets) times the weights.
     packed[offset + i] = (idf, weight of class 0, class 1, ...) of bucket i: one memory
@@ -66,7 +66,7 @@ _TABLE_SIZE = 1 << 16
 """Entries of the counting table: a post with more than half as many n-grams is sorted."""
 
 
-@_jit
+@kernel
 def _hash_count(keys, nt, slots, positions, indices, values):
     """The distinct keys[:nt] with their counts in indices/values (first-seen order), by an
     open-addressing table (``slots``, ``positions``: 2**b >= 2 nt entries, which stay in L1/L2
@@ -102,13 +102,13 @@ def _hash_count(keys, nt, slots, positions, indices, values):
     return m
 
 
-@_jit
+@kernel
 def _distinct(keys, tmp, nt, hist, log2nf, indices, values, slots, positions):
     m = _hash_count(keys, nt, slots, positions, indices, values)
     return m if m >= 0 else _sort_count(keys, tmp, nt, hist, log2nf, indices, values, 0)
 
 
-@_jit
+@kernel
 def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, packed,
                   sublinear, word_weight):
     """Decision scores without intercept, float64 (n, classes); see ``decision_scores``."""

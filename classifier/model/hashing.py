@@ -25,37 +25,25 @@ and run-length counted; output buffers grow by doubling (one pass, no re-hashing
 
 from __future__ import annotations
 
-import os
 import re
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-from platformdirs import user_cache_path
 
 if TYPE_CHECKING:  # scipy is imported where a matrix is built: scoring never builds one
     import scipy.sparse as sp
 
-# numba reads NUMBA_CACHE_DIR when it is imported; without it, cache=True writes next to
-# this file (the working tree in an editable install, site-packages otherwise).
-_NUMBA_CACHE = str(user_cache_path("swarmlens") / "numba")
-os.environ.setdefault("NUMBA_CACHE_DIR", _NUMBA_CACHE)
-
-import numba  # noqa: E402
-
-if not numba.config.CACHE_DIR:  # numba was imported before us, without the variable
-    numba.config.CACHE_DIR = _NUMBA_CACHE
-
-__all__ = ["HashingSpec", "featurize", "reference_counts", "reference_terms"]
-
-from swarmlens.classifier.model.ngrams import (  # noqa: E402  (after NUMBA_CACHE_DIR)
+from swarmlens.classifier.kernels import disk_cached, inline_kernel, kernel
+from swarmlens.classifier.model.ngrams import (
     CHAR_PREFIX,
     WORD_PREFIX,
     HashingSpec,
     reference_counts,
     reference_terms,
 )
+
+__all__ = ["HashingSpec", "featurize", "reference_counts", "reference_terms"]
 
 # ---------------------------------------------------------------- code point tables
 
@@ -72,7 +60,7 @@ def _two_level(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return index, np.ascontiguousarray(pages)
 
 
-@cache
+@disk_cached
 def _tables() -> tuple[np.ndarray, ...]:
     """Flag and lowercase tables from Python's own ``re`` and ``str.lower`` (~0.1 s, once)."""
     cps = np.arange(0x110000, dtype=np.uint32)
@@ -121,25 +109,23 @@ _Z, _ONE, _FIVE, _S3, _S8, _S13, _S15, _S16, _S17, _S19, _S24 = map(
 _K_CHAR = _U(CHAR_PREFIX[0] | CHAR_PREFIX[1] << 8)
 _K_WORD = _U(WORD_PREFIX[0] | WORD_PREFIX[1] << 8)
 _PAD = 8  # scratch buffers start at byte 8: a key's first block reads 2 bytes before it
-_jit = numba.njit(cache=True, nogil=True, boundscheck=False)
-_inline = numba.njit(cache=True, nogil=True, boundscheck=False, inline="always")
 
 
-@_inline
+@inline_kernel
 def _mix(k: np.uint64) -> np.uint64:
     k = (k * _C1) & _M32
     k = ((k << _S15) | (k >> _S17)) & _M32
     return (k * _C2) & _M32
 
 
-@_inline
+@inline_kernel
 def _block(h: np.uint64, k: np.uint64) -> np.uint64:
     h ^= _mix(k)
     h = ((h << _S13) | (h >> _S19)) & _M32
     return (h * _FIVE + _N1) & _M32
 
 
-@_inline
+@inline_kernel
 def _fmix(h: np.uint64) -> np.uint64:
     h ^= h >> _S16
     h = (h * _F1) & _M32
@@ -148,13 +134,13 @@ def _fmix(h: np.uint64) -> np.uint64:
     return h ^ (h >> _S16)
 
 
-@_inline
+@inline_kernel
 def _load4(buf, p):
     return (_U(buf[p]) | (_U(buf[p + 1]) << _S8) | (_U(buf[p + 2]) << _S16)
             | (_U(buf[p + 3]) << _S24))
 
 
-@_inline
+@inline_kernel
 def _utf8_at(data, p):
     """(code point, its length in bytes) of the UTF-8 sequence at data[p] (valid UTF-8)."""
     c = np.int64(data[p])
@@ -165,7 +151,7 @@ def _utf8_at(data, p):
     return c, n
 
 
-@_jit
+@kernel
 def _murmur(buf: np.ndarray) -> np.uint64:
     """MurmurHash3 x86_32 (seed 0, unsigned) of a uint8 array; for tests."""
     h = _Z
@@ -180,7 +166,7 @@ def _murmur(buf: np.ndarray) -> np.uint64:
     return _fmix(h ^ _U(n))
 
 
-@_jit
+@kernel
 def _ngrams(buf, starts, ends, eshift, a, b, lo, hi, kpre, mask, keys, nt, hs):
     """Count the n-grams of units a..b-1 (code points or words): the n-gram of units
     i..j is buf[starts[i] : ends[j + eshift]], hashed as prefix (kpre) + bytes. All
@@ -215,7 +201,7 @@ def _ngrams(buf, starts, ends, eshift, a, b, lo, hi, kpre, mask, keys, nt, hs):
     return nt
 
 
-@_inline
+@inline_kernel
 def _put(c, f, buf, cpo, wflag, nb, ncp):
     """UTF-8-encode code point c (flags f) at buf[nb]; returns (nb, ncp) after it."""
     cpo[ncp] = nb
@@ -228,7 +214,7 @@ def _put(c, f, buf, cpo, wflag, nb, ncp):
     return nb + n, ncp + 1
 
 
-@_jit
+@kernel
 def _normalize(data, start, end, lower, mode, tabs, buf, cpo, wflag, seg):
     """Decode data[start:end] into buf from byte _PAD (UTF-8 again), cpo (byte start of
     each code point, then the end), wflag (\\w per code point), lowercasing if asked.
@@ -283,7 +269,7 @@ def _normalize(data, start, end, lower, mode, tabs, buf, cpo, wflag, seg):
     return ncp, nseg
 
 
-@_jit
+@kernel
 def _join_words(buf, cpo, wflag, ncp, out, ts, te):
     """Copy the word tokens (maximal \\w runs of >= 2 code points) into out from byte
     _PAD, joined by single spaces, so every word n-gram is one contiguous byte range;
@@ -309,7 +295,7 @@ def _join_words(buf, cpo, wflag, ncp, out, ts, te):
     return ntok
 
 
-@_jit
+@kernel
 def _sort_count(keys, tmp, nt, hist, log2nf, indices, values, pos):
     """Write the distinct keys[:nt] in increasing order with their counts to indices/values
     from pos; returns the new end. Keys are hashes, so a counting sort on their top b bits
@@ -353,7 +339,7 @@ def _sort_count(keys, tmp, nt, hist, log2nf, indices, values, pos):
     return p + 1
 
 
-@_jit
+@kernel
 def _kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, capacity):
     """CSR (indptr, indices, values, nnz) of a batch. offsets: int64 (n + 1) into data
     (UTF-8 bytes); valid: uint8 per row, or empty when there are no nulls; char_cfg:
@@ -410,7 +396,7 @@ def _kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, capacity
     return indptr, indices, values, nnz
 
 
-@_jit
+@kernel
 def _kernel_tokens(offsets, data, tabs, lower):
     """(row, UTF-8 bytes) of every word token the kernel sees, for tests."""
     out = []

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from swarmlens.classifier.model.hashing import _SPACE, _arrow_buffers, _jit, _tables, _utf8_at
+from swarmlens.classifier.kernels import kernel
+from swarmlens.classifier.model.hashing import _SPACE, _arrow_buffers, _tables, _utf8_at
 
 SOURCE = "wordllama/l2_supercat_256"
 _MARK = "\u2581"  # Llama's word-start mark, prepended to every word
@@ -150,7 +151,7 @@ def source_version() -> str:
 # ---------------------------------------------------------------- hash table (numba)
 
 
-@_jit
+@kernel
 def _fnv(buf, start, end):
     h = _FNV_OFFSET
     for p in range(start, end):
@@ -161,7 +162,7 @@ def _fnv(buf, start, end):
 _ABSENT, _PREFIX = -3, -2  # table values besides piece ids
 
 
-@_jit
+@kernel
 def _build_table(piece_bytes, offsets):
     """Open-addressing table of every code point prefix of every piece: the value is the
     piece id when the prefix is a whole piece, else _PREFIX. Longest match then walks
@@ -191,7 +192,7 @@ def _build_table(piece_bytes, offsets):
     return keys, values
 
 
-@_jit
+@kernel
 def _lookup(h, keys, values):
     """The table's value for hash h (_ABSENT when no piece starts with those bytes)."""
     mask = np.uint64(keys.size - 1)
@@ -203,7 +204,7 @@ def _lookup(h, keys, values):
     return _ABSENT
 
 
-@_jit
+@kernel
 def _is_piece(buf, start, end, i, piece_bytes, offsets):
     """Whether buf[start:end] is exactly piece i: a hash collision never picks a wrong piece."""
     a, b = offsets[i], offsets[i + 1]
@@ -218,7 +219,7 @@ def _is_piece(buf, start, end, i, piece_bytes, offsets):
 # ---------------------------------------------------------------- segmentation (numba)
 
 
-@_jit
+@kernel
 def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, byte_ids,
              buf, cps, out_ids, out_word):
     """Pieces of data[start:end] (UTF-8) by greedy longest match, word by word: piece ids
@@ -273,7 +274,7 @@ def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, by
     return npieces
 
 
-@_jit
+@kernel
 def _pool_kernel(offsets, data, valid, fidx, fpages, keys, ids, piece_bytes, poffsets,
                  byte_ids, rows):
     """(n, k) float64: for each text, the sum of its pieces' rows over sqrt(pieces),

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from swarmlens.classifier.model.hashing import _arrow_buffers, _jit, _utf8_at
+from swarmlens.classifier.kernels import kernel
+from swarmlens.classifier.model.hashing import _arrow_buffers, _utf8_at
 
 CODE_POINTS = 0x110000
 ARABIC_BLOCK = (0x0600, 0x06FF)
@@ -34,7 +35,7 @@ def flagged_rows(texts: pa.Array, table: np.ndarray) -> np.ndarray:
     return _flagged_rows(offsets, data, table).astype(bool)
 
 
-@_jit
+@kernel
 def _flagged_rows(offsets, data, table):
     n = offsets.size - 1
     out = np.zeros(n, np.uint8)
@@ -74,7 +75,7 @@ def _string_array(offsets: np.ndarray, data: np.ndarray) -> pa.Array:
         None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data[:size])])
 
 
-@_jit
+@kernel
 def _mapped(offsets, data, mapping):
     n = offsets.size - 1
     out = np.empty(max(1, offsets[n] - offsets[0]), np.uint8)  # mapping never lengthens
@@ -115,7 +116,7 @@ def masked_mentions(texts: pa.Array, token: str) -> tuple[pa.Array, np.ndarray]:
     return _string_array(new_offsets, new_data), unsure.astype(bool)
 
 
-@_jit
+@kernel
 def _masked_mentions(offsets, data, word, token):
     n = offsets.size - 1
     grow = token.size  # a match is >= 2 bytes ('@x'); the token adds at most this per match

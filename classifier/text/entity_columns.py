@@ -24,7 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from swarmlens.classifier.model.hashing import _arrow_buffers, _jit, _utf8_at
+from swarmlens.classifier.kernels import kernel
+from swarmlens.classifier.model.hashing import _arrow_buffers, _utf8_at
 from swarmlens.classifier.text import entities
 from swarmlens.classifier.text.normalize import CONTROL_RANGES
 
@@ -87,7 +88,7 @@ def _flags() -> np.ndarray:
     return flags
 
 
-@_jit
+@kernel
 def _candidate_chunks(offsets, data, flags):
     """The whitespace-separated chunks (as str.split() cuts them) that may hold an
     entity: one holding '#', '/', '@', 'www' (any case) or a character that cleaning

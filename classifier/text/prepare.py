@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from swarmlens.classifier.kernels import disk_cached
 from swarmlens.classifier.text import codepoints
 from swarmlens.classifier.text.normalize import ARABIC_FOLD, ARABIC_MARK_RANGES, CONTROL_RANGES
 
@@ -220,6 +221,12 @@ def _nfkc_suspects() -> str:
 @cache
 def _nfkc_stable_runs() -> tuple[tuple[int, int], ...]:
     """Runs (inclusive) of the characters NFKC leaves alone wherever they stand."""
+    return tuple((int(a), int(b)) for a, b in _nfkc_stable_array())
+
+
+@disk_cached
+def _nfkc_stable_array() -> np.ndarray:
+    """``_nfkc_stable_runs`` as an (n, 2) array (0.2 s to derive: cached on disk)."""
     stable = [cp for low, high in _NFKC_SAFE_RANGES for cp in range(low, high + 1)
               if nfkc_stable(cp)]
     # Arrow's utf8proc may know a newer Unicode than Python does (U+209D 'ʷ'-like letters
@@ -236,4 +243,4 @@ def _nfkc_stable_runs() -> tuple[tuple[int, int], ...]:
             runs[-1][1] = cp
         else:
             runs.append([cp, cp])
-    return tuple((a, b) for a, b in runs)
+    return np.array(runs, np.int64).reshape(-1, 2)
