@@ -1,5 +1,5 @@
 """The ``swarmlens`` command line: one module per command group, assembled in ``main``."""
 
-from swarmlens.classifier.cli.main import app, main
+from swarmlens.classifier.cli.main import app, main, run
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "run"]

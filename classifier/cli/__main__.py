@@ -1,5 +1,5 @@
 """``python -m swarmlens.classifier.cli``: the same as the ``swarmlens`` console script."""
 
-from swarmlens.classifier.cli.main import main
+from swarmlens.classifier.cli.main import run
 
-main()
+run()
