@@ -88,9 +88,14 @@ class Kernel:
     def __call__(self, *args: Any) -> Any:
         compiled = _aot_exports().get(self.name)
         if compiled:
-            function = compiled.get(type_key(args))
+            key = type_key(args)
+            function = compiled.get(key)  # type: ignore[arg-type]
             if function is not None:
                 return function(*args)
+            if (self.name, key) not in JIT_FALLBACKS:
+                JIT_FALLBACKS.add((self.name, key))
+                log.debug("%s: no AOT export for argument types %s: numba's JIT runs it",
+                          self.name, key)
         if _RECORDING is not None:
             _RECORDING.append((self, args))
         return self.dispatcher(*args)
@@ -123,6 +128,8 @@ def inline_kernel(py_func: Callable[..., Any]) -> Kernel:
 
 
 _KERNELS: dict[str, Kernel] = {}
+JIT_FALLBACKS: set[tuple[str, Any]] = set()
+"""(kernel, argument types) called with an AOT build loaded that had no export for them."""
 _LOCK = threading.RLock()
 _RECORDING: list[tuple[Kernel, tuple[Any, ...]]] | None = None  # set by ``aot.build``
 

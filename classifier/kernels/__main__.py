@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         folder, exports, built = build(force=args.force)
-    except BuildError as error:
+    except (BuildError, OSError) as error:  # no compiler, an unwritable cache...
         print(f"AOT kernels not built ({error}); numba's JIT will run them.", file=sys.stderr)
         return 0
     verb = "built" if built else "already built"

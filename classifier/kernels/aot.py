@@ -22,6 +22,7 @@ import json
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +92,11 @@ def _recorded_signatures() -> list[tuple[kernels.Kernel, Any, Any]]:
 
 def _compile(signatures: list[tuple[kernels.Kernel, Any, Any]], out: Path) -> list[dict]:
     try:
-        import numba.pycc.compiler as pycc_compiler
-        from numba.core.compiler import Flags
-        from numba.pycc import CC
+        with warnings.catch_warnings():  # pycc is "pending deprecation" with no replacement yet
+            warnings.simplefilter("ignore")
+            import numba.pycc.compiler as pycc_compiler
+            from numba.core.compiler import Flags
+            from numba.pycc import CC
     except ImportError as error:  # a numba without pycc
         raise BuildError(f"numba.pycc is not available: {error}") from None
 

@@ -53,3 +53,33 @@ def test_aot_kernels_score_byte_for_byte_as_the_jit_without_numba(
         outputs[mode] = out.read_bytes()
     assert outputs["auto"].count(b"\n") == 3009
     assert outputs["auto"] == outputs["jit"]
+
+
+_API_PATH = """
+import sys
+from swarmlens.classifier import kernels
+from swarmlens.classifier.batch.scoring import label_probabilities, score_batch
+from swarmlens.classifier.model.training import ensure_model
+from swarmlens.classifier.posts.readers import record_to_posts
+
+model, entry = ensure_model()
+texts = ["Paris #PrayForParis", "", "@عربي مرحبا", "ＡＢＣ ＃ｔａｇ", "x" * 3000]
+label_probabilities(model, texts)
+model.predict_proba(texts[:1])
+model.explain(texts[0], label="neutral")
+[post] = record_to_posts({"id": "p1", "platform": "twitter", "author": "a",
+                         "text": texts[2], "created_at": "2015-11-14T00:00:00Z"}, "api", 1)
+score_batch(model, [post], entry.id)
+print("AOT=" + str(kernels.aot_loaded()), "FALLBACKS=" + repr(sorted(kernels.JIT_FALLBACKS)),
+      "NUMBA=" + str("numba" in sys.modules))
+"""
+
+
+def test_the_api_paths_run_on_aot_kernels_alone(shared_env: dict[str, str]) -> None:
+    """What the server calls (classify, explain, ingest) finds an AOT export for every
+    kernel call: no JIT fallback, no numba in the process."""
+    build()
+    result = subprocess.run([sys.executable, "-c", _API_PATH], env=shared_env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "AOT=True FALLBACKS=[] NUMBA=False" in result.stdout, result.stdout
