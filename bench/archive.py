@@ -139,6 +139,15 @@ def main() -> None:
     from swarmlens.classifier.model.training import ensure_default_model
 
     ensure_default_model()
+    # The kernels' AOT build, as scripts/install.sh makes it (a no-op when current).
+    from swarmlens.classifier.kernels import aot_loaded, describe
+    from swarmlens.classifier.kernels.aot import BuildError, build
+
+    try:
+        build()
+    except (BuildError, OSError) as error:
+        print(f"no AOT kernel build ({error})", file=sys.stderr)
+    aot_loaded()  # loads the build in this process, so ``describe`` tells what workers run
     archive = archive_path(args.n)
     size_mb = archive.stat().st_size / 1e6
     work = Path(tempfile.mkdtemp(prefix="swarmlens-archive-bench-"))
@@ -147,6 +156,7 @@ def main() -> None:
         if not args.kill:
             print(
                 f"\narchive: {args.n:,} posts, {size_mb:,.0f} MB gzip JSONL; workers={args.workers}"
+                f"; kernels: {describe()}"
             )
             print(
                 f"{'run':28} {'posts/s':>9} {'seconds':>8} {'CPU s':>7} {'CPU us/post':>12} "

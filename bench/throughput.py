@@ -348,7 +348,11 @@ def main() -> None:
         def ft_cmd(src: Path, out: Path) -> list[str]:
             return [*pinned(), PYTHON, str(ft_script), str(src), str(ft_model), str(out)]
 
-        # Untimed warm-up: numba cache, page cache, both sides.
+        # Untimed: the kernels' AOT build (as scripts/install.sh makes it), then warm-up
+        # (numba cache if no AOT build, page cache), both sides.
+        run([PYTHON, "-m", "swarmlens.classifier.kernels", "build"], env)
+        kernels = run([PYTHON, "-c", "from swarmlens.classifier.kernels import describe; "
+                       "print(describe())"], env, capture=True)[1].strip()
         run(sw_cmd(small, work / "warm-sw.jsonl"), env)
         run(ft_cmd(small, work / "warm-ft.jsonl"), env)
         sw_out, ft_out = work / "out-swarmlens.jsonl", work / "out-fasttext.jsonl"
@@ -391,6 +395,7 @@ def main() -> None:
             },
             "swarmlens": {
                 "command": shlex.join(sw_cmd(source, sw_out)),
+                "kernels": kernels,
                 "env": {**ONE_THREAD, "SWARMLENS_MODELS_DIR": str(work / "models")},
                 "rows_out": count_lines(sw_out),
                 **rates(args.n, times["swarmlens"], cpu["swarmlens"]),
@@ -459,6 +464,7 @@ def report(r: dict[str, Any], results: Path) -> None:
         f"machine: {m['cpus']} cpus, {m['cpu']}, Python {m['python']}; load average "
         f"before {m['load_average_before']}, after {m['load_average_after']}"
     )
+    print(f"swarmlens kernels: {sw.get('kernels', '?')}")
     print(f"\n{'run':28} {'posts/s min':>12} {'median':>10} {'max':>10}  seconds per run"
           " (CPU seconds)")
     for name, side in (("swarmlens score", sw), ("fastText (python, k=-1)", ft)):

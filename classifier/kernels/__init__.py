@@ -322,3 +322,14 @@ def _table_key(builder: Callable[[], Any]) -> str:
                  metadata.version("numpy"), metadata.version("pyarrow")):
         digest.update(b"\0" + part.encode())
     return digest.hexdigest()[:20]
+
+
+def describe() -> str:
+    """Which kernels this process runs, for people (benchmarks print it)."""
+    if aot_loaded():
+        exports = sum(len(table) for table in _aot_exports().values())
+        return f"AOT-compiled ({exports} exports, build {build_dir().name})"
+    if aot_mode() == "jit":
+        return "numba JIT (SWARMLENS_KERNELS=jit)"
+    return ("numba JIT (no AOT build for this code: `python -m swarmlens.classifier.kernels "
+            "build`)")
