@@ -20,6 +20,8 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -35,7 +37,25 @@ class BuildError(RuntimeError):
 
 
 def build(force: bool = False) -> tuple[Path, int, bool]:
-    """Build this code's AOT kernels unless already built. Returns (folder, exports, built)."""
+    """Build this code's AOT kernels unless already built, in a fresh process (a process
+    that already scored has cached what the workload must see being built). Returns
+    (folder, exports, built); raises BuildError when it cannot be built."""
+    command = [sys.executable, "-m", "swarmlens.classifier.kernels", "build", "--json"]
+    done = subprocess.run(command + (["--force"] if force else []), capture_output=True,
+                          text=True, check=False)
+    lines = done.stdout.strip().splitlines()
+    try:
+        report = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        raise BuildError(f"the build process failed ({done.returncode}): "
+                         f"{done.stderr.strip()[-2000:]}") from None
+    if "error" in report:
+        raise BuildError(report["error"])
+    return Path(report["folder"]), int(report["exports"]), bool(report["built"])
+
+
+def build_here(force: bool = False) -> tuple[Path, int, bool]:
+    """``build`` in this process (``python -m swarmlens.classifier.kernels build`` runs it)."""
     stamp = build_stamp()
     folder = build_dir(stamp)
     folder.parent.mkdir(parents=True, exist_ok=True)

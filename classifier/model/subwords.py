@@ -133,7 +133,8 @@ def load_wordllama() -> SubwordTable:
     offsets[1:] = np.cumsum([len(e) for e in encoded])
     byte_ids = np.array([vocab[f"<0x{b:02X}>"] for b in range(256)], np.int32)
     return SubwordTable.from_arrays({
-        "vectors.piece_bytes": np.frombuffer(b"".join(encoded), np.uint8),
+        # a writable copy, as an artifact's arrays are: the kernels see one array type
+        "vectors.piece_bytes": np.frombuffer(b"".join(encoded), np.uint8).copy(),
         "vectors.piece_offsets": offsets,
         "vectors.byte_ids": byte_ids,
         "vectors.piece_weights": embedding,
