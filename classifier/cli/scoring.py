@@ -95,6 +95,37 @@ def score(
     )
 
 
+def _answer_pyarrows_pandas_probe() -> None:
+    """Let pyarrow find pandas absent, once, unless it is already imported.
+
+    The first time pyarrow converts any Python or numpy value it imports pandas (0.15-0.2
+    s of a scoring process) only to ask whether the value is a pandas object; scoring
+    never hands it one. With ``import pandas`` failing during that first probe, pyarrow
+    notes "no pandas" and moves on. An explicit conversion (``Table.from_pandas``) still
+    imports pandas then, and pandas itself stays importable.
+    """
+    import sys
+
+    import pyarrow as pa
+
+    if "pandas" in sys.modules:
+        return
+    sys.meta_path.insert(0, _NoPandas)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(_NoPandas)
+
+
+class _NoPandas:
+    """An import finder for which pandas does not exist (see above)."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError(f"{name} is not imported while pyarrow probes for it")
+
+
 def _score_to_file(
     inputs: list[str], out_path: Path, model_ref: str | None, rejects: Path | None
 ) -> dict[str, Any]:
@@ -105,6 +136,7 @@ def _score_to_file(
     from swarmlens.classifier.posts.columnar import read_batches
     from swarmlens.classifier.posts.readers import ReadStats, RejectsFile
 
+    _answer_pyarrows_pandas_probe()
     model, entry = registry.load(model_ref)
     rejects_path = rejects or _default_rejects(out_path)
     try:

@@ -1,5 +1,5 @@
-"""The AOT-compiled kernels score exactly as numba's JIT does, in real processes, and a
-process running them never imports numba."""
+"""A scoring process: AOT-compiled kernels score exactly as numba's JIT does, and a process
+running them imports neither numba nor (answering pyarrow's probe) pandas."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ try:
     main()
 finally:
     print("NUMBA_IMPORTED=" + str("numba" in sys.modules), file=sys.stderr)
+    print("PANDAS_IMPORTED=" + str("pandas" in sys.modules), file=sys.stderr)
 """
 
 
@@ -50,6 +51,7 @@ def test_aot_kernels_score_byte_for_byte_as_the_jit_without_numba(
         assert result.returncode == 0, result.stderr
         imported = "NUMBA_IMPORTED=True" in result.stderr
         assert imported == (mode == "jit"), (mode, result.stderr[-2000:])
+        assert "PANDAS_IMPORTED=False" in result.stderr  # pyarrow's probe answered
         outputs[mode] = out.read_bytes()
     assert outputs["auto"].count(b"\n") == 3009
     assert outputs["auto"] == outputs["jit"]
@@ -83,3 +85,25 @@ def test_the_api_paths_run_on_aot_kernels_alone(shared_env: dict[str, str]) -> N
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "AOT=True FALLBACKS=[] NUMBA=False" in result.stdout, result.stdout
+
+
+_AFTER_THE_PROBE = """
+import sys
+from swarmlens.classifier.cli.scoring import _answer_pyarrows_pandas_probe
+import pyarrow as pa
+_answer_pyarrows_pandas_probe()
+assert "pandas" not in sys.modules
+pa.array([1, None])
+import pandas as pd
+frame = pd.DataFrame({"n": [1, 2], "s": ["a", None]})
+table = pa.Table.from_pandas(frame, preserve_index=False)
+assert table.column("n").to_pylist() == [1, 2] and table.column("s").to_pylist() == ["a", None]
+assert pa.array(pd.Series([1.5, None])).to_pylist() == [1.5, None]
+print("OK")
+"""
+
+
+def test_pandas_still_converts_after_pyarrows_probe_was_answered() -> None:
+    result = subprocess.run([sys.executable, "-c", _AFTER_THE_PROBE], capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.strip() == "OK", result.stderr
