@@ -28,7 +28,7 @@ from swarmlens.classifier.vocab import LABELS, OUTPUT_SCHEMA
 if TYPE_CHECKING:
     from swarmlens.classifier.model.estimator import StanceClassifier
 
-READ_CHUNK_SIZE = 5_000
+READ_CHUNK_SIZE = 20_000
 """Posts per batch when scoring: large enough to amortise, small enough for flat memory."""
 
 

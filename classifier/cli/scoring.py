@@ -132,7 +132,7 @@ def _score_to_file(
     import pyarrow as pa
 
     from swarmlens.classifier.batch.chunks import first_of_each_id
-    from swarmlens.classifier.batch.scoring import OutputWriter, score_table
+    from swarmlens.classifier.batch.scoring import READ_CHUNK_SIZE, OutputWriter, score_table
     from swarmlens.classifier.posts.columnar import read_batches
     from swarmlens.classifier.posts.readers import ReadStats, RejectsFile
 
@@ -148,7 +148,7 @@ def _score_to_file(
     seen: set[str] = set()
     duplicates = truncated = 0
     with RejectsFile(rejects_path) as sink, OutputWriter(out_path) as writer:
-        for source, batch in read_batches(inputs):
+        for source, batch in read_batches(inputs, READ_CHUNK_SIZE):
             for reject in batch.rejects:
                 sink.add(reject)
             stats.count_batch(source, batch.table.num_rows, len(batch.rejects))
