@@ -154,17 +154,11 @@ def _workload(work: Path) -> None:
     from swarmlens.classifier.batch.scoring import score_table
     from swarmlens.classifier.demo.generator import generate_demo
     from swarmlens.classifier.model import registry
-    from swarmlens.classifier.model.training import LabelledData, entry_fields, train_model
+    from swarmlens.classifier.model.training import demo_data, entry_fields, train_model
     from swarmlens.classifier.posts.columnar import read_batches
 
     records = list(itertools.islice(generate_demo(), 600))
-    data = LabelledData()
-    for record in records:
-        data.ids.append(record["id"])
-        data.texts.append(record["text"])
-        data.labels.append(record["label"])
-        data.langs.append(record["lang"])
-        data.groups.append(record["group"])
+    data = demo_data(600)
     model, info = train_model(data, cv_folds=0)
     described = {"kind": "aot-workload", "description": "kernel build workload"}
     entry = registry.register(model, entry_fields("aot-workload", model, info, described),

@@ -196,22 +196,31 @@ def entry_fields(
     }
 
 
-def build_default_model(
-    directory: Path | None = None
-) -> registry.ModelEntry:
-    """Train the default model on the demo corpus and register it as current."""
+def demo_data(limit: int | None = None) -> LabelledData:
+    """The synthetic demo corpus (its first ``limit`` posts) as labelled data."""
+    import itertools
+
     from swarmlens.classifier.demo.generator import generate_demo
 
-    log.info(
-        "No model in the registry: building the default model from the synthetic demo corpus..."
-    )
     data = LabelledData()
-    for record in generate_demo():
+    for record in itertools.islice(generate_demo(), limit):
         data.ids.append(record["id"])
         data.texts.append(record["text"])
         data.labels.append(record["label"])
         data.langs.append(record["lang"])
         data.groups.append(record["group"])
+    return data
+
+
+def build_default_model(
+    directory: Path | None = None
+) -> registry.ModelEntry:
+    """Train the default model on the demo corpus and register it as current."""
+
+    log.info(
+        "No model in the registry: building the default model from the synthetic demo corpus..."
+    )
+    data = demo_data()
     # No cross-validation: a figure on generated posts would read as quality and is not.
     model, info = train_model(data, cv_folds=0)
     described = {
