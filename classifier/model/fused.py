@@ -37,27 +37,41 @@ _LOG_TF = np.log(np.maximum(np.arange(256, dtype=np.float64), 1.0)) + 1.0  # 1 +
 
 @kernel
 def _accumulate(indices, values, m, packed, offset, sublinear, weight, out, r):
-    """Add one family's L2-normalised TF-IDF row (m distinct buckets) times the weights.
+    """Add one family's L2-normalised TF-IDF row (m distinct buckets) times the weights:
+    out[r] += weight * (x / |x|) @ W, with x = tf * idf per bucket.
     packed[offset + i] = (idf, weight of class 0, class 1, ...) of bucket i: one memory
-    access per bucket, which is what this loop waits on."""
+    access per bucket, which is what this loop waits on. The products are summed in the
+    same pass as |x|^2 and scaled once at the end; with three classes (the usual case)
+    the sums stay in registers, instead of a load and a store of out[r] per bucket."""
     k = packed.shape[1] - 1
-    norm2 = 0.0
+    norm2 = s0 = s1 = s2 = 0.0
     for t in range(m):
         v = values[t]
         if sublinear:  # counts are small integers: a table saves a log call per n-gram
             c = np.int64(v)
             v = _LOG_TF[c] if c < _LOG_TF.size else np.log(v) + 1.0
-        v *= packed[offset + indices[t], 0]
-        values[t] = v
+        row = offset + indices[t]
+        v *= packed[row, 0]
         norm2 += v * v
+        if k == 3:
+            s0 += v * packed[row, 1]
+            s1 += v * packed[row, 2]
+            s2 += v * packed[row, 3]
+        else:
+            values[t] = v
     if norm2 == 0.0:
         return
     scale = weight / np.sqrt(norm2)
-    for t in range(m):
-        v = values[t] * scale
-        row = offset + indices[t]
-        for c in range(k):
-            out[r, c] += v * packed[row, c + 1]
+    if k == 3:
+        out[r, 0] += s0 * scale
+        out[r, 1] += s1 * scale
+        out[r, 2] += s2 * scale
+        return
+    for c in range(k):
+        s = 0.0
+        for t in range(m):
+            s += values[t] * packed[offset + indices[t], c + 1]
+        out[r, c] += s * scale
 
 
 _MAX_PROBES = 32

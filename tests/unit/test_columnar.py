@@ -266,6 +266,21 @@ def test_fused_scores_equal_the_matrix_product(trained_model: object) -> None:
     assert np.all(fused[1] == 0) and np.all(fused[4] == 0)
 
 
+@pytest.mark.parametrize("classes", [2, 4])
+def test_fused_scores_equal_the_matrix_product_for_other_class_counts(
+    trained_model: object, classes: int
+) -> None:
+    # Three classes take the register-sum path; any other count the general loop.
+    model = trained_model
+    coef = np.random.default_rng(classes).normal(size=(classes, model.coef_.shape[1]))
+    texts = pa.array(["Paris brûle #ParisIsBurning", "", "عاجل: باريس", "word " * 300])
+    prepared = prep.prepare(texts, model.params["mask_urls"], model.params["mask_mentions"])
+    scores = decision_scores(prepared, model.params, fused.pack(model.idf_, coef))
+    matrix = np.asarray(features(texts, model.params, model.idf_) @ coef.T)
+    assert scores.shape == (4, classes)
+    np.testing.assert_allclose(scores, matrix, rtol=1e-5, atol=1e-6)
+
+
 def test_hash_count_counts_like_sorting_and_gives_up_on_piled_keys() -> None:
     rng = np.random.default_rng(1)
     keys = rng.integers(0, 1 << 20, 3000).astype(np.int64)
