@@ -22,6 +22,7 @@ from swarmlens.classifier.kernels import kernel
 from swarmlens.classifier.model.hashing import (
     _K_CHAR,
     _K_WORD,
+    _ONE,
     _PAD,
     _U,
     _arrow_buffers,
@@ -50,7 +51,7 @@ def _accumulate(indices, values, m, packed, offset, sublinear, weight, out, r):
         if sublinear:  # counts are small integers: a table saves a log call per n-gram
             c = np.int64(v)
             v = _LOG_TF[c] if c < _LOG_TF.size else np.log(v) + 1.0
-        row = offset + indices[t]
+        row = _U(offset + indices[t])  # unsigned: no negative-index wraparound
         v *= packed[row, 0]
         norm2 += v * v
         if k == 3:
@@ -93,15 +94,15 @@ def _hash_count(keys, nt, slots, positions, indices, values):
         size *= 2
     if size > slots.size:
         return -1
-    low = size - 1
+    low = _U(size - 1)  # unsigned slots: numba adds no negative-index wraparound
     slots[:size] = -1
     m = 0
     for t in range(nt):
         k = keys[t]
-        s = k & low
+        s = _U(k) & low
         steps = 0
         while slots[s] != -1 and slots[s] != k:
-            s = (s + 1) & low
+            s = (s + _ONE) & low
             steps += 1
             if steps > _MAX_PROBES:
                 return -1
@@ -112,7 +113,7 @@ def _hash_count(keys, nt, slots, positions, indices, values):
             values[m] = 1.0
             m += 1
         else:
-            values[positions[s]] += 1.0
+            values[_U(positions[s])] += 1.0
     return m
 
 
