@@ -222,7 +222,7 @@ def split_worker(path: str, out: str) -> None:
         t0 = clock()
         prepared = prepare(texts, params["mask_urls"], params["mask_mentions"])
         t1 = clock()
-        scores = decision_scores(prepared, params, model.packed_) + model.intercept_
+        scores = decision_scores(prepared, params, model.scoring_table_) + model.intercept_
         t15 = clock()
         if model.piece_weights_ is not None:
             scores += pooled(prepared, model.piece_weights_)

@@ -177,5 +177,12 @@ def _workload(work: Path) -> None:
         score_table(scorer, batch.table, entry.id)
     scorer.predict_proba(awkward)
     scorer.predict_proba([""])
+    # A model with more than 65,536 distinct scoring rows indexes them by uint32.
+    from swarmlens.classifier.model.fused import ScoringTable, decision_scores
+    from swarmlens.classifier.model.linear import prepared_texts
+
+    rows, index = scorer.scoring_table_
+    decision_scores(prepared_texts(awkward, scorer.params), scorer.params,
+                    ScoringTable(rows, index.astype("uint32")))
     scorer.explain(awkward[-2])
     model.predict_proba(awkward)

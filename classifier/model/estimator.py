@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from swarmlens.classifier.errors import TrainingDataError
 from swarmlens.classifier.model import hashing, subwords
 from swarmlens.classifier.model.calibration import GroupCalibratedClassifier
-from swarmlens.classifier.model.fused import pack
+from swarmlens.classifier.model.fused import compact, pack
 from swarmlens.classifier.model.linear import (
     ARCHITECTURE,
     FEATURE_PARAMS,
@@ -238,6 +238,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         coef = np.asarray(self.coef_, np.float32)
         hashed = hashed_columns(self.featurizer_._params())
         self.packed_ = pack(self.featurizer_.idf_, coef[:, :hashed])
+        self.scoring_table_ = compact(self.packed_)
         # The pooling is linear in the vectors: they fold into one weight per piece and
         # label, so scoring never touches a 256-d vector.
         self.piece_weights_ = None
@@ -270,7 +271,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         """One-vs-rest scores, shape (len(X), n_classes)."""
         check_is_fitted(self, "scorer_")
         intercept = np.asarray(self.intercept_, np.float32)
-        return decision_function(X, self.featurizer_._params(), self.packed_, intercept,
+        return decision_function(X, self.featurizer_._params(), self.scoring_table_, intercept,
                                  self.piece_weights_)
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:

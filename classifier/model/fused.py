@@ -13,7 +13,7 @@ explanations; ``tests/unit/test_fused.py`` checks both give the same scores.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +25,7 @@ from swarmlens.classifier.model.hashing import (
     _ONE,
     _PAD,
     _U,
+    _Z,
     _arrow_buffers,
     _join_words,
     _ngrams,
@@ -37,27 +38,28 @@ _LOG_TF = np.log(np.maximum(np.arange(256, dtype=np.float64), 1.0)) + 1.0  # 1 +
 
 
 @kernel
-def _accumulate(indices, values, m, packed, offset, sublinear, weight, out, r):
+def _accumulate(indices, values, m, rows, index, offset, sublinear, weight, out, r):
     """Add one family's L2-normalised TF-IDF row (m distinct buckets) times the weights:
     out[r] += weight * (x / |x|) @ W, with x = tf * idf per bucket.
-    packed[offset + i] = (idf, weight of class 0, class 1, ...) of bucket i: one memory
-    access per bucket, which is what this loop waits on. The products are summed in the
-    same pass as |x|^2 and scaled once at the end; with three classes (the usual case)
-    the sums stay in registers, instead of a load and a store of out[r] per bucket."""
-    k = packed.shape[1] - 1
+    rows[index[offset + i]] = (idf, weight of class 0, class 1, ...) of bucket i (see
+    ``ScoringTable``): what this loop waits on is these two memory accesses per bucket.
+    The products are summed in the same pass as |x|^2 and scaled once at the end; with
+    three classes (the usual case) the sums stay in registers, instead of a load and a
+    store of out[r] per bucket."""
+    k = rows.shape[1] - 1
     norm2 = s0 = s1 = s2 = 0.0
     for t in range(m):
         v = values[t]
         if sublinear:  # counts are small integers: a table saves a log call per n-gram
             c = np.int64(v)
             v = _LOG_TF[c] if c < _LOG_TF.size else np.log(v) + 1.0
-        row = _U(offset + indices[t])  # unsigned: no negative-index wraparound
-        v *= packed[row, 0]
+        row = _U(index[_U(offset + indices[t])])  # unsigned: no negative-index wraparound
+        v *= rows[row, 0]
         norm2 += v * v
         if k == 3:
-            s0 += v * packed[row, 1]
-            s1 += v * packed[row, 2]
-            s2 += v * packed[row, 3]
+            s0 += v * rows[row, 1]
+            s1 += v * rows[row, 2]
+            s2 += v * rows[row, 3]
         else:
             values[t] = v
     if norm2 == 0.0:
@@ -71,7 +73,7 @@ def _accumulate(indices, values, m, packed, offset, sublinear, weight, out, r):
     for c in range(k):
         s = 0.0
         for t in range(m):
-            s += values[t] * packed[offset + indices[t], c + 1]
+            s += values[t] * rows[_U(index[_U(offset + indices[t])]), c + 1]
         out[r, c] += s * scale
 
 
@@ -124,13 +126,13 @@ def _distinct(keys, tmp, nt, hist, log2nf, indices, values, slots, positions):
 
 
 @kernel
-def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, packed,
+def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, rows, index,
                   sublinear, word_weight):
     """Decision scores without intercept, float64 (n, classes); see ``decision_scores``."""
     clo, chi, cmode, clower = char_cfg
     wlo, whi, wlower = word_cfg
     n = offsets.size - 1
-    out = np.zeros((n, packed.shape[1] - 1), np.float64)
+    out = np.zeros((n, rows.shape[1] - 1), np.float64)
     size = 3 * np.max(offsets[1:] - offsets[:-1]) + 2 * _PAD if n else 2 * _PAD
     cbuf, wbuf, jbuf, cwf, wwf = np.zeros((5, size), np.uint8)
     ccpo, wcpo, seg, ts, te = np.empty((5, size + 1), np.int64)
@@ -161,7 +163,7 @@ def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, pa
                 nt = _ngrams(cbuf, ccpo, ccpo, 1, a, b, lo, max(chi, lo), _K_CHAR, mask, keys,
                              nt, hs)
             m = _distinct(keys, tmp, nt, hist, log2nf, indices, values, slots, positions)
-            _accumulate(indices, values, m, packed, 0, sublinear, 1.0, out, r)
+            _accumulate(indices, values, m, rows, index, 0, sublinear, 1.0, out, r)
         if whi > 0:
             if chi > 0 and clower == wlower:
                 ntok = _join_words(cbuf, ccpo, cwf, ncp, jbuf, ts, te)
@@ -172,14 +174,17 @@ def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, pa
             nt = _ngrams(jbuf, ts, te, 0, 0, ntok, wlo, whi, _K_WORD, mask, keys, 0, hs)
             m = _distinct(keys, tmp, nt, hist, log2nf, indices, values, slots, positions)
             # the word block always follows the char block (see ``linear.feature_specs``)
-            _accumulate(indices, values, m, packed, n_features, sublinear, word_weight, out, r)
+            _accumulate(indices, values, m, rows, index, n_features, sublinear, word_weight,
+                        out, r)
     return out
 
 
 def pack(idf: Sequence[np.ndarray], coef: np.ndarray) -> np.ndarray:
-    """The scoring table: row j = (idf of column j, weight of column j for each class).
+    """The dense scoring table: row j = (idf of column j, weight of column j for each class).
 
     idf: the idf vector of each family (char block first); coef: (classes, columns).
+    Models keep it (``idf_`` and ``coef_`` are views of it); scoring reads its
+    ``compact`` form.
     """
     table = np.empty((coef.shape[1], coef.shape[0] + 1), np.float32)
     table[:, 0] = np.concatenate([np.asarray(v, np.float32) for v in idf])
@@ -187,15 +192,101 @@ def pack(idf: Sequence[np.ndarray], coef: np.ndarray) -> np.ndarray:
     return table
 
 
+class ScoringTable(NamedTuple):
+    """A dense table (``pack``) with its identical rows stored once.
+
+    rows: float32 (distinct rows, classes + 1), each distinct (idf, weights...) row once,
+    in order of first appearance. index: uint16 (when there are at most 65,536 distinct
+    rows) or uint32, one entry per column: ``rows[index[j]]`` is row j of the dense table,
+    bit for bit, so scores do not change.
+
+    Why: the dense table of a model with 2 x 2**20 hashed columns is 32 MB, and each
+    n-gram of a post reads a random row of it, which misses the CPU caches. Most columns
+    hold no weight (no training post had their n-grams, or only posts that other columns
+    describe as well), so they differ only by their idf: a model trained on the demo
+    corpus has ~7,000 distinct rows (110 KB) and a 4 MB index. A model trained on far more
+    data has more distinct rows, up to the dense table plus its index.
+    """
+
+    rows: np.ndarray
+    index: np.ndarray
+
+
+def compact(packed: np.ndarray) -> ScoringTable:
+    """``packed`` (``pack``'s dense table) as a ``ScoringTable``."""
+    packed = np.ascontiguousarray(packed, np.float32)
+    if packed.ndim != 2 or not len(packed):
+        raise ValueError("a scoring table needs a 2-d table with at least one row")
+    index, first = _distinct_rows(packed.view(np.uint32))
+    if len(first) <= 1 << 16:
+        index = index.astype(np.uint16)
+    return ScoringTable(np.ascontiguousarray(packed[first]), index)
+
+
+_GOLDEN = _U(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads the row hashes
+
+
+@kernel
+def _distinct_rows(words):
+    """(index uint32: number of each row's first bit-identical row among the distinct
+    ones, first: the row numbers of the distinct rows) of a uint32 (n, width) table. An
+    open-addressing table of the distinct rows, doubled when half full: it stays small
+    (and in cache) when few rows are distinct, which is the case it is for."""
+    n, width = words.shape
+    index = np.empty(n, np.uint32)
+    first = np.empty(64, np.int64)
+    hashes = np.empty(64, np.uint64)
+    size = 1 << 10
+    slots = np.full(size, -1, np.int64)
+    count = 0
+    for r in range(n):
+        h = _Z
+        for c in range(width):
+            h = (h ^ _U(words[r, c])) * _GOLDEN
+        h ^= h >> _U(29)
+        s = h & _U(size - 1)
+        found = -1
+        while slots[s] != -1:
+            d = slots[s]
+            if hashes[d] == h:
+                same = True
+                for c in range(width):
+                    same &= words[first[d], c] == words[r, c]
+                if same:
+                    found = d
+                    break
+            s = (s + _ONE) & _U(size - 1)
+        if found >= 0:
+            index[r] = found
+            continue
+        if count == first.size:
+            more_f, more_h = np.empty(2 * count, np.int64), np.empty(2 * count, np.uint64)
+            more_f[:count], more_h[:count] = first, hashes
+            first, hashes = more_f, more_h
+        first[count], hashes[count], slots[s], index[r] = r, h, count, count
+        count += 1
+        if 2 * count > size:  # rehash into a table twice the size
+            size *= 2
+            slots = np.full(size, -1, np.int64)
+            for d in range(count):
+                s = hashes[d] & _U(size - 1)
+                while slots[s] != -1:
+                    s = (s + _ONE) & _U(size - 1)
+                slots[s] = d
+    return index, first[:count]
+
+
 def decision_scores(
-    prepared: Sequence[str] | pa.Array, params: Mapping[str, Any], packed: np.ndarray
+    prepared: Sequence[str] | pa.Array, params: Mapping[str, Any], table: ScoringTable
 ) -> np.ndarray:
     """``features(texts) @ coef.T`` for texts already through ``prepare``, fused.
 
     prepared: the prepared texts (Arrow string array or strings). params: the model's
-    feature parameters. packed: ``pack(idf, coef)``.
+    feature parameters. table: ``compact(pack(idf, coef))``.
     Returns float64 (len(texts), classes), intercept not added.
     """
+    if not isinstance(table, ScoringTable):
+        raise TypeError("decision_scores takes a ScoringTable: compact(pack(idf, coef))")
     offsets, data, valid = _arrow_buffers(prepared)
     char = tuple(params["char_ngram_range"]) != (0, 0)
     words = tuple(params["word_ngram_range"]) != (0, 0)
@@ -204,5 +295,5 @@ def decision_scores(
     char_cfg = (clo, chi, int(params["char_mode"] == "char_wb"), params["char_lowercase"])
     word_cfg = (wlo, whi, params["word_lowercase"])
     return _score_kernel(offsets, data, valid, _tables(), char_cfg, word_cfg,
-                         int(params["n_features"]), packed, bool(params["sublinear_tf"]),
-                         float(params["word_weight"]))
+                         int(params["n_features"]), table.rows, table.index,
+                         bool(params["sublinear_tf"]), float(params["word_weight"]))

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from swarmlens.classifier.errors import ArtifactFormatError
 from swarmlens.classifier.model import hashing
-from swarmlens.classifier.model.fused import pack
+from swarmlens.classifier.model.fused import ScoringTable, compact, pack
 from swarmlens.classifier.model.subwords import SubwordTable, pieces, pooled
 from swarmlens.classifier.text.prepare import prepare
 
@@ -151,20 +151,21 @@ def _csr(dense: np.ndarray) -> sp.csr_matrix:
 def decision_function(
     texts: Sequence[str] | pa.Array,
     params: Mapping[str, Any],
-    packed: np.ndarray,
+    table: ScoringTable,
     intercept: np.ndarray,
     piece_weights: SubwordTable | None = None,
 ) -> np.ndarray:
     """Decision scores, ``features(texts) @ coef.T + intercept``, by the compiled kernels.
 
-    packed: ``fused.pack(idf, coef)`` of the hashed columns, the idf and weights of each
-    column side by side. piece_weights: the subword vectors folded into one weight per
-    piece and label (``SubwordTable`` with those rows), when the model has them.
+    table: ``fused.compact(fused.pack(idf, coef))`` of the hashed columns, the idf and
+    weights of each column side by side, identical rows once. piece_weights: the subword
+    vectors folded into one weight per piece and label (``SubwordTable`` with those rows),
+    when the model has them.
     """
     from swarmlens.classifier.model.fused import decision_scores
 
     prepared = prepared_texts(texts, params)
-    scores = decision_scores(prepared, params, packed)
+    scores = decision_scores(prepared, params, table)
     if piece_weights is not None:
         scores += pooled(prepared, piece_weights)
     return scores + intercept
@@ -285,6 +286,7 @@ class LinearStanceModel:
         # Scoring reads idf and weights of a column together (see ``fused.pack``); idf and
         # weights live only there (idf_ is a view), so a scoring process holds them once.
         self.packed_ = pack(list(idf), coef[:, :hashed])
+        self.scoring_table_ = compact(self.packed_)
         n = int(self.params["n_features"])
         self.idf_ = [self.packed_[i * n : (i + 1) * n, 0] for i in range(len(idf))]
         self.piece_weights_ = piece_weights
@@ -302,7 +304,7 @@ class LinearStanceModel:
         return features(X, self.params, self.idf_)
 
     def decision_function(self, X: Sequence[str] | pa.Array) -> np.ndarray:
-        return decision_function(X, self.params, self.packed_, self.intercept_,
+        return decision_function(X, self.params, self.scoring_table_, self.intercept_,
                                  self.piece_weights_)
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:

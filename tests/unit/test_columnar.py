@@ -261,7 +261,7 @@ def test_fused_scores_equal_the_matrix_product(trained_model: object) -> None:
     texts = pa.array(["Paris brûle #ParisIsBurning", "", "عاجل: باريس", "İSTANBUL ΣΑΣ", None,
                       "word " * 300, "a  b\t\tc https://t.co/x @user", long_text])
     prepared = prep.prepare(texts, model.params["mask_urls"], model.params["mask_mentions"])
-    fused = decision_scores(prepared, model.params, model.packed_)
+    fused = decision_scores(prepared, model.params, model.scoring_table_)
     matrix = np.asarray(features(texts, model.params, model.idf_) @ model.coef_.T)
     np.testing.assert_allclose(fused, matrix, rtol=1e-5, atol=1e-6)
     assert np.all(fused[1] == 0) and np.all(fused[4] == 0)
@@ -276,7 +276,7 @@ def test_fused_scores_equal_the_matrix_product_for_other_class_counts(
     coef = np.random.default_rng(classes).normal(size=(classes, model.coef_.shape[1]))
     texts = pa.array(["Paris brûle #ParisIsBurning", "", "عاجل: باريس", "word " * 300])
     prepared = prep.prepare(texts, model.params["mask_urls"], model.params["mask_mentions"])
-    scores = decision_scores(prepared, model.params, fused.pack(model.idf_, coef))
+    scores = decision_scores(prepared, model.params, fused.compact(fused.pack(model.idf_, coef)))
     matrix = np.asarray(features(texts, model.params, model.idf_) @ coef.T)
     assert scores.shape == (4, classes)
     np.testing.assert_allclose(scores, matrix, rtol=1e-5, atol=1e-6)
@@ -296,6 +296,45 @@ def test_hash_count_counts_like_sorting_and_gives_up_on_piled_keys() -> None:
     # Distinct keys sharing their low bits (crafted text could do this): no quadratic probing.
     piled = (np.arange(1, 200, dtype=np.int64) << 14) | 5
     assert fused._hash_count(piled, len(piled), slots, positions, indices, values) == -1
+
+
+def test_compact_table_keeps_every_row_bit_for_bit() -> None:
+    rng = np.random.default_rng(3)
+    dense = np.zeros((5000, 4), np.float32)
+    dense[:, 0] = rng.choice([1.5, 2.25, 7.0], 5000)  # weightless columns: idf only
+    dense[::7, 1:] = rng.normal(size=(len(dense[::7]), 3))  # weighted, all distinct
+    dense[3, 1], dense[4, 1] = 0.0, -0.0  # equal as floats, other bits: kept apart
+    dense[4, 0] = dense[3, 0]
+    table = fused.compact(dense)
+    assert table.index.dtype == np.uint16
+    assert table.rows[table.index].tobytes() == dense.tobytes()
+    assert len(table.rows) == len(np.unique(dense.view(np.uint32), axis=0))
+    assert table.index[3] != table.index[4]
+    # first-appearance order: the first row is row 0, and ids grow as rows first appear
+    assert table.index[0] == 0 and np.all(np.diff(np.maximum.accumulate(table.index)) <= 1)
+
+
+def test_compact_table_indexes_by_uint32_past_65536_distinct_rows() -> None:
+    dense = np.random.default_rng(4).normal(size=(80_000, 4)).astype(np.float32)
+    dense[70_000:] = dense[:10_000]
+    table = fused.compact(dense)
+    assert table.index.dtype == np.uint32 and len(table.rows) == 70_000
+    assert table.rows[table.index].tobytes() == dense.tobytes()
+
+
+def test_scores_do_not_change_with_the_index_width(trained_model: object) -> None:
+    model = trained_model
+    rows, index = model.scoring_table_
+    # a model trained on little data: most columns share a few rows
+    assert len(rows) < len(index) / 20
+    texts = pa.array(["Paris brûle #ParisIsBurning", "عاجل: باريس", "word " * 300, ""])
+    prepared = prep.prepare(texts, model.params["mask_urls"], model.params["mask_mentions"])
+    narrow = decision_scores(prepared, model.params, model.scoring_table_)
+    wide = decision_scores(prepared, model.params,
+                           fused.ScoringTable(rows, index.astype(np.uint32)))
+    assert narrow.tobytes() == wide.tobytes()
+    with pytest.raises(TypeError, match="ScoringTable"):
+        decision_scores(prepared, model.params, model.packed_)
 
 
 @pytest.fixture(scope="module")
