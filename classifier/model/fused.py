@@ -25,7 +25,6 @@ from swarmlens.classifier.model.hashing import (
     _ONE,
     _PAD,
     _U,
-    _Z,
     _arrow_buffers,
     _join_words,
     _ngrams,
@@ -183,8 +182,7 @@ def pack(idf: Sequence[np.ndarray], coef: np.ndarray) -> np.ndarray:
     """The dense scoring table: row j = (idf of column j, weight of column j for each class).
 
     idf: the idf vector of each family (char block first); coef: (classes, columns).
-    Models keep it (``idf_`` and ``coef_`` are views of it); scoring reads its
-    ``compact`` form.
+    Training keeps it; scoring reads ``scoring_table``, the same rows stored once each.
     """
     table = np.empty((coef.shape[1], coef.shape[0] + 1), np.float32)
     table[:, 0] = np.concatenate([np.asarray(v, np.float32) for v in idf])
@@ -193,7 +191,7 @@ def pack(idf: Sequence[np.ndarray], coef: np.ndarray) -> np.ndarray:
 
 
 class ScoringTable(NamedTuple):
-    """A dense table (``pack``) with its identical rows stored once.
+    """``pack``'s dense table with its bit-identical rows stored once.
 
     rows: float32 (distinct rows, classes + 1), each distinct (idf, weights...) row once,
     in order of first appearance. index: uint16 (when there are at most 65,536 distinct
@@ -211,59 +209,77 @@ class ScoringTable(NamedTuple):
     rows: np.ndarray
     index: np.ndarray
 
+    def dense(self) -> np.ndarray:
+        """The dense table (``pack``'s), rebuilt."""
+        return self.rows[self.index]
+
+
+def scoring_table(idf: Sequence[np.ndarray], coef: np.ndarray) -> ScoringTable:
+    """``pack(idf, coef)`` as a ``ScoringTable``, without building the dense table.
+
+    idf: the idf vector of each family (char block first); coef: (classes, columns).
+    """
+    idf_bits = np.concatenate([np.asarray(v, np.float32) for v in idf]).view(np.uint32)
+    coef_bits = np.ascontiguousarray(coef, np.float32).view(np.uint32)
+    if coef_bits.ndim != 2 or coef_bits.shape[1] != idf_bits.size or not idf_bits.size:
+        raise ValueError("a scoring table needs one idf and one weight per class per column")
+    index, rows = _distinct_rows(idf_bits, coef_bits)
+    if len(rows) <= 1 << 16:
+        index = index.astype(np.uint16)
+    return ScoringTable(rows.view(np.float32), index)
+
 
 def compact(packed: np.ndarray) -> ScoringTable:
-    """``packed`` (``pack``'s dense table) as a ``ScoringTable``."""
-    packed = np.ascontiguousarray(packed, np.float32)
-    if packed.ndim != 2 or not len(packed):
-        raise ValueError("a scoring table needs a 2-d table with at least one row")
-    index, first = _distinct_rows(packed.view(np.uint32))
-    if len(first) <= 1 << 16:
-        index = index.astype(np.uint16)
-    return ScoringTable(np.ascontiguousarray(packed[first]), index)
+    """A dense table (``pack``'s) as a ``ScoringTable``."""
+    packed = np.asarray(packed, np.float32)
+    return scoring_table([packed[:, 0]], packed[:, 1:].T)
 
 
 _GOLDEN = _U(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads the row hashes
 
 
 @kernel
-def _distinct_rows(words):
-    """(index uint32: number of each row's first bit-identical row among the distinct
-    ones, first: the row numbers of the distinct rows) of a uint32 (n, width) table. An
-    open-addressing table of the distinct rows, doubled when half full: it stays small
-    (and in cache) when few rows are distinct, which is the case it is for."""
-    n, width = words.shape
+def _distinct_rows(idf_bits, coef_bits):
+    """(index uint32: the number of each column's row among the distinct rows, rows
+    uint32 (distinct, classes + 1): the distinct rows' bits) of the dense table whose row
+    j is (idf_bits[j], coef_bits[0, j], coef_bits[1, j]...). An open-addressing table of
+    the distinct rows, doubled when half full: it stays small (and in cache) when few
+    rows are distinct, which is the case it is for."""
+    k, n = coef_bits.shape
     index = np.empty(n, np.uint32)
-    first = np.empty(64, np.int64)
+    rows = np.empty((64, k + 1), np.uint32)
     hashes = np.empty(64, np.uint64)
     size = 1 << 10
     slots = np.full(size, -1, np.int64)
     count = 0
-    for r in range(n):
-        h = _Z
-        for c in range(width):
-            h = (h ^ _U(words[r, c])) * _GOLDEN
+    for j in range(n):
+        h = (_U(idf_bits[j]) + _ONE) * _GOLDEN
+        for c in range(k):
+            h = (h ^ _U(coef_bits[c, j])) * _GOLDEN
         h ^= h >> _U(29)
         s = h & _U(size - 1)
         found = -1
         while slots[s] != -1:
             d = slots[s]
-            if hashes[d] == h:
+            if hashes[d] == h and rows[d, 0] == idf_bits[j]:
                 same = True
-                for c in range(width):
-                    same &= words[first[d], c] == words[r, c]
+                for c in range(k):
+                    same &= rows[d, c + 1] == coef_bits[c, j]
                 if same:
                     found = d
                     break
             s = (s + _ONE) & _U(size - 1)
         if found >= 0:
-            index[r] = found
+            index[j] = found
             continue
-        if count == first.size:
-            more_f, more_h = np.empty(2 * count, np.int64), np.empty(2 * count, np.uint64)
-            more_f[:count], more_h[:count] = first, hashes
-            first, hashes = more_f, more_h
-        first[count], hashes[count], slots[s], index[r] = r, h, count, count
+        if count == hashes.size:
+            more_r, more_h = np.empty((2 * count, k + 1), np.uint32), np.empty(2 * count, np.uint64)
+            more_r[:count], more_h[:count] = rows, hashes
+            rows, hashes = more_r, more_h
+        rows[count, 0] = idf_bits[j]
+        for c in range(k):
+            rows[count, c + 1] = coef_bits[c, j]
+        hashes[count], slots[s], index[j] = h, count, count
         count += 1
         if 2 * count > size:  # rehash into a table twice the size
             size *= 2
@@ -273,7 +289,7 @@ def _distinct_rows(words):
                 while slots[s] != -1:
                     s = (s + _ONE) & _U(size - 1)
                 slots[s] = d
-    return index, first[:count]
+    return index, rows[:count].copy()
 
 
 def decision_scores(
@@ -282,11 +298,11 @@ def decision_scores(
     """``features(texts) @ coef.T`` for texts already through ``prepare``, fused.
 
     prepared: the prepared texts (Arrow string array or strings). params: the model's
-    feature parameters. table: ``compact(pack(idf, coef))``.
+    feature parameters. table: ``scoring_table(idf, coef)``.
     Returns float64 (len(texts), classes), intercept not added.
     """
     if not isinstance(table, ScoringTable):
-        raise TypeError("decision_scores takes a ScoringTable: compact(pack(idf, coef))")
+        raise TypeError("decision_scores takes a ScoringTable: scoring_table(idf, coef)")
     offsets, data, valid = _arrow_buffers(prepared)
     char = tuple(params["char_ngram_range"]) != (0, 0)
     words = tuple(params["word_ngram_range"]) != (0, 0)

@@ -12,6 +12,7 @@ scoring compute features one way.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ import pyarrow as pa
 
 from swarmlens.classifier.errors import ArtifactFormatError
 from swarmlens.classifier.model import hashing
-from swarmlens.classifier.model.fused import ScoringTable, compact, pack
+from swarmlens.classifier.model.fused import ScoringTable, scoring_table
 from swarmlens.classifier.model.subwords import SubwordTable, pieces, pooled
 from swarmlens.classifier.text.prepare import prepare
 
@@ -283,16 +284,27 @@ class LinearStanceModel:
         self.params = dict(params)
         self.classes_ = classes
         hashed = hashed_columns(self.params)
-        # Scoring reads idf and weights of a column together (see ``fused.pack``); idf and
-        # weights live only there (idf_ is a view), so a scoring process holds them once.
-        self.packed_ = pack(list(idf), coef[:, :hashed])
-        self.scoring_table_ = compact(self.packed_)
-        n = int(self.params["n_features"])
-        self.idf_ = [self.packed_[i * n : (i + 1) * n, 0] for i in range(len(idf))]
+        # Scoring reads idf and weights of a column together, each distinct row once (see
+        # ``fused.ScoringTable``); idf and weights live only there, so a scoring process
+        # holds them once, in a few MB. The dense table is rebuilt when an explanation (the
+        # matrix path) first needs it.
+        self.scoring_table_ = scoring_table(list(idf), coef[:, :hashed])
+        self._blocks = len(idf)
         self.piece_weights_ = piece_weights
         self.intercept_ = intercept
         self.calibration_ = calibration
         self.model_version_: str | None = None
+
+    @functools.cached_property
+    def packed_(self) -> np.ndarray:
+        """The dense table (``fused.pack``): row j = (idf, weights) of column j."""
+        return self.scoring_table_.dense()
+
+    @property
+    def idf_(self) -> list[np.ndarray]:
+        """The idf of each hashed block: views of ``packed_``."""
+        n = int(self.params["n_features"])
+        return [self.packed_[i * n : (i + 1) * n, 0] for i in range(self._blocks)]
 
     @property
     def coef_(self) -> np.ndarray:

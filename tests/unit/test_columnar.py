@@ -276,7 +276,7 @@ def test_fused_scores_equal_the_matrix_product_for_other_class_counts(
     coef = np.random.default_rng(classes).normal(size=(classes, model.coef_.shape[1]))
     texts = pa.array(["Paris brûle #ParisIsBurning", "", "عاجل: باريس", "word " * 300])
     prepared = prep.prepare(texts, model.params["mask_urls"], model.params["mask_mentions"])
-    scores = decision_scores(prepared, model.params, fused.compact(fused.pack(model.idf_, coef)))
+    scores = decision_scores(prepared, model.params, fused.scoring_table(model.idf_, coef))
     matrix = np.asarray(features(texts, model.params, model.idf_) @ coef.T)
     assert scores.shape == (4, classes)
     np.testing.assert_allclose(scores, matrix, rtol=1e-5, atol=1e-6)
