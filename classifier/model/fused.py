@@ -6,8 +6,9 @@ needs the product, so this kernel computes it row by row as the counts come out 
 per-post hash table (the matrix path sorts instead: CSR wants sorted columns), never
 materialising the matrix: one pass over the text for both
 families (they share the decoded, lowercased buffer when their case settings agree), no
-CSR buffers, no TF-IDF pass, no scipy product. The matrix path stays for training and
-explanations; ``tests/unit/test_fused.py`` checks both give the same scores.
+CSR buffers, no TF-IDF pass, no scipy product. Each column's idf and weights are read
+from a ``ScoringTable``, which stores each distinct row once. The matrix path stays for
+training and explanations; ``tests/unit/test_columnar.py`` checks both give the same scores.
 """
 
 from __future__ import annotations

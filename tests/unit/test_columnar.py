@@ -337,6 +337,21 @@ def test_scores_do_not_change_with_the_index_width(trained_model: object) -> Non
         decision_scores(prepared, model.params, model.packed_)
 
 
+def test_a_scoring_model_never_builds_the_dense_table(tiny_corpus: object) -> None:
+    from swarmlens.classifier.model.estimator import StanceClassifier
+    from swarmlens.classifier.model.linear import LinearStanceModel
+
+    texts, labels = tiny_corpus
+    fitted = StanceClassifier(calibration_folds=0).fit(texts, labels)
+    model = LinearStanceModel.from_arrays(*fitted.to_arrays())
+    proba = model.predict_proba(["Paris brûle #ParisIsBurning", "عاجل: باريس"])
+    assert "packed_" not in vars(model)  # scoring read the compact table only
+    np.testing.assert_array_equal(proba, fitted.predict_proba(
+        ["Paris brûle #ParisIsBurning", "عاجل: باريس"]))
+    assert model.packed_.tobytes() == fitted.packed_.tobytes()  # an explanation rebuilds it
+    assert model.explain("Paris brûle #ParisIsBurning")
+
+
 @pytest.fixture(scope="module")
 def trained_model(tiny_corpus: object) -> object:
     from swarmlens.classifier.model.estimator import StanceClassifier
