@@ -193,7 +193,7 @@ def split_worker(path: str, out: str) -> None:
     """The swarmlens file-scoring path (cli/scoring.py `_score_to_file`), stage by stage."""
     clock = time.perf_counter
     started = clock()
-    from swarmlens.classifier.batch.scoring import OutputWriter, score_table
+    from swarmlens.classifier.batch.scoring import READ_CHUNK_SIZE, OutputWriter, score_table
     from swarmlens.classifier.model import registry
     from swarmlens.classifier.model.fused import decision_scores
     from swarmlens.classifier.model.linear import calibrated, softmax
@@ -201,14 +201,17 @@ def split_worker(path: str, out: str) -> None:
     from swarmlens.classifier.posts.columnar import read_batches
     from swarmlens.classifier.text.prepare import prepare
 
+    from swarmlens.classifier.cli.scoring import _answer_pyarrows_pandas_probe
+
     imported = clock()
+    _answer_pyarrows_pandas_probe()  # as `swarmlens score` does
     model, entry = registry.load(None)
     loaded = clock()
     params = model.params  # the scoring-only LinearStanceModel a registry load returns
     times = dict.fromkeys(STAGES, 0.0)
     read = 0
     writer = OutputWriter(out)
-    batches = read_batches([path])
+    batches = read_batches([path], READ_CHUNK_SIZE)  # the batches `swarmlens score` reads
     while True:
         t0 = clock()
         item = next(batches, None)
