@@ -194,14 +194,13 @@ def split_worker(path: str, out: str) -> None:
     clock = time.perf_counter
     started = clock()
     from swarmlens.classifier.batch.scoring import READ_CHUNK_SIZE, OutputWriter, score_table
+    from swarmlens.classifier.cli.scoring import _answer_pyarrows_pandas_probe
     from swarmlens.classifier.model import registry
     from swarmlens.classifier.model.fused import decision_scores
     from swarmlens.classifier.model.linear import calibrated, softmax
     from swarmlens.classifier.model.subwords import pooled
     from swarmlens.classifier.posts.columnar import read_batches
     from swarmlens.classifier.text.prepare import prepare
-
-    from swarmlens.classifier.cli.scoring import _answer_pyarrows_pandas_probe
 
     imported = clock()
     _answer_pyarrows_pandas_probe()  # as `swarmlens score` does

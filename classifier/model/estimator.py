@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from swarmlens.classifier.errors import TrainingDataError
 from swarmlens.classifier.model import hashing, subwords
 from swarmlens.classifier.model.calibration import GroupCalibratedClassifier
-from swarmlens.classifier.model.fused import pack, scoring_table
+from swarmlens.classifier.model.fused import scoring_table
 from swarmlens.classifier.model.linear import (
     ARCHITECTURE,
     FEATURE_PARAMS,
@@ -234,10 +234,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             self.featurizer_.transform(X), labels, groups=groups
         )
         self.classes_ = self.scorer_.classes_
-        # Scoring reads each hashed column's idf and weights together: packed once, here.
+        # Scoring reads each hashed column's idf and weights together: tabled once, here.
         coef = np.asarray(self.coef_, np.float32)
         hashed = hashed_columns(self.featurizer_._params())
-        self.packed_ = pack(self.featurizer_.idf_, coef[:, :hashed])
         self.scoring_table_ = scoring_table(self.featurizer_.idf_, coef[:, :hashed])
         # The pooling is linear in the vectors: they fold into one weight per piece and
         # label, so scoring never touches a 256-d vector.

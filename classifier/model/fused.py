@@ -183,7 +183,8 @@ def pack(idf: Sequence[np.ndarray], coef: np.ndarray) -> np.ndarray:
     """The dense scoring table: row j = (idf of column j, weight of column j for each class).
 
     idf: the idf vector of each family (char block first); coef: (classes, columns).
-    Training keeps it; scoring reads ``scoring_table``, the same rows stored once each.
+    The definition of the layout: scoring reads ``scoring_table``, the same rows stored
+    once each, whose ``dense()`` is this table bit for bit (tests check it).
     """
     table = np.empty((coef.shape[1], coef.shape[0] + 1), np.float32)
     table[:, 0] = np.concatenate([np.asarray(v, np.float32) for v in idf])
@@ -228,12 +229,6 @@ def scoring_table(idf: Sequence[np.ndarray], coef: np.ndarray) -> ScoringTable:
     if len(rows) <= 1 << 16:
         index = index.astype(np.uint16)
     return ScoringTable(rows.view(np.float32), index)
-
-
-def compact(packed: np.ndarray) -> ScoringTable:
-    """A dense table (``pack``'s) as a ``ScoringTable``."""
-    packed = np.asarray(packed, np.float32)
-    return scoring_table([packed[:, 0]], packed[:, 1:].T)
 
 
 _GOLDEN = _U(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads the row hashes

@@ -158,7 +158,7 @@ def decision_function(
 ) -> np.ndarray:
     """Decision scores, ``features(texts) @ coef.T + intercept``, by the compiled kernels.
 
-    table: ``fused.compact(fused.pack(idf, coef))`` of the hashed columns, the idf and
+    table: ``fused.scoring_table(idf, coef)`` of the hashed columns, the idf and
     weights of each column side by side, identical rows once. piece_weights: the subword
     vectors folded into one weight per piece and label (``SubwordTable`` with those rows),
     when the model has them.

@@ -305,7 +305,7 @@ def test_compact_table_keeps_every_row_bit_for_bit() -> None:
     dense[::7, 1:] = rng.normal(size=(len(dense[::7]), 3))  # weighted, all distinct
     dense[3, 1], dense[4, 1] = 0.0, -0.0  # equal as floats, other bits: kept apart
     dense[4, 0] = dense[3, 0]
-    table = fused.compact(dense)
+    table = fused.scoring_table([dense[:, 0]], dense[:, 1:].T)
     assert table.index.dtype == np.uint16
     assert table.rows[table.index].tobytes() == dense.tobytes()
     assert len(table.rows) == len(np.unique(dense.view(np.uint32), axis=0))
@@ -317,7 +317,7 @@ def test_compact_table_keeps_every_row_bit_for_bit() -> None:
 def test_compact_table_indexes_by_uint32_past_65536_distinct_rows() -> None:
     dense = np.random.default_rng(4).normal(size=(80_000, 4)).astype(np.float32)
     dense[70_000:] = dense[:10_000]
-    table = fused.compact(dense)
+    table = fused.scoring_table([dense[:, 0]], dense[:, 1:].T)
     assert table.index.dtype == np.uint32 and len(table.rows) == 70_000
     assert table.rows[table.index].tobytes() == dense.tobytes()
 
@@ -348,7 +348,10 @@ def test_a_scoring_model_never_builds_the_dense_table(tiny_corpus: object) -> No
     assert "packed_" not in vars(model)  # scoring read the compact table only
     np.testing.assert_array_equal(proba, fitted.predict_proba(
         ["Paris brûle #ParisIsBurning", "عاجل: باريس"]))
-    assert model.packed_.tobytes() == fitted.packed_.tobytes()  # an explanation rebuilds it
+    idf = fitted.featurizer_.idf_
+    coef = np.asarray(fitted.coef_, np.float32)[:, : sum(len(v) for v in idf)]
+    dense = fused.pack(idf, coef)
+    assert model.packed_.tobytes() == dense.tobytes()  # an explanation rebuilds it
     assert model.explain("Paris brûle #ParisIsBurning")
 
 
