@@ -57,6 +57,7 @@ KERNEL_SOURCES = (
     "model/subwords.py",
     "text/codepoints.py",
     "text/entity_columns.py",
+    "batch/jsonl.py",
 )
 """The files (under ``classifier/``) that declare kernels: an AOT build is valid only for
 these exact bytes. ``tests/unit/test_kernels.py`` checks every kernel lives in one."""

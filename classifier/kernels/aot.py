@@ -147,10 +147,12 @@ def _compile(signatures: list[tuple[kernels.Kernel, Any, Any]], out: Path) -> li
 
 def _workload(work: Path) -> None:
     """Call every kernel the way scoring does: a trained model, loaded from its artifact,
-    scoring a JSONL file (read, entities, prepare, n-grams, subwords) and awkward texts."""
+    scoring a JSONL file (read, entities, prepare, n-grams, subwords, JSONL output) and
+    awkward texts."""
     import itertools
     import json as jsonlib
 
+    from swarmlens.classifier.batch.jsonl import jsonl_bytes
     from swarmlens.classifier.batch.scoring import score_table
     from swarmlens.classifier.demo.generator import generate_demo
     from swarmlens.classifier.model import registry
@@ -174,7 +176,7 @@ def _workload(work: Path) -> None:
     posts = work / "posts.jsonl"
     posts.write_text("\n".join(lines) + "\n", encoding="utf-8")
     for _, batch in read_batches([posts]):
-        score_table(scorer, batch.table, entry.id)
+        jsonl_bytes(score_table(scorer, batch.table, entry.id))
     scorer.predict_proba(awkward)
     scorer.predict_proba([""])
     # A model with more than 65,536 distinct scoring rows indexes them by uint32.

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from swarmlens.classifier.batch.scoring import _iso_seconds, jsonl_bytes, score_table
+from swarmlens.classifier.batch.jsonl import iso_seconds, jsonl_bytes
+from swarmlens.classifier.batch.scoring import score_table
 from swarmlens.classifier.model import fused
 from swarmlens.classifier.model.fused import decision_scores
 from swarmlens.classifier.model.linear import features
@@ -26,7 +27,7 @@ from swarmlens.classifier.posts.readers import decode
 from swarmlens.classifier.posts.rejects import Rejected
 from swarmlens.classifier.text import codepoints, entities, entity_columns
 from swarmlens.classifier.text import prepare as prep
-from swarmlens.classifier.vocab import OUTPUT_SCHEMA
+from swarmlens.classifier.vocab import LABELS, OUTPUT_SCHEMA
 
 _PIECES = [
     "#Paris", "#باريس_تشتعل", "＃Ｐａｒｉｓ", "#2015", "a#b", "&#39;", "@demo_user", "@User:",
@@ -390,6 +391,65 @@ def test_jsonl_output_round_trips_every_string(trained_model: object) -> None:
     assert all("\u2028" not in line.decode() for line in lines)
 
 
+def _json_line(row: dict, table_row: int, table: pa.Table) -> bytes:
+    """The reference line: json.dumps for every string (U+2028/9 escaped as well), the
+    scores and time as the writer's Arrow formatting gives them."""
+    def text(value: str | None) -> str:
+        if value is None:
+            return "null"
+        dumped = json.dumps(value, ensure_ascii=False)
+        return dumped.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+    parts = []
+    for field in OUTPUT_SCHEMA:
+        value = row[field.name]
+        if field.name == "scores":
+            numbers = [pc.cast(pc.round(pc.cast(table.column("scores").combine_chunks().field(
+                label), pa.float64()), 6), pa.string())[table_row].as_py() for label in LABELS]
+            encoded = "{" + ",".join(f'"{label}":{number}' for label, number in
+                                     zip(LABELS, numbers, strict=True)) + "}"
+        elif field.name == "created_at":
+            encoded = iso_seconds(table.column("created_at").combine_chunks())[table_row].as_py()
+        elif pa.types.is_list(field.type):
+            encoded = "null" if value is None else "[" + ",".join(map(text, value)) + "]"
+        else:
+            encoded = text(value)
+        parts.append(f"{json.dumps(field.name)}:{encoded}")
+    return ("{" + ",".join(parts) + "}\n").encode()
+
+
+_ANY_TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=12)
+
+
+@FAST
+@given(values=st.lists(st.tuples(_ANY_TEXT, st.one_of(st.none(), _ANY_TEXT),
+                                 st.one_of(st.none(), st.lists(st.one_of(st.none(), _ANY_TEXT),
+                                                               max_size=3))),
+                       min_size=1, max_size=6),
+       start=st.integers(0, 2))
+def test_jsonl_lines_equal_json_dumps(values: list, start: int) -> None:
+    rows = [{"post_id": a, "label": "neutral",
+             "scores": {"supportive": 0.1234567, "opposing": 1e-7, "neutral": 0.8765433},
+             "model_version": "m\u2028", "lang": "und", "hashtags": tags, "domains": [],
+             "created_at": None if i % 2 else 1_447_459_200_000_000, "platform": "other",
+             "author": b, "retweet_of": None, "retweet_of_author": b, "reply_to": a,
+             "urls": [a], "mentions": tags, "hashtag_forms": None}
+            for i, (a, b, tags) in enumerate(values)]
+    table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA).slice(min(start, len(rows) - 1))
+    expected = b"".join(_json_line(row, i, table) for i, row in enumerate(table.to_pylist()))
+    assert jsonl_bytes(table) == expected
+
+
+def test_jsonl_escapes_every_control_and_line_separator_as_json_dumps() -> None:
+    odd = "".join(map(chr, range(0x20))) + '"\\\u2028\u2029\u2027\x7f\u00e9💥'
+    rows = [{name: None for name in OUTPUT_SCHEMA.names} | {
+        "post_id": odd, "label": "neutral", "lang": "und", "platform": "other",
+        "model_version": "m", "scores": {label: 0.5 for label in LABELS}, "hashtags": [odd]}]
+    table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
+    assert jsonl_bytes(table) == _json_line(table.to_pylist()[0], 0, table)
+    assert json.loads(jsonl_bytes(table))["post_id"] == odd
+
+
 def test_a_bad_line_sends_only_its_neighbourhood_per_record() -> None:
     records: list[object] = [{"id": f"p{i}", "text": f"post {i} #tag"} for i in range(1000)]
     items = _lines(records)
@@ -411,4 +471,4 @@ def test_iso_seconds_equal_strftime(moments: list[int | None]) -> None:
     seconds = pc.cast(column, pa.timestamp("s", tz="UTC"), safe=False)
     text = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
     expected = pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null")
-    assert _iso_seconds(column).to_pylist() == expected.to_pylist()
+    assert iso_seconds(column).to_pylist() == expected.to_pylist()
