@@ -92,18 +92,23 @@ def _lines(n, kinds, refs, literals, literal_bounds, data, bounds, valid, lists,
 
     String s is data[bounds[s, 0] : bounds[s, 1]], or null when valid[s] is 0.
     out: where the lines go, as large as they may be at most (``_Layout.capacity``).
-    Returns the number of bytes written."""
+    Returns the number of bytes written, or -1 when out was too small (the kernel runs
+    without bounds checks: each value checks its worst case before it is written)."""
     nb = 0
     for row in range(n):
         for k in range(kinds.size):
             kind, ref = kinds[k], refs[k]
             if kind == _LITERAL:
                 a, b = literal_bounds[ref, 0], literal_bounds[ref, 1]
+                if nb + b - a > out.size:
+                    return -1
                 for p in range(a, b):  # byte loops: a slice would cost more than a copy
                     out[nb] = literals[p]
                     nb += 1
             elif kind == _LIST:
                 at = ref + row
+                if nb + 4 > out.size:
+                    return -1
                 if not list_valid[at]:
                     nb = _null(out, nb)
                     continue
@@ -111,6 +116,8 @@ def _lines(n, kinds, refs, literals, literal_bounds, data, bounds, valid, lists,
                 nb += 1
                 for item in range(lists[at], lists[at + 1]):
                     a, b = bounds[item, 0], bounds[item, 1]
+                    if nb + 6 * (b - a) + 8 > out.size:
+                        return -1
                     if item > lists[at]:
                         out[nb] = 44  # ,
                         nb += 1
@@ -123,6 +130,8 @@ def _lines(n, kinds, refs, literals, literal_bounds, data, bounds, valid, lists,
             else:
                 s = ref + row
                 a, b = bounds[s, 0], bounds[s, 1]
+                if nb + 6 * (b - a) + 4 > out.size:
+                    return -1
                 if not valid[s]:
                     nb = _null(out, nb)
                 elif kind == _RAW:
@@ -186,12 +195,20 @@ class _Layout:
         self.list_slots += self.n + 1
 
     def capacity(self) -> int:
-        """Bytes the lines may take at most: the literals of every line, each string byte
-        escaped to 6 bytes, and per string its quotes or 'null' and a comma, per list its
-        brackets."""
+        """Bytes the lines may take at most: the literals of every line, the string bytes
+        with room for their escapes (a control becomes 6 bytes, '"' and '\\' 2, U+2028
+        and U+2029 6 instead of 3), per string its quotes or 'null' and a comma, per list
+        its brackets or 'null'. Counted, not assumed: huge hostile texts must not make it
+        huge. The kernel runs without bounds checks, so this must hold (tests check it);
+        it checks each value's worst case (6 bytes a byte) before writing it, hence the
+        room for the longest string at the end."""
         literal_bytes = sum(len(literal) for literal in self.literals)
-        return (literal_bytes * self.n + 6 * self.data_size + 6 * self.strings
-                + 2 * self.list_slots + 16)
+        longest = max((int((b[:, 1] - b[:, 0]).max()) for b in self.bounds if len(b)), default=0)
+        escapes = sum(5 * int(np.count_nonzero(d < 0x20)) + int(np.count_nonzero(d == 0x22))
+                      + int(np.count_nonzero(d == 0x5C)) + 3 * int(np.count_nonzero(d == 0xE2))
+                      for d in self.data)
+        return (literal_bytes * self.n + self.data_size + escapes + 6 * self.strings
+                + 4 * self.list_slots + 6 * longest + 16)
 
     def render(self, out: np.ndarray) -> int:
         """Write the lines into ``out`` (uint8, at least ``capacity()`` long); returns
@@ -204,9 +221,12 @@ class _Layout:
         valid = np.concatenate(self.valid) if self.valid else np.zeros(1, np.uint8)
         lists = np.concatenate(self.lists) if self.lists else np.zeros(1, np.int64)
         list_valid = np.concatenate(self.list_valid) if self.list_valid else np.zeros(1, np.uint8)
-        return _lines(self.n, np.array(self.kinds, np.int64), np.array(self.refs, np.int64),
+        size = _lines(self.n, np.array(self.kinds, np.int64), np.array(self.refs, np.int64),
                       literals, literal_bounds, data, bounds.astype(np.int64), valid, lists,
                       list_valid, _SHORT, _HEX, out)
+        if size < 0:  # capacity() is an upper bound: this would be a bug, never bad input
+            raise RuntimeError("JSONL buffer smaller than the lines: capacity() is wrong")
+        return size
 
 
 class JsonlEncoder:

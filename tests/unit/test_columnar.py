@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from swarmlens.classifier.batch import jsonl
 from swarmlens.classifier.batch.jsonl import iso_seconds, jsonl_bytes
 from swarmlens.classifier.batch.scoring import score_table
 from swarmlens.classifier.model import fused
@@ -438,6 +439,29 @@ def test_jsonl_lines_equal_json_dumps(values: list, start: int) -> None:
     table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA).slice(min(start, len(rows) - 1))
     expected = b"".join(_json_line(row, i, table) for i, row in enumerate(table.to_pylist()))
     assert jsonl_bytes(table) == expected
+    assert jsonl._layout(table).capacity() >= len(expected)
+
+
+@pytest.mark.parametrize("unit", ["\x01", '"', "\\", "\u2028", "é", ""])
+def test_jsonl_buffer_bound_holds_for_the_costliest_strings(unit: str) -> None:
+    # The kernel writes without bounds checks: its buffer bound must cover the worst case.
+    value = unit * 50
+    rows: list[dict] = [{name: None for name in OUTPUT_SCHEMA.names} | {
+        "post_id": value, "label": value, "lang": value, "platform": value,
+        "model_version": value, "scores": {label: 1e-7 for label in LABELS},
+        "hashtags": [value] * 5, "urls": [], "mentions": [value, None]} for _ in range(7)]
+    table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
+    lines = jsonl_bytes(table)
+    assert jsonl._layout(table).capacity() >= len(lines)
+    assert [json.loads(line)["post_id"] for line in lines.splitlines()] == [value] * 7
+    # A long plain string last: the per-value worst-case check must still find room.
+    rows[-1]["mentions"] = ["x" * 5000]
+    table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
+    lines = jsonl_bytes(table)
+    assert json.loads(lines.splitlines()[-1])["mentions"] == ["x" * 5000]
+    # A buffer too small is refused before anything is written past its end.
+    with pytest.raises(RuntimeError, match="capacity"):
+        jsonl._layout(table).render(np.zeros(len(lines) // 2, np.uint8))
 
 
 def test_jsonl_escapes_every_control_and_line_separator_as_json_dumps() -> None:
