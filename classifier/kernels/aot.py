@@ -76,10 +76,25 @@ def build_here(force: bool = False) -> tuple[Path, int, bool]:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         (folder / "complete").write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    for old in folder.parent.iterdir():  # builds for other code or versions
-        if old.is_dir() and old.name != folder.name and not old.name.startswith("."):
-            shutil.rmtree(old, ignore_errors=True)
+    prune_other_builds(folder)
     return folder, len(exports), True
+
+
+KEEP_OTHER_BUILDS = 3
+"""Builds for other code or versions kept beside a new one: another checkout or virtual
+environment on the same machine (a CI clone beside the working tree) may still be using
+one, and deleting it would send that one's processes to the JIT."""
+
+
+def prune_other_builds(folder: Path, keep: int = KEEP_OTHER_BUILDS) -> list[Path]:
+    """Remove the builds beside ``folder`` but the ``keep`` most recently built ones;
+    returns the removed folders. Unfinished builds (dot names) are left to their builder."""
+    others = [d for d in folder.parent.iterdir()
+              if d.is_dir() and d.name != folder.name and not d.name.startswith(".")]
+    others.sort(key=lambda d: d.stat().st_mtime, reverse=True)
+    for old in others[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return others[keep:]
 
 
 def _recorded_signatures() -> list[tuple[kernels.Kernel, Any, Any]]:

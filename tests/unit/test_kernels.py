@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from swarmlens.classifier import kernels
+from swarmlens.classifier.batch import jsonl  # noqa: F401  (registers its kernel)
 from swarmlens.classifier.model import fused, hashing, subwords  # noqa: F401  (registers)
 from swarmlens.classifier.text import codepoints, entity_columns  # noqa: F401
 
@@ -135,3 +137,19 @@ def test_cached_code_point_tables_equal_a_fresh_build() -> None:
     fresh = hashing._tables.__wrapped__()
     for a, b in zip(hashing._tables(), fresh, strict=True):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_a_new_build_keeps_the_latest_builds_of_other_checkouts(tmp_path: Path) -> None:
+    from swarmlens.classifier.kernels.aot import prune_other_builds
+
+
+    new = tmp_path / "new-stamp"
+    new.mkdir()
+    for age, name in enumerate(["a", "b", "c", "d", "e"]):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (1_000_000 - age, 1_000_000 - age))  # a newest
+    (tmp_path / ".e-unfinished").mkdir()
+    removed = prune_other_builds(new, keep=3)
+    assert sorted(p.name for p in removed) == ["d", "e"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".e-unfinished", "a", "b", "c",
+                                                          "new-stamp"]
