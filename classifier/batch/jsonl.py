@@ -2,9 +2,10 @@
 
 A line is a fixed sequence of parts (the field order of ``OUTPUT_SCHEMA``): literal keys
 and punctuation, strings to quote, lists of strings, and text that is JSON already (the
-scores, which Arrow formats, and ``created_at``). ``jsonl_bytes`` lays the parts out as
-flat arrays and ``_lines`` writes every line in one pass, escaping as it copies, so no
-Python runs per record and each byte is copied once.
+scores, which Arrow formats, and ``created_at``). ``_layout`` lays the parts out as flat
+arrays and ``_lines`` writes every line in one pass, escaping as it copies, so no Python
+runs per record and each byte is copied once, into a buffer that ``JsonlEncoder`` keeps
+from batch to batch (``OutputWriter`` holds one).
 
 Strings are escaped as ``json.dumps(value, ensure_ascii=False)`` escapes them, and
 U+2028 / U+2029 too, because many line readers (``str.splitlines``, JavaScript) take them
@@ -29,8 +30,7 @@ _LITERAL, _STRING, _RAW, _LIST = 0, 1, 2, 3  # kinds of part
 _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
 # short escapes of the controls json.dumps writes as \b \t \n \f \r (0: \u00xx)
 _SHORT = np.zeros(32, np.uint8)
-for _code, _letter in ((8, "b"), (9, "t"), (10, "n"), (12, "f"), (13, "r")):
-    _SHORT[_code] = ord(_letter)
+_SHORT[[8, 9, 10, 12, 13]] = np.frombuffer(b"btnfr", np.uint8)
 
 
 @inline_kernel
