@@ -35,6 +35,7 @@ from swarmlens.classifier.posts.post import (
     retweeted_author,
 )
 from swarmlens.classifier.posts.rejects import Rejected
+from swarmlens.classifier.posts.shapes import flat_rows
 from swarmlens.classifier.posts.sources import Payload, expand_inputs, iter_raw
 from swarmlens.classifier.text.entity_columns import post_entity_columns
 from swarmlens.classifier.text.langid import detect, normalize_lang
@@ -60,9 +61,6 @@ POST_SCHEMA = pa.schema(
 )
 """A batch of posts as Arrow: the ``Post`` fields that scoring and the store keep."""
 
-# Columns whose presence means an API shape (Twitter v1.1 / v2) or source-given entities:
-# those records take the per-record path, which knows how to adapt and merge them.
-_API_COLUMNS = ("id_str", "data", "user", "urls", "hashtags", "mentions")
 _ID_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer)
 # ISO 8601 as written by the exporters we read; anything else goes the per-record way.
 _ISO_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?$"
@@ -186,7 +184,7 @@ def _blank_lines_emptied(data: bytes) -> bytes:
     return b"".join(kept)
 
 
-_UNPARSABLE = object()  # Arrow could not parse the batch (unlike an API shape: None)
+_UNPARSABLE = object()  # Arrow could not parse the batch
 _SMALLEST_HALF = 64
 
 
@@ -200,9 +198,8 @@ def _joined(parts: list[DecodedBatch]) -> DecodedBatch:
     )
 
 
-def _read_json(data: bytes) -> pa.Table | object | None:
-    """JSON lines (each ending in b"\\n") as one table; None for records in an API shape;
-    ``_UNPARSABLE``."""
+def _read_json(data: bytes) -> pa.Table | object:
+    """JSON lines (each ending in b"\\n") as one table, or ``_UNPARSABLE``."""
     options = pa_json.ParseOptions(
         explicit_schema=pa.schema([("text", pa.string()), ("created_at", pa.string())]),
         unexpected_field_behavior="infer",
@@ -216,8 +213,6 @@ def _read_json(data: bytes) -> pa.Table | object | None:
         table.validate(full=True)  # invalid UTF-8 is not caught while parsing
     except (pa.ArrowInvalid, ValueError):
         return _UNPARSABLE
-    if any(name in table.column_names for name in _API_COLUMNS):
-        return None
     return table
 
 
@@ -255,7 +250,9 @@ def _mapped(values: pa.Array, decide: object) -> tuple[pa.Array, np.ndarray]:
 def _vectorised(table: pa.Table) -> tuple[np.ndarray, dict[str, pa.Array]]:
     """(rows the vectorised rules settle, the ``POST_SCHEMA`` columns for all rows)."""
     n = table.num_rows
-    fast = np.ones(n, bool)
+    fast = flat_rows(table)  # a row in an API shape is adapted per record, never read here
+    if not fast.any():
+        return fast, {}
     post_id = _column(table, "post_id")
     if post_id is not None and not pa.types.is_null(post_id.type):
         # post_from_record: 'id' only when 'post_id' is absent (None), not when it is ''
@@ -416,7 +413,7 @@ def _per_record(
                 cut += item.text_cut
                 order.append(int(row) * 1_000_000 + rank)
     slow = posts_table(posts)
-    if vectorised is None:
+    if vectorised is None or not len(vectorised[0]):
         return DecodedBatch(slow, rejects, read, 0, cut)
     fast_rows, columns = vectorised
     taken = pa.array(fast_rows)

@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
@@ -30,6 +30,7 @@ from swarmlens.classifier.errors import RecordError
 from swarmlens.classifier.posts.blocks import LineBlock
 from swarmlens.classifier.posts.post import Post, post_from_record
 from swarmlens.classifier.posts.rejects import ReadStats, Rejected, RejectsFile, raw_text
+from swarmlens.classifier.posts.shapes import record_format
 from swarmlens.classifier.posts.sources import (
     SUPPORTED_SUFFIXES,
     Payload,
@@ -42,13 +43,11 @@ from swarmlens.classifier.posts.sources import (
 )
 from swarmlens.classifier.posts.telegram import telegram_record, telegram_text
 from swarmlens.classifier.posts.twitter import (
-    is_twitter_v1,
-    is_twitter_v2_page,
     twitter_v1_record,
     twitter_v2_includes,
     twitter_v2_record,
 )
-from swarmlens.classifier.posts.vkontakte import is_vk_item, is_vk_response, vk_record
+from swarmlens.classifier.posts.vkontakte import vk_record
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -78,7 +77,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-RecordFormat = Literal["twitter_v2_page", "twitter_v1", "vk_response", "vkontakte", "flat"]
 
 
 def read_posts(
@@ -168,27 +166,6 @@ def _decode(source: str, line: int, payload: Payload) -> Iterator[Post | Rejecte
     yield from record_to_posts(record, source, line)
 
 
-def record_format(record: object) -> RecordFormat:
-    """Which adapter a decoded record needs: 'twitter_v2_page', 'twitter_v1',
-    'vk_response' (a whole VK API response), 'vkontakte' (one VK post item) or 'flat'.
-
-    record: one decoded JSON value (JSONL line, JSON array item, CSV or Parquet
-        row). Anything that is no known API shape is taken as flat, and
-        validation says what is wrong with it.
-    """
-    if isinstance(record, Mapping):
-        # A v2 page can hold v1-looking keys; its 'data' list decides first.
-        if is_twitter_v2_page(record):
-            return "twitter_v2_page"
-        if is_twitter_v1(record):
-            return "twitter_v1"
-        if is_vk_response(record):
-            return "vk_response"
-        if is_vk_item(record):
-            return "vkontakte"
-    return "flat"
-
-
 def record_to_posts(record: object, source: str, line: int) -> Iterator[Post | Rejected]:
     """Posts from one decoded record of any per-record shape (flat, Twitter v1.1, v2 page).
 
@@ -225,7 +202,9 @@ def _v2_page_posts(page: Mapping[str, Any], source: str, line: int) -> Iterator[
     # One page holds many tweets: each is adapted and validated on its own, so a
     # bad tweet is rejected alone (with the page's line) and the rest are kept.
     users, tweets = twitter_v2_includes(page)
-    for tweet in page["data"]:
+    data = page["data"]
+    # A filtered-stream line ('twarc2 stream') holds one tweet object, a page a list.
+    for tweet in data if isinstance(data, list) else [data]:
         try:
             yield post_from_record(twitter_v2_record(tweet, users, tweets))
         except RecordError as exc:

@@ -14,23 +14,6 @@ from typing import Any
 
 from swarmlens.classifier.errors import RecordError
 
-
-def is_twitter_v2_page(record: Mapping[str, Any]) -> bool:
-    """Whether a decoded record is a Twitter API v2 response page (a 'data' list).
-
-    record: a decoded JSON object.
-    """
-    return isinstance(record.get("data"), list)
-
-
-def is_twitter_v1(record: Mapping[str, Any]) -> bool:
-    """Whether a decoded record is a Twitter API v1.1 status.
-
-    record: a decoded JSON object (not a v2 page: check that first).
-    """
-    return "id_str" in record or (isinstance(record.get("user"), Mapping) and "entities" in record)
-
-
 # -- v1.1 ------------------------------------------------------------------------
 
 

@@ -14,29 +14,6 @@ from typing import Any
 from swarmlens.classifier.errors import RecordError
 
 
-def is_vk_response(record: Mapping[str, Any]) -> bool:
-    """Whether a decoded record is a whole VK API response: ``{"response": {"items": [...]}}``.
-
-    record: a decoded JSON object.
-    """
-    response = record.get("response")
-    return isinstance(response, Mapping) and isinstance(response.get("items"), list)
-
-
-def is_vk_item(record: Mapping[str, Any]) -> bool:
-    """Whether a decoded record is one VK post item (owner_id and from_id or date, no
-    Twitter or flat ``post_id`` key).
-
-    record: a decoded JSON object.
-    """
-    return (
-        "owner_id" in record
-        and ("from_id" in record or "date" in record)
-        and "post_id" not in record
-        and "id_str" not in record
-    )
-
-
 def _vk_id(item: Mapping[str, Any]) -> str | None:
     owner, number = item.get("owner_id"), item.get("id")
     if owner is None or number is None:
