@@ -13,6 +13,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def temp_path_for(target: Path) -> Path:
@@ -80,3 +81,11 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
 def atomic_write_text(target: str | Path, text: str) -> None:
     """Replace ``target`` with ``text`` (UTF-8) atomically and durably."""
     atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def atomic_parquet(target: str | Path, table: Any) -> None:
+    """Write a ``pyarrow.Table`` as one zstd-compressed Parquet file, atomically."""
+    import pyarrow.parquet as pq  # only writers of Parquet pay for it
+
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp, compression="zstd")

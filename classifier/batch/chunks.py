@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from swarmlens.classifier.fsio import atomic_path, atomic_write_bytes
+from swarmlens.classifier.batch.dedup import first_of_each_id
+from swarmlens.classifier.fsio import atomic_parquet, atomic_write_bytes
 from swarmlens.classifier.posts.readers import Payload
 from swarmlens.classifier.vocab import OUTPUT_SCHEMA
 
@@ -47,11 +47,6 @@ class ChunkResult:
     seconds: float
     files: list[str] = field(default_factory=list)
     truncated: int = 0  # texts cut to MAX_TEXT_CHARS (markers written before it lack it)
-
-
-def atomic_parquet(path: Path, table: pa.Table) -> None:
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
 
 
 # -- the worker side -------------------------------------------------------------------
@@ -122,18 +117,6 @@ def score_chunk(
     )
     atomic_write_bytes(root / "_chunks" / f"{chunk_id}.json", json.dumps(asdict(result)).encode())
     return result
-
-
-def first_of_each_id(posts: pa.Table) -> tuple[pa.Table, int]:
-    """(``posts`` keeping the first row of each post_id, rows dropped): a post counts once."""
-    if posts.num_rows == 0:
-        return posts, 0
-    codes = pc.dictionary_encode(posts.column("post_id").combine_chunks()).indices
-    _, first = np.unique(codes.to_numpy(zero_copy_only=False), return_index=True)
-    if len(first) == posts.num_rows:
-        return posts, 0
-    first.sort()
-    return posts.take(pa.array(first)), posts.num_rows - len(first)
 
 
 _DAY_MICROS = 86_400_000_000

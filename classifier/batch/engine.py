@@ -31,11 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from swarmlens.classifier.batch.chunks import ChunkResult, ModelRef, atomic_parquet, score_chunk
+from swarmlens.classifier.batch.chunks import ChunkResult, ModelRef, score_chunk
+from swarmlens.classifier.batch.dedup import drop_later_copies
 from swarmlens.classifier.batch.executors import run_dask, run_local
 from swarmlens.classifier.batch.progress import Progress
 from swarmlens.classifier.errors import InputError, OutputError
@@ -186,7 +185,7 @@ class BatchJob:
             for result in self._execute(files, done, progress):
                 done[result.chunk] = result
                 progress.advance_posts(result.read)
-        duplicates_across = deduplicate(root)
+        duplicates_across = drop_later_copies(root)
         return self._finish(root, files, done, duplicates_across, time.perf_counter() - started)
 
     def _execute(
@@ -302,54 +301,3 @@ def _completed_chunks(root: Path) -> dict[str, ChunkResult]:
 
 def _count_rows(root: Path) -> int:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in root.glob("day=*/part-*.parquet"))
-
-
-def deduplicate(root: Path) -> int:
-    """Drop rows whose post_id already appears in an earlier chunk; returns rows dropped.
-
-    Idempotent and deterministic: the earliest chunk (by name, i.e. input order)
-    keeps the row, so an interrupted pass finishes identically when re-run.
-    """
-    parts = sorted(root.glob("day=*/part-*.parquet"))
-    if not parts:
-        return 0
-    import duckdb
-
-    # Bounded memory: DuckDB spills to disk rather than grow with the archive.
-    con = duckdb.connect(
-        config={
-            "memory_limit": "128MB",
-            "threads": 2,
-            "preserve_insertion_order": False,
-            "temp_directory": str(root / "_tmp"),
-        }
-    )
-    listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
-    rows = con.execute(
-        f"""
-        WITH ids AS (
-            SELECT post_id, filename,
-                   regexp_extract(filename, 'part-([0-9-]+)\\.parquet$', 1) AS chunk
-            FROM read_parquet([{listing}], filename = true, hive_partitioning = false)
-        ), firsts AS (SELECT post_id, min(chunk) AS keep FROM ids GROUP BY post_id
-                      HAVING count(*) > 1)
-        SELECT ids.filename, list(ids.post_id)
-        FROM ids JOIN firsts USING (post_id)
-        WHERE ids.chunk <> firsts.keep
-        GROUP BY ids.filename
-        """
-    ).fetchall()
-    dropped = 0
-    for filename, ids in rows:
-        path = Path(filename)
-        table = pq.read_table(path)
-        keep = pc.invert(pc.is_in(table.column("post_id"), value_set=pa.array(ids, pa.string())))
-        kept = table.filter(keep)
-        dropped += table.num_rows - kept.num_rows
-        if kept.num_rows:
-            atomic_parquet(path, kept)
-        else:
-            path.unlink()
-    return dropped
-
-

@@ -129,9 +129,8 @@ class _NoPandas:
 def _score_to_file(
     inputs: list[str], out_path: Path, model_ref: str | None, rejects: Path | None
 ) -> dict[str, Any]:
-    import pyarrow as pa
 
-    from swarmlens.classifier.batch.chunks import first_of_each_id
+    from swarmlens.classifier.batch.dedup import FirstCopies
     from swarmlens.classifier.batch.scoring import READ_CHUNK_SIZE, OutputWriter, score_table
     from swarmlens.classifier.posts.columnar import read_batches
     from swarmlens.classifier.posts.readers import ReadStats, RejectsFile
@@ -145,30 +144,22 @@ def _score_to_file(
         raise OutputError(f"cannot write rejects file {rejects_path}: {exc.strerror}") from None
     stats = ReadStats()
     started = time.perf_counter()
-    seen: set[str] = set()
-    duplicates = truncated = 0
+    first_copies = FirstCopies()
+    truncated = 0
     with RejectsFile(rejects_path) as sink, OutputWriter(out_path) as writer:
         for source, batch in read_batches(inputs, READ_CHUNK_SIZE):
             for reject in batch.rejects:
                 sink.add(reject)
             stats.count_batch(source, batch.table.num_rows, len(batch.rejects))
             truncated += batch.truncated
-            # A post id counts once, however many inputs hold it: the first copy wins.
-            posts, dropped = first_of_each_id(batch.table)
-            ids = posts.column("post_id").to_pylist()
-            fresh = [post_id not in seen for post_id in ids]
-            if not all(fresh):
-                posts = posts.filter(pa.array(fresh))
-                dropped += len(fresh) - posts.num_rows
-            seen.update(ids)
-            duplicates += dropped
+            posts = first_copies.keep(batch.table)
             writer.write(score_table(model, posts, entry.id))
     seconds = time.perf_counter() - started
     return {
         "read": stats.read,
         "scored": writer.rows,
         "rejected": stats.rejected,
-        "duplicates": duplicates,
+        "duplicates": first_copies.dropped_,
         "truncated": truncated,
         "model_version": entry.id,
         "output": str(out_path),
