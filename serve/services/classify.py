@@ -6,15 +6,17 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
+import orjson
 import pyarrow as pa
 
 from swarmlens.annotation.project import choice_result
-from swarmlens.classifier.batch.scoring import label_probabilities, score_batch
-from swarmlens.classifier.errors import PayloadTooLargeError, RecordError
+from swarmlens.classifier.batch.scoring import label_probabilities, score_table
+from swarmlens.classifier.errors import PayloadTooLargeError
 from swarmlens.classifier.model.registry import ModelEntry
-from swarmlens.classifier.posts.post import MAX_TEXT_CHARS, post_from_record
+from swarmlens.classifier.posts.columnar import decode_batch
+from swarmlens.classifier.posts.post import MAX_TEXT_CHARS
 from swarmlens.classifier.settings import Settings
-from swarmlens.classifier.text.entities import extract
+from swarmlens.classifier.text.entity_columns import post_entity_columns
 from swarmlens.classifier.text.langid import resolve_lang
 from swarmlens.classifier.vocab import LABELS
 from swarmlens.serve.metrics import Metrics
@@ -115,9 +117,11 @@ def classify(
 
     scored, entry = sliced(serving, texts, work)
     metrics.classified.inc(len(texts))
+    hashtags = post_entity_columns(pa.array(texts, pa.string()))["hashtags"].to_pylist()
     results = []
-    for item, text, was_cut, (row, explanation) in zip(items, texts, cut, scored, strict=True):
-        tags, _, _ = extract(text)
+    for item, text, tags, was_cut, (row, explanation) in zip(
+        items, texts, hashtags, cut, scored, strict=True
+    ):
         results.append(
             ClassifyResult(
                 id=item.id,
@@ -137,29 +141,37 @@ def classify(
 def ingest(
     items: Sequence[IngestItem], serving: ServingModel, store: Store, metrics: Metrics
 ) -> IngestResponse:
-    """Score and store posts. Re-posting an id counts as a duplicate, never twice."""
-    posts, rejects, seen = [], [], set()
-    duplicates_in_request = 0
+    """Score and store posts. Re-posting an id counts as a duplicate, never twice.
+
+    The body takes the files' road: its posts become JSON lines that ``decode_batch``
+    validates as one small table, so a post reads the same whichever way it came in.
+    """
+    indices: list[int] = []  # request index of each line decoded
+    seen: set[str] = set()
     for index, item in enumerate(items):
-        if item.id in seen:
-            duplicates_in_request += 1
-            continue
-        seen.add(item.id)
-        try:
-            posts.append(post_from_record(item.model_dump()))
-        except RecordError as exc:
-            rejects.append(IngestReject(index=index, id=item.id, reason=exc.message))
+        if item.id not in seen:
+            seen.add(item.id)
+            indices.append(index)
+    duplicates_in_request = len(items) - len(indices)
+    lines = [(number, orjson.dumps(items[index].model_dump(mode="json")))
+             for number, index in enumerate(indices, start=1)]
+    decoded = decode_batch("request", lines)
+    rejects = [
+        IngestReject(index=indices[r.line - 1], id=items[indices[r.line - 1]].id, reason=r.reason)
+        for r in decoded.rejects
+    ]
+    posts = decoded.table
     accepted: list[str] = []
     duplicate: list[str] = []
     version = serving.version
-    if posts:
+    if posts.num_rows:
         tables: list[pa.Table] = []
-        for start, end in _slices([p.text for p in posts]):
+        for start, end in _slices(posts.column("text").to_pylist()):
             with serving.use() as (model, entry):
-                tables.append(score_batch(model, posts[start:end], entry.id))
+                tables.append(score_table(model, posts.slice(start, end - start), entry.id))
                 version = entry.id
         table = pa.concat_tables(tables)
-        metrics.classified.inc(len(posts))
+        metrics.classified.inc(posts.num_rows)
         accepted, duplicate = store.add_posts(table)
     return IngestResponse(
         model_version=version,
