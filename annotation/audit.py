@@ -27,13 +27,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from swarmlens.annotation.tasks import (
+    AUDIT_KEY,
+    PUSH_BATCH,
+    call,
+    import_missing,
+    project_id,
+    task_data,
+)
 from swarmlens.classifier.analytics import queries
 from swarmlens.classifier.analytics.estimate import sample_rows
 from swarmlens.classifier.errors import AuditError
 from swarmlens.classifier.posts.post import Post, format_time
 from swarmlens.classifier.posts.readers import read_posts
 
-AUDIT_KEY = "audit"
 """Task data key marking an audit task (its value is the audit id)."""
 
 
@@ -157,19 +164,16 @@ def push_audit(
     A post already in the project as a training task gets an audit task of its own: the
     sample stays uniform. inputs: where the texts are (default: the dataset's inputs).
     """
-    # Imported here: workflow imports this module (pull splits audit tasks off).
-    from swarmlens.annotation import workflow
-
-    pid = workflow.project_id(ls, name)
+    pid = project_id(ls, name)
     sample = draw(dataset, hashtag, start, end, n, seed)
     posts = sample_posts(sample, list(inputs) or dataset_inputs(dataset))
     imported = 0
-    for first in range(0, len(posts), workflow.PUSH_BATCH):
-        tasks = {
-            post.post_id: {"data": {**workflow.task_data(post), **sample.frame()}}
-            for post in posts[first : first + workflow.PUSH_BATCH]
+    for first in range(0, len(posts), PUSH_BATCH):
+        batch = {
+            post.post_id: {"data": {**task_data(post), **sample.frame()}}
+            for post in posts[first : first + PUSH_BATCH]
         }
-        imported += workflow.call(workflow.import_missing, ls, pid, tasks, sample.audit_id)
+        imported += call(import_missing, ls, pid, batch, sample.audit_id)
     return AuditPushReport(
         pid,
         sample.audit_id,

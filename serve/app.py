@@ -19,7 +19,6 @@ from swarmlens.classifier.errors import (
     SwarmlensError,
 )
 from swarmlens.classifier.model.training import ensure_model
-from swarmlens.classifier.settings import Settings
 from swarmlens.serve.metrics import Metrics
 from swarmlens.serve.middleware import GuardMiddleware
 from swarmlens.serve.routers import (
@@ -34,6 +33,7 @@ from swarmlens.serve.routers import (
 )
 from swarmlens.serve.services.serving import ServingModel
 from swarmlens.serve.services.training import Trainer
+from swarmlens.serve.settings import ServerSettings
 from swarmlens.serve.store import Store
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,9 @@ def error_response(error: SwarmlensError, headers: dict[str, str] | None = None)
     return JSONResponse(status_code=error.http_status, content=error.body(), headers=headers)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """Build the app. The model and the store open in the lifespan, once per process."""
-    settings = settings or Settings()
+    settings = settings or ServerSettings()
     metrics = Metrics()
 
     @asynccontextmanager

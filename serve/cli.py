@@ -47,12 +47,12 @@ def serve(
     """Serve the HTTP API (OpenAPI at /docs) and the dashboard (/)."""
     import uvicorn
 
-    from swarmlens.classifier.settings import Settings
     from swarmlens.serve.app import create_app
+    from swarmlens.serve.settings import ServerSettings
 
     # Options given on the command line win over SWARMLENS_* variables, which win over
     # the defaults.
-    settings = Settings(
+    settings = ServerSettings(
         **{
             k: v
             for k, v in {"host": host, "port": port, "data_dir": data_dir, "model": model}.items()

@@ -20,16 +20,16 @@ from fastapi import Depends, Query, Request
 
 from swarmlens.classifier.errors import AuthenticationError, ForbiddenError, QueryError
 from swarmlens.classifier.posts.post import check_query_time
-from swarmlens.classifier.settings import Settings
 from swarmlens.classifier.vocab import Label
 from swarmlens.serve.metrics import Metrics
 from swarmlens.serve.services.analytics import Filters
 from swarmlens.serve.services.serving import ServingModel
 from swarmlens.serve.services.training import Trainer
+from swarmlens.serve.settings import ServerSettings
 from swarmlens.serve.store import Store
 
 
-async def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> ServerSettings:
     return request.app.state.settings
 
 
@@ -49,7 +49,7 @@ async def get_trainer(request: Request) -> Trainer:
     return request.app.state.trainer
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[ServerSettings, Depends(get_settings)]
 ModelDep = Annotated[ServingModel, Depends(get_model)]
 StoreDep = Annotated[Store, Depends(get_store)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -90,7 +90,7 @@ def demo(
 
 def _simulated_audit(archive: Path, scored: Path, rows: list[dict]) -> dict | None:
     """A simulated audit of the demo's top hashtag, so `swarmlens estimate` can be tried."""
-    from swarmlens.classifier.demo.audit import write_simulated_audit
+    from swarmlens.classifier.analytics.simulated_audit import write_simulated_audit
 
     if not rows:
         return None

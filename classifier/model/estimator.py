@@ -122,7 +122,8 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
     def _params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in FEATURE_PARAMS}
 
-    def _specs(self) -> list[hashing.HashingSpec]:
+    def specs(self) -> list[hashing.HashingSpec]:
+        """The hashing spec of each n-gram block, in column order."""
         return feature_specs(self._params())
 
     def counts(self, X: Sequence[str] | pa.Array) -> list[sp.csr_matrix]:

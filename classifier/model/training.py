@@ -155,7 +155,7 @@ def train_model(
 
 def feature_blocks(model: StanceClassifier) -> str:
     """What the model's input columns are, for people: hashed blocks, then the vectors."""
-    hashed = len(model.featurizer_._specs())
+    hashed = len(model.featurizer_.specs())
     text = f"{hashed} x {model.n_features:,} hashed n-gram buckets"
     if model.featurizer_.vectors_ is not None:
         text += f" + {model.featurizer_.n_dense_} subword vector dims"

@@ -15,7 +15,6 @@ from swarmlens.classifier.errors import PayloadTooLargeError
 from swarmlens.classifier.model.registry import ModelEntry
 from swarmlens.classifier.posts.columnar import decode_batch
 from swarmlens.classifier.posts.post import MAX_TEXT_CHARS
-from swarmlens.classifier.settings import Settings
 from swarmlens.classifier.text.entity_columns import post_entity_columns
 from swarmlens.classifier.text.langid import resolve_lang
 from swarmlens.classifier.vocab import LABELS
@@ -33,6 +32,7 @@ from swarmlens.serve.schemas import (
     Scores,
 )
 from swarmlens.serve.services.serving import ServingModel
+from swarmlens.serve.settings import ServerSettings
 from swarmlens.serve.store import Store
 
 T = TypeVar("T")
@@ -45,7 +45,7 @@ the (fair) model lock for each: a one-post request waits for one slice, not for 
 request to finish."""
 
 
-def check_batch(settings: Settings, size: int) -> None:
+def check_batch(settings: ServerSettings, size: int) -> None:
     """Refuse more than ``max_batch`` posts in one request (413 naming the limit)."""
     if size > settings.max_batch:
         raise PayloadTooLargeError(
@@ -53,7 +53,7 @@ def check_batch(settings: Settings, size: int) -> None:
         )
 
 
-def check_explain(settings: Settings, texts: Sequence[str]) -> None:
+def check_explain(settings: ServerSettings, texts: Sequence[str]) -> None:
     """Refuse explanations over ``max_explain_chars`` characters in one request (413):
     explaining costs far more per character than classifying."""
     total = sum(len(text) for text in texts)

@@ -12,9 +12,9 @@ import logging
 import threading
 from typing import Any
 
-from swarmlens.classifier.settings import Settings
 from swarmlens.serve.metrics import Metrics
 from swarmlens.serve.services.serving import ServingModel
+from swarmlens.serve.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def _safe(name: str) -> str:
 class Trainer:
     """Counts new labels and runs one background retrain at a time."""
 
-    def __init__(self, settings: Settings, serving: ServingModel, metrics: Metrics) -> None:
+    def __init__(self, settings: ServerSettings, serving: ServingModel, metrics: Metrics) -> None:
         self.settings = settings
         self.serving = serving
         self.metrics = metrics

@@ -13,13 +13,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from swarmlens.classifier.settings import Settings
 from swarmlens.serve.app import create_app
+from swarmlens.serve.settings import ServerSettings
 
 
 @pytest.fixture(scope="session")
-def api_settings(shared_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(
+def api_settings(
+    shared_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> ServerSettings:
+    return ServerSettings(
         models_dir=Path(shared_env["SWARMLENS_MODELS_DIR"]),
         data_dir=tmp_path_factory.mktemp("api-store"),
         allowed_hosts="testserver",  # TestClient's Host; the server answers loopback names only
@@ -27,7 +29,7 @@ def api_settings(shared_env: dict[str, str], tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(scope="session")
-def client(api_settings: Settings, demo_dataset: Path) -> Iterator[TestClient]:
+def client(api_settings: ServerSettings, demo_dataset: Path) -> Iterator[TestClient]:
     with TestClient(create_app(api_settings)) as test_client:
         attached = test_client.post("/v1/datasets", json={"path": str(demo_dataset)})
         assert attached.status_code == 200, attached.text

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from swarmlens.classifier.errors import ModelNotFoundError, StoreLockedError
-from swarmlens.classifier.settings import Settings
 from swarmlens.serve.deps import get_settings
+from swarmlens.serve.settings import ServerSettings
 
 
 def assert_error(response, status: int, code: str) -> dict:
@@ -53,7 +53,7 @@ def test_error_classes_declare_their_status() -> None:
 
 
 @pytest.fixture()
-def keyed(client: TestClient, api_settings: Settings) -> Iterator[TestClient]:
+def keyed(client: TestClient, api_settings: ServerSettings) -> Iterator[TestClient]:
     """The same app with API keys set, by overriding the settings dependency."""
     keyed_settings = api_settings.model_copy(update={"api_keys": "k-one,k-two"})
     client.app.dependency_overrides[get_settings] = lambda: keyed_settings
@@ -79,7 +79,7 @@ def test_write_endpoints_need_a_key_when_keys_are_set(keyed: TestClient) -> None
 
 
 def test_an_unexpected_failure_is_a_500_in_the_same_shape(
-    client: TestClient, api_settings: Settings
+    client: TestClient, api_settings: ServerSettings
 ) -> None:
     from swarmlens.serve.deps import get_store
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from swarmlens.classifier.errors import InputError
-from swarmlens.classifier.settings import Settings
 from swarmlens.serve.app import create_app
+from swarmlens.serve.settings import ServerSettings
 from tests.support.processes import swarmlens
 
 TAG = "باريس_تشتعل"
@@ -22,7 +22,7 @@ def audit(demo_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> list[
     """A simulated audit of the tag's posts in [START, END), as ``annotate pull`` writes it."""
     from swarmlens.classifier.analytics import queries
     from swarmlens.classifier.analytics.estimate import sample_rows
-    from swarmlens.classifier.demo.audit import demo_labels
+    from swarmlens.classifier.analytics.simulated_audit import demo_labels
     from swarmlens.classifier.posts.post import parse_time
 
     population = queries.hashtag_posts(
@@ -145,7 +145,9 @@ def test_audit_conflicts_and_bad_bodies(client: TestClient, audit: list[dict]) -
     assert (nothing["posts"], nothing["audited"]) == (0, 0)
 
 
-def test_storing_an_audit_needs_the_write_key(api_settings: Settings, audit: list[dict]) -> None:
+def test_storing_an_audit_needs_the_write_key(
+    api_settings: ServerSettings, audit: list[dict]
+) -> None:
     settings = api_settings.model_copy(
         update={"api_keys": "k1", "data_dir": api_settings.data_dir.parent / "keyed"}
     )
@@ -159,7 +161,7 @@ def test_storing_an_audit_needs_the_write_key(api_settings: Settings, audit: lis
 def test_an_audit_file_from_pull_is_stored(
     client: TestClient, demo_dataset: Path, tmp_path: Path
 ) -> None:
-    from swarmlens.classifier.demo.audit import write_simulated_audit
+    from swarmlens.classifier.analytics.simulated_audit import write_simulated_audit
     from swarmlens.serve.services.estimates import load_audit_file
 
     path = tmp_path / "simulated.jsonl"

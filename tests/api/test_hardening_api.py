@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from swarmlens.classifier.settings import Settings
 from swarmlens.serve.app import create_app
+from swarmlens.serve.settings import ServerSettings
 
 
 def error_of(response, status: int, code: str) -> dict:
@@ -29,7 +29,7 @@ def error_of(response, status: int, code: str) -> dict:
 
 
 @pytest.fixture()
-def own_client(api_settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
+def own_client(api_settings: ServerSettings, tmp_path: Path) -> Iterator[TestClient]:
     settings = api_settings.model_copy(update={"data_dir": tmp_path / "store"})
     with TestClient(create_app(settings)) as test_client:
         yield test_client
@@ -107,7 +107,7 @@ def test_a_post_id_counts_once_whatever_path_brought_it(
 
 
 def test_only_loopback_and_allowed_hosts_are_answered(
-    api_settings: Settings, tmp_path: Path
+    api_settings: ServerSettings, tmp_path: Path
 ) -> None:
     settings = api_settings.model_copy(
         update={"data_dir": tmp_path / "s", "allowed_hosts": "swarmlens.example.org"}
@@ -121,7 +121,7 @@ def test_only_loopback_and_allowed_hosts_are_answered(
             assert "SWARMLENS_ALLOWED_HOSTS" in refused["message"]
 
 
-def test_who_may_read(api_settings: Settings, tmp_path: Path) -> None:
+def test_who_may_read(api_settings: ServerSettings, tmp_path: Path) -> None:
     keyed = api_settings.model_copy(update={"data_dir": tmp_path / "k", "api_keys": "k-one"})
     body = {"tasks": [{"id": 1, "data": {"text": "hello #ParisIsBurning"}}]}
     with TestClient(create_app(keyed)) as client:

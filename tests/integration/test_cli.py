@@ -201,7 +201,7 @@ def test_clear_errors(workspace: tuple[Path, dict[str, str]]) -> None:
 
 def test_an_invalid_setting_is_a_clear_error(workspace: tuple[Path, dict[str, str]]) -> None:
     _, env = workspace
-    result = run(["models", "--json"], {**env, "SWARMLENS_MAX_BATCH": "0"}, check=False)
+    result = run(["models", "--json"], {**env, "SWARMLENS_LS_RETRY_SECONDS": "-1"}, check=False)
     assert result.returncode == 2
-    assert "[E001] invalid setting: max_batch" in result.stderr
+    assert "[E001] invalid setting: SWARMLENS_LS_RETRY_SECONDS" in result.stderr
     assert "Traceback" not in result.stderr

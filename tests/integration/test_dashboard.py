@@ -386,7 +386,7 @@ def test_dashboard_shows_the_audited_estimate_where_an_audit_exists(
 ) -> None:
     from swarmlens.classifier.analytics import queries
     from swarmlens.classifier.analytics.estimate import sample_rows
-    from swarmlens.classifier.demo.audit import demo_labels
+    from swarmlens.classifier.analytics.simulated_audit import demo_labels
     from swarmlens.classifier.posts.post import parse_time
 
     pg, rec = page

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from swarmlens.classifier.analytics import queries
-from swarmlens.classifier.demo.audit import demo_labels, write_simulated_audit
+from swarmlens.classifier.analytics.simulated_audit import demo_labels, write_simulated_audit
 from swarmlens.classifier.vocab import LABELS
 from tests.support.processes import swarmlens
 

@@ -9,6 +9,7 @@ import pytest
 
 from swarmlens.classifier.model import registry
 from swarmlens.classifier.settings import Settings, get_settings
+from swarmlens.serve.settings import ServerSettings
 
 
 def test_defaults_live_in_the_users_data_directory(
@@ -17,7 +18,7 @@ def test_defaults_live_in_the_users_data_directory(
     for name in ("SWARMLENS_MODELS_DIR", "SWARMLENS_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    settings = get_settings()
+    settings = ServerSettings()
     assert settings.data_dir == tmp_path / "xdg" / "swarmlens"
     assert settings.models_dir == tmp_path / "xdg" / "swarmlens" / "models"
     assert registry.registry_dir() == settings.models_dir
@@ -36,7 +37,7 @@ def test_environment_variables_keep_working(
     monkeypatch.setenv("SWARMLENS_LS_RETRY_SECONDS", "1.5")
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "tok")
-    settings = get_settings()
+    settings = ServerSettings()
     assert settings.models_dir == tmp_path / "m" and settings.data_dir == tmp_path / "d"
     assert settings.keys == ["a", "b"]
     assert (settings.max_batch, settings.max_body_bytes, settings.max_inflight) == (7, 4096, 3)
@@ -48,12 +49,20 @@ def test_environment_variables_keep_working(
 
 def test_overrides_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SWARMLENS_PORT", "9001")
-    assert get_settings().port == 9001
-    assert get_settings(port=9002).port == 9002
+    assert ServerSettings().port == 9001
+    assert ServerSettings(port=9002).port == 9002
+    assert get_settings(models_dir="/x").models_dir == Path("/x")
     assert Settings(label_studio_url="http://x").label_studio_url == "http://x"
 
 
 def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SWARMLENS_MAX_BATCH", "0")
     with pytest.raises(ValueError, match="max_batch"):
-        get_settings()
+        ServerSettings()
+    get_settings()  # the core does not read the server's settings
+
+
+def test_server_settings_stay_out_of_the_core() -> None:
+    assert not {"max_batch", "allowed_hosts", "body_timeout", "data_dir"} & set(
+        Settings.model_fields
+    )
