@@ -1,5 +1,5 @@
-"""Issue 11, batch side: a record can only ever become a reject, and an output holds
-each post id once (real CLI processes)."""
+"""A record can only ever become a reject, and an output holds each post id once (real
+CLI processes)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Issue 11 through the app in-process: times, double counting, hosts, keys, text caps.
+"""Limits and access through the app in-process: times, double counting, hosts, keys,
+text caps.
 
 Each test that changes the store builds its own app on its own DuckDB file, so the
 session's ``client`` keeps its counts."""

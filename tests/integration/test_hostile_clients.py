@@ -1,4 +1,4 @@
-"""Issue 11 against a real uvicorn: stalled bodies, per-client slots, chunked bodies,
+"""Hostile clients against a real uvicorn: stalled bodies, per-client slots, chunked bodies,
 Host checks, and one huge request never holding the model for everyone."""
 
 from __future__ import annotations

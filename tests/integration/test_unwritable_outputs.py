@@ -1,4 +1,4 @@
-"""Issue 11 (9), real CLI processes: an output that cannot be written is a one-line E007 with
+"""Real CLI processes: an output that cannot be written is a one-line E007 with
 exit status 2, never a traceback; texts cut to the length limit are counted in the summary."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 11, without processes: time bounds, the reject safety net, temp-file owners."""
+"""Time bounds of posts and queries, the reject safety net, and temp-file owners."""
 
 from __future__ import annotations
 

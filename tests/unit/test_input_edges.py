@@ -1,5 +1,5 @@
-"""Issue 11 (9), the smaller defects of reading and writing: byte order marks, skipped files
-named, over-long texts counted, rejects capped, OS errors as one-line E007s."""
+"""Edges of reading and writing: byte order marks, skipped files named, over-long texts
+counted, rejects capped, OS errors as one-line E007s."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 11 (7): with API keys set, a real Label Studio reaches the ML backend with what it
+"""With API keys set, a real Label Studio reaches the ML backend with what it
 sends (basic auth, the key as password), and nothing else reads without a key."""
 
 from __future__ import annotations
