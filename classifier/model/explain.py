@@ -4,8 +4,8 @@ The model is linear over hashed n-gram features, so a post's decision score minu
 intercept is the sum over its features of (TF-IDF weight x label weight). Each feature's
 share is split among the n-gram occurrences that produced it, and each occurrence's part
 among the whitespace-separated words it overlaps (by overlapping characters). The parts of
-all words therefore add up exactly to the score. The n-grams are enumerated with the same
-definition as ``hashing.reference_terms``, with their positions.
+all words therefore add up exactly to the score. The n-grams are the hashing kernel's (see
+``hashing``), enumerated here with their positions.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import re
 from collections.abc import Iterator
 
 from swarmlens.classifier.model.ngrams import (
-    _WS_RUN,
     CHAR_PREFIX,
     TOKEN_PATTERN,
     WORD_PREFIX,
+    WS_RUN,
     HashingSpec,
     lower_code_points,
 )
@@ -60,7 +60,7 @@ def _cased_view(text: str, lowercase: bool) -> tuple[str, str]:
 def _char_occurrences(text: str, spec: HashingSpec) -> Iterator[tuple[int, Owners]]:
     lo, hi = spec.char_ngram_range
     source, display = _cased_view(text, spec.char_lowercase)
-    doc, shown = _WS_RUN.sub(" ", source), _WS_RUN.sub(" ", display)
+    doc, shown = WS_RUN.sub(" ", source), WS_RUN.sub(" ", display)
     mask = spec.n_features - 1
     words = _owners_of(shown)
     if spec.char_mode == "char":

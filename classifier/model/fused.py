@@ -179,26 +179,13 @@ def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, ro
     return out
 
 
-def pack(idf: Sequence[np.ndarray], coef: np.ndarray) -> np.ndarray:
-    """The dense scoring table: row j = (idf of column j, weight of column j for each class).
-
-    idf: the idf vector of each family (char block first); coef: (classes, columns).
-    The definition of the layout: scoring reads ``scoring_table``, the same rows stored
-    once each, whose ``dense()`` is this table bit for bit (tests check it).
-    """
-    table = np.empty((coef.shape[1], coef.shape[0] + 1), np.float32)
-    table[:, 0] = np.concatenate([np.asarray(v, np.float32) for v in idf])
-    table[:, 1:] = coef.T
-    return table
-
-
 class ScoringTable(NamedTuple):
-    """``pack``'s dense table with its bit-identical rows stored once.
+    """The idf and weights of each hashed column, each distinct row stored once.
 
-    rows: float32 (distinct rows, classes + 1), each distinct (idf, weights...) row once,
-    in order of first appearance. index: uint16 (when there are at most 65,536 distinct
-    rows) or uint32, one entry per column: ``rows[index[j]]`` is row j of the dense table,
-    bit for bit, so scores do not change.
+    The dense table would have row j = (idf of column j, weight of column j for each
+    class). rows: float32 (distinct rows, classes + 1), each distinct row once, in order of
+    first appearance. index: uint16 (when there are at most 65,536 distinct rows) or
+    uint32, one entry per column: ``rows[index[j]]`` is row j, bit for bit.
 
     Why: the dense table of a model with 2 x 2**20 hashed columns is 32 MB, and each
     n-gram of a post reads a random row of it, which misses the CPU caches. Most columns
@@ -211,13 +198,13 @@ class ScoringTable(NamedTuple):
     rows: np.ndarray
     index: np.ndarray
 
-    def dense(self) -> np.ndarray:
-        """The dense table (``pack``'s), rebuilt."""
-        return self.rows[self.index]
+    def lookup(self, columns: np.ndarray, field: int) -> np.ndarray:
+        """One field of each of ``columns``: 0 is the idf, 1 + c the weight for class c."""
+        return self.rows[self.index[columns], field]
 
 
 def scoring_table(idf: Sequence[np.ndarray], coef: np.ndarray) -> ScoringTable:
-    """``pack(idf, coef)`` as a ``ScoringTable``, without building the dense table.
+    """The ``ScoringTable`` of these idf and weights, without building the dense table.
 
     idf: the idf vector of each family (char block first); coef: (classes, columns).
     """

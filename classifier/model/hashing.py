@@ -1,6 +1,6 @@
 """Hashed character and word n-gram counts for a batch of posts, compiled with numba.
 
-Semantics (defined by ``reference_terms``; the kernel must agree exactly):
+Semantics (the kernel must agree exactly with ``reference_terms``, ``tests/support/oracles``):
 
 * char n-grams, ``char_mode="char"``: sklearn's ``analyzer="char"``: runs of two or more
   whitespace characters become one space (``re.sub(r"\\s\\s+", " ", doc)``: a lone tab
@@ -35,15 +35,9 @@ if TYPE_CHECKING:  # scipy is imported where a matrix is built: scoring never bu
     import scipy.sparse as sp
 
 from swarmlens.classifier.kernels import disk_cached, inline_kernel, kernel
-from swarmlens.classifier.model.ngrams import (
-    CHAR_PREFIX,
-    WORD_PREFIX,
-    HashingSpec,
-    reference_counts,
-    reference_terms,
-)
+from swarmlens.classifier.model.ngrams import CHAR_PREFIX, WORD_PREFIX, HashingSpec
 
-__all__ = ["HashingSpec", "featurize", "reference_counts", "reference_terms"]
+__all__ = ["HashingSpec", "featurize"]
 
 # ---------------------------------------------------------------- code point tables
 

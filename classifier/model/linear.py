@@ -12,7 +12,6 @@ scoring compute features one way.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -96,12 +95,15 @@ def family_counts(
 
 
 def weigh(counts: sp.csr_matrix, idf: np.ndarray, sublinear_tf: bool) -> sp.csr_matrix:
-    """TF-IDF then L2 per row, in place on ``counts`` (a fresh matrix from ``featurize``)."""
+    """TF-IDF then L2 per row, in place on ``counts`` (a fresh matrix from ``featurize``).
+
+    idf: the idf of each stored entry's column (aligned with ``counts.data``).
+    """
     data = counts.data
     if sublinear_tf:
         np.log(data, out=data)
         data += 1.0
-    data *= idf[counts.indices]
+    data *= idf
     row_of = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
     norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=counts.shape[0]))
     norms[norms == 0] = 1.0
@@ -117,7 +119,7 @@ def hashed_columns(params: Mapping[str, Any]) -> int:
 def features(
     texts: Sequence[str] | pa.Array,
     params: Mapping[str, Any],
-    idf: Sequence[np.ndarray],
+    idf: Sequence[np.ndarray] | ScoringTable,
     vectors: SubwordTable | None = None,
     vectors_scale: float = 1.0,
 ) -> sp.csr_matrix:
@@ -125,12 +127,19 @@ def features(
     then, when ``vectors`` (the pretrained vectors) are given and ``vectors_weight`` > 0,
     the pooled subword vectors times ``vectors_weight / vectors_scale``. A fitted
     ``LinearStanceModel`` has the vectors folded into its weights: its matrix is the
-    hashed blocks only."""
+    hashed blocks only, with the idf read from its ``ScoringTable``.
+
+    idf: the idf vector of each hashed block, or the ``ScoringTable`` that holds them.
+    """
     prepared = prepared_texts(texts, params)  # once, for every block
-    blocks = [
-        weigh(c, w, params["sublinear_tf"])
-        for c, w in zip(family_counts(texts, params, prepared), idf, strict=True)
-    ]
+    n = int(params["n_features"])
+    blocks = []
+    for block, counts in enumerate(family_counts(texts, params, prepared)):
+        if isinstance(idf, ScoringTable):
+            column_idf = idf.lookup(block * n + counts.indices, 0)
+        else:
+            column_idf = idf[block][counts.indices]
+        blocks.append(weigh(counts, column_idf, params["sublinear_tf"]))
     if len(blocks) > 1 and params["word_weight"] != 1.0:
         blocks[1].data *= np.float32(params["word_weight"])
     if params["vectors_weight"] > 0 and vectors is not None:
@@ -176,13 +185,14 @@ def explain_text(
     text: str,
     params: Mapping[str, Any],
     vector: sp.csr_matrix,
-    weights: np.ndarray,
+    weights: np.ndarray | Mapping[int, float],
     top: int,
     piece_weights: tuple[SubwordTable, int] | None = None,
 ) -> list[Contribution]:
     """Words of ``text`` ranked by their exact share of one label's linear score.
 
-    vector: the text's feature row. weights: that label's weight per hashed column.
+    vector: the text's feature row. weights: that label's weight of each of the vector's
+    columns (an array over all columns, or a dict over the vector's).
     piece_weights: the model's folded subword weights and the label's column in them.
     Each hashed feature's contribution (value x weight) is split among the n-gram
     occurrences that produced it, and each occurrence's part among the words it overlaps.
@@ -191,7 +201,10 @@ def explain_text(
     """
     from swarmlens.classifier.model import explain
 
-    values = dict(zip(vector.indices.tolist(), vector.data.tolist(), strict=True))
+    parts = {  # each feature's contribution: its value times the label's weight
+        i: value * float(weights[i])
+        for i, value in zip(vector.indices.tolist(), vector.data.tolist(), strict=True)
+    }
     prepared = prepared_texts([text], params)[0].as_py()
     totals: dict[str, float] = {}
     if piece_weights is not None:
@@ -209,7 +222,7 @@ def explain_text(
     for index, _ in found:
         per_feature[index] = per_feature.get(index, 0) + 1
     for index, owners in found:
-        share = values.get(index, 0.0) * float(weights[index]) / per_feature[index]
+        share = parts.get(index, 0.0) / per_feature[index]
         for owner, fraction in owners:
             totals[owner] = totals.get(owner, 0.0) + share * fraction
     ranked = sorted(totals.items(), key=lambda item: -item[1])
@@ -286,34 +299,12 @@ class LinearStanceModel:
         hashed = hashed_columns(self.params)
         # Scoring reads idf and weights of a column together, each distinct row once (see
         # ``fused.ScoringTable``); idf and weights live only there, so a scoring process
-        # holds them once, in a few MB. The dense table is rebuilt when an explanation (the
-        # matrix path) first needs it.
+        # holds them once, in a few MB. Explanations read the columns they need from it.
         self.scoring_table_ = scoring_table(list(idf), coef[:, :hashed])
-        self._blocks = len(idf)
         self.piece_weights_ = piece_weights
         self.intercept_ = intercept
         self.calibration_ = calibration
         self.model_version_: str | None = None
-
-    @functools.cached_property
-    def packed_(self) -> np.ndarray:
-        """The dense table (``fused.pack``): row j = (idf, weights) of column j."""
-        return self.scoring_table_.dense()
-
-    @property
-    def idf_(self) -> list[np.ndarray]:
-        """The idf of each hashed block: views of ``packed_``."""
-        n = int(self.params["n_features"])
-        return [self.packed_[i * n : (i + 1) * n, 0] for i in range(self._blocks)]
-
-    @property
-    def coef_(self) -> np.ndarray:
-        """The weights of the hashed columns, (classes, columns): a view of ``packed_``."""
-        return self.packed_[:, 1:].T
-
-    def transform_texts(self, X: Sequence[str] | pa.Array) -> sp.csr_matrix:
-        """The hashed blocks (the subword block is folded into ``piece_weights_``)."""
-        return features(X, self.params, self.idf_)
 
     def decision_function(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         return decision_function(X, self.params, self.scoring_table_, self.intercept_,
@@ -337,9 +328,12 @@ class LinearStanceModel:
         if label is None:
             label = str(self.predict([text])[0])
         row = list(self.classes_).index(label)
-        vector = self.transform_texts([text])
+        # the hashed blocks (the subword block is folded into ``piece_weights_``)
+        vector = features([text], self.params, self.scoring_table_)
+        weights = self.scoring_table_.lookup(vector.indices, row + 1)
+        weights_of = dict(zip(vector.indices.tolist(), weights.tolist(), strict=True))
         pieces_of = None if self.piece_weights_ is None else (self.piece_weights_, row)
-        return explain_text(text, self.params, vector, self.coef_[row], top, pieces_of)
+        return explain_text(text, self.params, vector, weights_of, top, pieces_of)
 
     @classmethod
     def from_arrays(

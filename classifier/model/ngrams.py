@@ -1,16 +1,15 @@
-"""What the model's features are: hashed character and word n-grams, defined in pure Python.
+"""What the model's features are: hashed character and word n-grams.
 
-``HashingSpec`` says which n-grams; ``reference_terms`` / ``reference_counts`` define them
-(scikit-learn's ``char`` / ``char_wb`` / word analyzers, hashed with MurmurHash3). The
-compiled kernel in ``hashing`` must agree with these exactly (property tests), and the
-explanations in ``explain`` enumerate the same n-grams with their positions. This module
-imports neither numba nor spaCy.
+``HashingSpec`` says which n-grams; ``hashing``'s docstring defines them (scikit-learn's
+``char`` / ``char_wb`` / word analyzers, hashed with MurmurHash3), and the property tests
+check the kernel against that definition in plain Python (``tests/support/oracles.py``).
+``explain`` enumerates the same n-grams with their positions, and the spaCy tokenizer
+(``text/words``) uses ``word_tokens``. This module imports neither numba nor spaCy.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -18,7 +17,8 @@ from typing import Any, Literal
 TOKEN_PATTERN = re.compile(r"(?u)\b\w\w+\b")
 CHAR_PREFIX = b"c\x1f"
 WORD_PREFIX = b"w\x1f"
-_WS_RUN = re.compile(r"\s\s+")
+WS_RUN = re.compile(r"\s\s+")
+"""Runs of two or more whitespace characters: sklearn's char analyzers make each one space."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class HashingSpec:
         return cls(**data)
 
 
-# ---------------------------------------------------------------- reference (pure Python)
+# ---------------------------------------------------------------- words
 # Kept here, not in text/words.py (which adds the spaCy tokenizer), so that featurizing
 # never imports spaCy.
 
@@ -78,48 +78,3 @@ def word_tokens(text: str, lowercase: bool = False) -> list[str]:
         token, e.g. 'İ' -> 'i' + U+0307, which is not ``\\w``).
     """
     return TOKEN_PATTERN.findall(lower_code_points(text) if lowercase else text)
-
-
-
-def reference_terms(text: str, spec: HashingSpec) -> list[tuple[str, str]]:
-    """Every (family, term) of ``text``, family 'c' (char) or 'w' (word), with repeats.
-
-    text: one post. spec: the hashing spec.
-    """
-    terms: list[tuple[str, str]] = []
-    lo, hi = spec.char_ngram_range
-    if hi:
-        doc = _WS_RUN.sub(" ", lower_code_points(text) if spec.char_lowercase else text)
-        if spec.char_mode == "char":
-            for n in range(lo, hi + 1):
-                terms += [("c", doc[i : i + n]) for i in range(len(doc) - n + 1)]
-        else:
-            for token in doc.split():
-                padded = f" {token} "
-                for n in range(lo, hi + 1):
-                    if n >= len(padded):  # sklearn: a short token counts once, whole
-                        terms.append(("c", padded))
-                        break
-                    terms += [("c", padded[i : i + n]) for i in range(len(padded) - n + 1)]
-    lo, hi = spec.word_ngram_range
-    if hi:
-        tokens = word_tokens(text, lowercase=spec.word_lowercase)
-        for n in range(lo, hi + 1):
-            terms += [("w", " ".join(tokens[i : i + n])) for i in range(len(tokens) - n + 1)]
-    return terms
-
-
-def reference_counts(text: str, spec: HashingSpec) -> dict[int, float]:
-    """Feature index -> count for ``text``, with sklearn's C MurmurHash3.
-
-    text: one post. spec: the hashing spec.
-    """
-    from sklearn.utils import murmurhash3_32
-
-    prefixes = {"c": CHAR_PREFIX, "w": WORD_PREFIX}
-    mask = spec.n_features - 1
-    counts: Counter[int] = Counter()
-    for family, term in reference_terms(text, spec):
-        key = prefixes[family] + term.encode("utf-8")
-        counts[int(murmurhash3_32(key, seed=0, positive=True)) & mask] += 1
-    return {index: float(count) for index, count in counts.items()}

@@ -7,13 +7,13 @@ in the wrong folder and fetch it from the hub).
 
 A post's vector is the sum of the vectors of its pieces over the square root of their
 number (scaled once by the training set's median norm). Pieces are found by
-greedy longest match over the vocabulary (``reference_pieces`` defines it): each
-whitespace-separated word of the prepared text, with Llama's word-start mark ``▁`` before
-it, is cut into the longest piece that matches at each position, falling back to Llama's
-byte pieces (``<0xNN>``) for a character the vocabulary lacks. This is not Llama's BPE
-merge order (the two agree on most words, not all), but training and scoring both use it,
-and it runs in the compiled kernel with no Python per post or per new token; on dev it did
-as well as the BPE tokenizer.
+greedy longest match over the vocabulary (``reference_pieces`` in ``tests/support/oracles``
+spells it out in plain Python): each whitespace-separated word of the prepared text, with
+Llama's word-start mark ``▁`` before it, is cut into the longest piece that matches at
+each position, falling back to Llama's byte pieces (``<0xNN>``) for a character the
+vocabulary lacks. This is not Llama's BPE merge order (the two agree on most words, not
+all), but training and scoring both use it, and it runs in the compiled kernel with no
+Python per post or per new token; on dev it did as well as the BPE tokenizer.
 
 The pooling is linear in the piece vectors, so a fitted model folds them into its weights:
 each piece gets one weight per label (its vector dotted with the label's weights), and
@@ -338,25 +338,6 @@ def pieces(prepared: str, table: SubwordTable) -> list[tuple[int, int]]:
                  table.piece_bytes, table.piece_offsets, table.byte_ids, buf, cps,
                  out_ids, out_word)
     return list(zip(out_ids[:m].tolist(), out_word[:m].tolist(), strict=True))
-
-
-def reference_pieces(prepared: str, vocab: Mapping[str, int], byte_ids: Sequence[int]) -> list[int]:
-    """The definition the kernel must match, in plain Python (for tests): each word of
-    ``prepared.split()``, as '▁' + word, cut greedily into the longest pieces of ``vocab``
-    (at most 16 code points), a character with no piece becoming its UTF-8 bytes' pieces."""
-    found: list[int] = []
-    for word in prepared.split():
-        marked, i = _MARK + word, 0
-        while i < len(marked):
-            for j in range(min(len(marked), i + _MAX_PIECE), i, -1):
-                if (piece := vocab.get(marked[i:j])) is not None:
-                    found.append(piece)
-                    i = j
-                    break
-            else:
-                found.extend(byte_ids[b] for b in marked[i].encode("utf-8"))
-                i += 1
-    return found
 
 
 def describe(table: SubwordTable | None, scale: float) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +16,11 @@ from hypothesis import strategies as st
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
-from swarmlens.classifier.model import hashing
+from swarmlens.classifier.model import explain, hashing
 from swarmlens.classifier.model.hashing import featurize
-from swarmlens.classifier.model.ngrams import (
-    HashingSpec,
-    lower_code_points,
-    reference_counts,
-    reference_terms,
-    word_tokens,
-)
+from swarmlens.classifier.model.ngrams import HashingSpec, lower_code_points, word_tokens
 from swarmlens.classifier.text.words import WORD_TOKENIZER_NAME
+from tests.support.oracles import reference_counts, reference_terms
 
 SPECS = [
     HashingSpec(),
@@ -77,6 +73,14 @@ def test_featurize_equals_reference(texts: list[str], spec: HashingSpec) -> None
     assert matrix.shape == (len(texts), spec.n_features)
     assert matrix.dtype == np.float32
     assert rows_as_dicts(matrix) == [reference_counts(t, spec) for t in texts]
+
+
+@FAST
+@given(text=TEXT, spec=st.sampled_from(SPECS))
+def test_explanations_enumerate_the_reference_ngrams(text: str, spec: HashingSpec) -> None:
+    """``explain.occurrences`` (n-grams with their positions) finds the same features."""
+    found = Counter(index for index, _ in explain.occurrences(text, spec))
+    assert {index: float(n) for index, n in found.items()} == reference_counts(text, spec)
 
 
 @FAST

@@ -8,10 +8,11 @@ from sklearn.exceptions import NotFittedError
 
 from swarmlens.classifier.errors import TrainingDataError
 from swarmlens.classifier.model.estimator import HashedTfidf, StanceClassifier
-from swarmlens.classifier.model.ngrams import reference_counts
+from swarmlens.classifier.model.linear import LinearStanceModel, explain_text, features
 from swarmlens.classifier.text.prepare import MENTION_TOKEN, URL_TOKEN, prepare
 from swarmlens.classifier.vocab import LABELS
 from tests.support.explanations import assert_explanations_add_up
+from tests.support.oracles import reference_counts
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +97,7 @@ def test_tfidf_rows_follow_the_reference_definition(
     texts, _ = tiny_corpus
     tfidf = HashedTfidf(word_ngram_range=(0, 0), n_features=2**18, vectors_weight=0.0)
     tfidf = tfidf.fit(texts)
-    (spec,) = tfidf._specs()
+    (spec,) = tfidf.specs()
     prepared = prepare(texts).to_pylist()
     df = np.zeros(2**18)
     for text in prepared:
@@ -114,6 +115,26 @@ def test_tfidf_rows_follow_the_reference_definition(
 def test_explanations_add_up_to_the_decision_score(fitted: StanceClassifier) -> None:
     assert_explanations_add_up(
         fitted, "RT @x: Glory to the soldiers of the caliphate!! #ParisIsBurning https://t.co/a")
+
+
+def test_a_scoring_model_explains_from_its_compact_table(fitted: StanceClassifier) -> None:
+    """A scoring model keeps no dense idf and weights: explanations read each column's from
+    its ``ScoringTable``, the same numbers bit for bit, and still add up to the score."""
+    arrays, config = fitted.to_arrays()
+    model = LinearStanceModel.from_arrays(arrays, config)
+    text = "RT @x: Glory to the soldiers of the caliphate!! #ParisIsBurning https://t.co/a"
+    assert_explanations_add_up(model, text)
+    idf = [arrays["idf.0"], arrays["idf.1"]]
+    dense = features([text], model.params, idf)
+    compact = features([text], model.params, model.scoring_table_)
+    assert np.array_equal(compact.indices, dense.indices)
+    assert compact.data.tobytes() == dense.data.tobytes()
+    for row, label in enumerate(model.classes_):
+        weights = model.scoring_table_.lookup(dense.indices, row + 1)
+        assert weights.tobytes() == arrays["coef"][row, dense.indices].tobytes()
+        expected = explain_text(text, model.params, dense, arrays["coef"][row], 1000,
+                                (model.piece_weights_, row))
+        assert model.explain(text, label=str(label), top=1000) == expected
 
 
 def test_scores_do_not_depend_on_the_batch(

@@ -16,6 +16,7 @@ from swarmlens.classifier.model.estimator import StanceClassifier
 from swarmlens.classifier.model.linear import LinearStanceModel
 from swarmlens.classifier.text.prepare import prepare
 from tests.support.explanations import assert_explanations_add_up
+from tests.support.oracles import reference_pieces
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def _kernel_ids(text: str, vectors: subwords.SubwordTable) -> list[int]:
 
 @pytest.mark.parametrize("text", SAMPLES)
 def test_longest_match_follows_its_definition(text, vectors, vocab) -> None:
-    expected = subwords.reference_pieces(text, vocab, vectors.byte_ids.tolist())
+    expected = reference_pieces(text, vocab, vectors.byte_ids.tolist())
     assert _kernel_ids(text, vectors) == expected
     if text.strip():
         assert expected  # a non-blank text always has pieces
@@ -67,9 +68,7 @@ def test_longest_match_follows_its_definition(text, vectors, vocab) -> None:
 @settings(max_examples=300, deadline=None)
 @given(text=_TEXT)
 def test_longest_match_follows_its_definition_on_any_text(text, vectors, vocab) -> None:
-    assert _kernel_ids(text, vectors) == subwords.reference_pieces(
-        text, vocab, vectors.byte_ids.tolist()
-    )
+    assert _kernel_ids(text, vectors) == reference_pieces(text, vocab, vectors.byte_ids.tolist())
 
 
 def test_pieces_are_real_vocabulary_pieces(vectors) -> None:
