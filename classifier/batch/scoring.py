@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from swarmlens.classifier.batch.jsonl import JsonlEncoder
+from swarmlens.classifier.batch.jsonl import jsonl_lines
 from swarmlens.classifier.errors import OutputError
 from swarmlens.classifier.fsio import commit, temp_path_for
 from swarmlens.classifier.posts.columnar import posts_table
@@ -99,7 +99,6 @@ class OutputWriter:
         self._part_rows = 0
         self._parts = 0
         self._jsonl: IO[bytes] | None = None
-        self._encoder = JsonlEncoder()
         self._parquet: pq.ParquetWriter | None = None
         self._tmp: Path | None = None
         name = self.path.name.lower()
@@ -141,7 +140,7 @@ class OutputWriter:
             self._open()
         with _as_output_error(self.path):  # a full disk, a file system gone read-only
             if self._jsonl is not None:
-                self._jsonl.write(self._encoder.encode(table))
+                self._jsonl.write(jsonl_lines(table))
             elif self._parquet is not None:
                 self._parquet.write_table(table)
                 self._part_rows += table.num_rows

@@ -13,14 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from swarmlens.classifier.model.ngrams import (
-    CHAR_PREFIX,
-    TOKEN_PATTERN,
-    WORD_PREFIX,
-    WS_RUN,
-    HashingSpec,
-    lower_code_points,
-)
+from swarmlens.classifier.model.ngrams import CHAR_PREFIX, WORD_PREFIX, HashingSpec
+from swarmlens.classifier.text.tokens import TOKEN_PATTERN, WS_RUN, lower_code_points
 
 Owners = list[tuple[str, float]]
 _WORD = re.compile(r"\S+")

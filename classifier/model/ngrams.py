@@ -3,22 +3,17 @@
 ``HashingSpec`` says which n-grams; ``hashing``'s docstring defines them (scikit-learn's
 ``char`` / ``char_wb`` / word analyzers, hashed with MurmurHash3), and the property tests
 check the kernel against that definition in plain Python (``tests/support/oracles.py``).
-``explain`` enumerates the same n-grams with their positions, and the spaCy tokenizer
-(``text/words``) uses ``word_tokens``. This module imports neither numba nor spaCy.
+``explain`` enumerates the same n-grams with their positions. Words are ``text.tokens``'s
+``word_tokens``. This module imports neither numba nor spaCy.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-# sklearn's default token_pattern; for a str pattern `re` is Unicode-aware by default.
-TOKEN_PATTERN = re.compile(r"(?u)\b\w\w+\b")
 CHAR_PREFIX = b"c\x1f"
 WORD_PREFIX = b"w\x1f"
-WS_RUN = re.compile(r"\s\s+")
-"""Runs of two or more whitespace characters: sklearn's char analyzers make each one space."""
 
 
 @dataclass(frozen=True)
@@ -55,26 +50,3 @@ class HashingSpec:
     def from_dict(cls, data: dict[str, Any]) -> HashingSpec:
         """Inverse of ``to_dict``. data: a dict as written by ``to_dict``."""
         return cls(**data)
-
-
-# ---------------------------------------------------------------- words
-# Kept here, not in text/words.py (which adds the spaCy tokenizer), so that featurizing
-# never imports spaCy.
-
-
-def lower_code_points(text: str) -> str:
-    """``text`` lowercased one code point at a time with ``str.lower`` ('İ' -> 'i̇').
-
-    text: any string. Equals ``text.lower()`` except for the contextual final sigma.
-    """
-    return "".join([ch.lower() for ch in text])
-
-
-def word_tokens(text: str, lowercase: bool = False) -> list[str]:
-    """Word tokens: maximal runs of ``\\w`` (Python ``re``) of >= 2 code points, in order.
-
-    text: any string.
-    lowercase: lowercase per code point first (sklearn's order: lowercasing can split a
-        token, e.g. 'İ' -> 'i' + U+0307, which is not ``\\w``).
-    """
-    return TOKEN_PATTERN.findall(lower_code_points(text) if lowercase else text)

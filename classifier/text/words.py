@@ -1,4 +1,4 @@
-"""Reference word tokens for the hashed features, and their spaCy tokenizer.
+"""The model's word tokens as a registered spaCy tokenizer (``swarmlens.word_tokenizer.v1``).
 
 A word token is a maximal run of Unicode ``\\w`` characters (Python ``re`` semantics:
 ``str.isalnum()`` or ``_``) at least two code points long: exactly scikit-learn's
@@ -7,8 +7,8 @@ default ``token_pattern`` ``(?u)\\b\\w\\w+\\b``. Lowercasing is per code point
 context-dependent Greek final sigma, which a per-code-point table cannot know about
 (and merging σ/ς is what a hashed feature wants anyway).
 
-The definition lives in ``swarmlens.classifier.model.hashing`` (``word_tokens``), next
-to the compiled kernel that must reproduce it, so featurizing never imports spaCy.
+The definition lives in ``swarmlens.classifier.text.tokens`` (``word_tokens``), which
+the hashing kernel reproduces, so featurizing never imports spaCy.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from swarmlens.classifier.model.ngrams import word_tokens
+from swarmlens.classifier.text.tokens import word_tokens
 
 WORD_TOKENIZER_NAME = "swarmlens.word_tokenizer.v1"
 

@@ -11,14 +11,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from swarmlens.classifier.model import subwords
-from swarmlens.classifier.model.ngrams import (
-    CHAR_PREFIX,
-    WORD_PREFIX,
-    WS_RUN,
-    HashingSpec,
-    lower_code_points,
-    word_tokens,
-)
+from swarmlens.classifier.model.ngrams import CHAR_PREFIX, WORD_PREFIX, HashingSpec
+from swarmlens.classifier.text.tokens import WS_RUN, lower_code_points, word_tokens
 
 # ---------------------------------------------------------------- hashed n-grams
 

@@ -18,7 +18,8 @@ from sklearn.utils import murmurhash3_32
 
 from swarmlens.classifier.model import explain, hashing
 from swarmlens.classifier.model.hashing import featurize
-from swarmlens.classifier.model.ngrams import HashingSpec, lower_code_points, word_tokens
+from swarmlens.classifier.model.ngrams import HashingSpec
+from swarmlens.classifier.text.tokens import lower_code_points, word_tokens
 from swarmlens.classifier.text.words import WORD_TOKENIZER_NAME
 from tests.support.oracles import reference_counts, reference_terms
 
