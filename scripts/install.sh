@@ -16,13 +16,19 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e "$spec"
   touch "$stamp"
 fi
-# The kernels' ahead-of-time build (numba.pycc, needs a C compiler): without it numba's
-# JIT runs them, same results, about 0.7 s more per process. Rebuilt only when the
-# kernel sources or numba/numpy/Python change.
-if ! command -v cc >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null
-fi
-.venv/bin/python -m swarmlens.classifier.kernels build
+# Warm numba's cache of the kernels (~/.cache/swarmlens/numba/): score a few demo posts
+# as `swarmlens score` does and explain one as the server does, in a throwaway registry
+# (its demo model trains in ~5 s), so that a user's first process loads the compiled
+# kernels instead of compiling them (15-30 s). tests/integration/test_scoring_process.py
+# checks that this leaves nothing for the API paths to compile.
+warm="$(mktemp -d)"
+( export SWARMLENS_MODELS_DIR="$warm/models"
+  .venv/bin/swarmlens demo-data --n 50 --out "$warm/posts.jsonl"
+  .venv/bin/swarmlens score "$warm/posts.jsonl" --out "$warm/scored.jsonl"
+  .venv/bin/python -c "from swarmlens.classifier.model.training import ensure_model
+ensure_model()[0].explain('warm #up @it', label='neutral')"
+) >"$warm/log" 2>&1 || { cat "$warm/log" >&2; rm -rf "$warm"; exit 1; }
+rm -rf "$warm"
 # Bytecode for the sources (an editable install has none, and PYTHONDONTWRITEBYTECODE
 # would otherwise make every process compile them again).
 .venv/bin/python -m compileall -q classifier serve annotation >/dev/null
