@@ -26,9 +26,9 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 _FIRST_CALL = """
 import time
 t0 = time.perf_counter()
-from swarmlens.classifier.model.hashing import featurize, _tables
+from swarmlens.classifier.model.hashing import featurize, code_point_tables
 t1 = time.perf_counter()
-_tables()
+code_point_tables()
 t2 = time.perf_counter()
 featurize(["warm up #تجربة 🔥"])
 t3 = time.perf_counter()
@@ -81,9 +81,9 @@ def main() -> None:
 
     from swarmlens.classifier.model.hashing import (
         HashingSpec,
-        _arrow_buffers,
         _kernel,
-        _tables,
+        arrow_buffers,
+        code_point_tables,
         featurize,
     )
 
@@ -95,8 +95,8 @@ def main() -> None:
     spec = HashingSpec()
     featurize(array[:10], spec)  # compile / load from cache
 
-    offsets, data, valid = _arrow_buffers(array)
-    tabs = _tables()
+    offsets, data, valid = arrow_buffers(array)
+    tabs = code_point_tables()
     char_cfg = (1, 5, 0, False)
     word_cfg = (1, 2, True)
     cap = int(offsets[-1] * 4.3) + 1024

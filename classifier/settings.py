@@ -14,7 +14,6 @@ A clone's ``models/`` folder is used only when pointed to (``SWARMLENS_MODELS_DI
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from platformdirs import user_data_path
 from pydantic import AliasChoices, Field
@@ -34,9 +33,6 @@ class Settings(BaseSettings):
     label_studio_url / label_studio_api_key: the Label Studio that annotation commands
         and the webhook talk to.
     label_studio_retry_seconds: how long transient Label Studio failures are retried.
-    kernels: ``auto`` runs the numba kernels from their ahead-of-time build when one
-        exists for this code (``scripts/install.sh`` builds it), else JIT-compiled;
-        ``jit`` always JIT-compiles (see ``swarmlens.classifier.kernels``).
     """
 
     model_config = SettingsConfigDict(
@@ -59,7 +55,6 @@ class Settings(BaseSettings):
             "SWARMLENS_LS_RETRY_SECONDS", "SWARMLENS_LABEL_STUDIO_RETRY_SECONDS"
         ),
     )
-    kernels: Literal["auto", "jit"] = "auto"
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -21,17 +21,17 @@ import pyarrow as pa
 
 from swarmlens.classifier.kernels import kernel
 from swarmlens.classifier.model.hashing import (
-    _K_CHAR,
-    _K_WORD,
-    _ONE,
-    _PAD,
-    _U,
-    _arrow_buffers,
-    _join_words,
-    _ngrams,
-    _normalize,
-    _sort_count,
-    _tables,
+    K_CHAR,
+    K_WORD,
+    ONE,
+    PAD,
+    U,
+    arrow_buffers,
+    code_point_tables,
+    count_ngrams,
+    decode_words,
+    join_words,
+    sort_count,
 )
 
 _LOG_TF = np.log(np.maximum(np.arange(256, dtype=np.float64), 1.0)) + 1.0  # 1 + log(count)
@@ -53,7 +53,7 @@ def _accumulate(indices, values, m, rows, index, offset, sublinear, weight, out,
         if sublinear:  # counts are small integers: a table saves a log call per n-gram
             c = np.int64(v)
             v = _LOG_TF[c] if c < _LOG_TF.size else np.log(v) + 1.0
-        row = _U(index[_U(offset + indices[t])])  # unsigned: no negative-index wraparound
+        row = U(index[U(offset + indices[t])])  # unsigned: no negative-index wraparound
         v *= rows[row, 0]
         norm2 += v * v
         if k == 3:
@@ -73,7 +73,7 @@ def _accumulate(indices, values, m, rows, index, offset, sublinear, weight, out,
     for c in range(k):
         s = 0.0
         for t in range(m):
-            s += values[t] * rows[_U(index[_U(offset + indices[t])]), c + 1]
+            s += values[t] * rows[U(index[U(offset + indices[t])]), c + 1]
         out[r, c] += s * scale
 
 
@@ -96,15 +96,15 @@ def _hash_count(keys, nt, slots, positions, indices, values):
         size *= 2
     if size > slots.size:
         return -1
-    low = _U(size - 1)  # unsigned slots: numba adds no negative-index wraparound
+    low = U(size - 1)  # unsigned slots: numba adds no negative-index wraparound
     slots[:size] = -1
     m = 0
     for t in range(nt):
         k = keys[t]
-        s = _U(k) & low
+        s = U(k) & low
         steps = 0
         while slots[s] != -1 and slots[s] != k:
-            s = (s + _ONE) & low
+            s = (s + ONE) & low
             steps += 1
             if steps > _MAX_PROBES:
                 return -1
@@ -115,14 +115,14 @@ def _hash_count(keys, nt, slots, positions, indices, values):
             values[m] = 1.0
             m += 1
         else:
-            values[_U(positions[s])] += 1.0
+            values[U(positions[s])] += 1.0
     return m
 
 
 @kernel
 def _distinct(keys, tmp, nt, hist, log2nf, indices, values, slots, positions):
     m = _hash_count(keys, nt, slots, positions, indices, values)
-    return m if m >= 0 else _sort_count(keys, tmp, nt, hist, log2nf, indices, values, 0)
+    return m if m >= 0 else sort_count(keys, tmp, nt, hist, log2nf, indices, values, 0)
 
 
 @kernel
@@ -133,14 +133,14 @@ def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, ro
     wlo, whi, wlower = word_cfg
     n = offsets.size - 1
     out = np.zeros((n, rows.shape[1] - 1), np.float64)
-    size = 3 * np.max(offsets[1:] - offsets[:-1]) + 2 * _PAD if n else 2 * _PAD
+    size = 3 * np.max(offsets[1:] - offsets[:-1]) + 2 * PAD if n else 2 * PAD
     cbuf, wbuf, jbuf, cwf, wwf = np.zeros((5, size), np.uint8)
     ccpo, wcpo, seg, ts, te = np.empty((5, size + 1), np.int64)
     hs = np.empty(size, np.uint64)
     keys = np.empty(size * (chi - clo + whi - wlo + 3), np.int64)
     tmp = np.empty_like(keys)
     indices, values = np.empty(keys.size, np.int32), np.empty(keys.size, np.float64)
-    mask = _U(n_features - 1)
+    mask = U(n_features - 1)
     log2nf = 1
     while (1 << log2nf) < n_features:
         log2nf += 1
@@ -153,25 +153,25 @@ def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, ro
         ncp = 0
         if chi > 0:
             nt = 0
-            ncp, nseg = _normalize(data, offsets[r], offsets[r + 1], clower, cmode, tabs,
+            ncp, nseg = decode_words(data, offsets[r], offsets[r + 1], clower, cmode, tabs,
                                    cbuf, ccpo, cwf, seg)
             if cmode == 0:
-                nt = _ngrams(cbuf, ccpo, ccpo, 1, 0, ncp, clo, chi, _K_CHAR, mask, keys, nt, hs)
+                nt = count_ngrams(cbuf, ccpo, ccpo, 1, 0, ncp, clo, chi, K_CHAR, mask, keys, nt, hs)
             for g in range(nseg):
                 a, b = seg[g], seg[g + 1] if g + 1 < nseg else ncp
                 lo = min(clo, b - a)
-                nt = _ngrams(cbuf, ccpo, ccpo, 1, a, b, lo, max(chi, lo), _K_CHAR, mask, keys,
+                nt = count_ngrams(cbuf, ccpo, ccpo, 1, a, b, lo, max(chi, lo), K_CHAR, mask, keys,
                              nt, hs)
             m = _distinct(keys, tmp, nt, hist, log2nf, indices, values, slots, positions)
             _accumulate(indices, values, m, rows, index, 0, sublinear, 1.0, out, r)
         if whi > 0:
             if chi > 0 and clower == wlower:
-                ntok = _join_words(cbuf, ccpo, cwf, ncp, jbuf, ts, te)
+                ntok = join_words(cbuf, ccpo, cwf, ncp, jbuf, ts, te)
             else:
-                ncp, _ = _normalize(data, offsets[r], offsets[r + 1], wlower, 2, tabs,
+                ncp, _ = decode_words(data, offsets[r], offsets[r + 1], wlower, 2, tabs,
                                     wbuf, wcpo, wwf, seg)
-                ntok = _join_words(wbuf, wcpo, wwf, ncp, jbuf, ts, te)
-            nt = _ngrams(jbuf, ts, te, 0, 0, ntok, wlo, whi, _K_WORD, mask, keys, 0, hs)
+                ntok = join_words(wbuf, wcpo, wwf, ncp, jbuf, ts, te)
+            nt = count_ngrams(jbuf, ts, te, 0, 0, ntok, wlo, whi, K_WORD, mask, keys, 0, hs)
             m = _distinct(keys, tmp, nt, hist, log2nf, indices, values, slots, positions)
             # the word block always follows the char block (see ``linear.feature_specs``)
             _accumulate(indices, values, m, rows, index, n_features, sublinear, word_weight,
@@ -218,7 +218,7 @@ def scoring_table(idf: Sequence[np.ndarray], coef: np.ndarray) -> ScoringTable:
     return ScoringTable(rows.view(np.float32), index)
 
 
-_GOLDEN = _U(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads the row hashes
+_GOLDEN = U(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: spreads the row hashes
 
 
 @kernel
@@ -236,11 +236,11 @@ def _distinct_rows(idf_bits, coef_bits):
     slots = np.full(size, -1, np.int64)
     count = 0
     for j in range(n):
-        h = (_U(idf_bits[j]) + _ONE) * _GOLDEN
+        h = (U(idf_bits[j]) + ONE) * _GOLDEN
         for c in range(k):
-            h = (h ^ _U(coef_bits[c, j])) * _GOLDEN
-        h ^= h >> _U(29)
-        s = h & _U(size - 1)
+            h = (h ^ U(coef_bits[c, j])) * _GOLDEN
+        h ^= h >> U(29)
+        s = h & U(size - 1)
         found = -1
         while slots[s] != -1:
             d = slots[s]
@@ -251,7 +251,7 @@ def _distinct_rows(idf_bits, coef_bits):
                 if same:
                     found = d
                     break
-            s = (s + _ONE) & _U(size - 1)
+            s = (s + ONE) & U(size - 1)
         if found >= 0:
             index[j] = found
             continue
@@ -268,9 +268,9 @@ def _distinct_rows(idf_bits, coef_bits):
             size *= 2
             slots = np.full(size, -1, np.int64)
             for d in range(count):
-                s = hashes[d] & _U(size - 1)
+                s = hashes[d] & U(size - 1)
                 while slots[s] != -1:
-                    s = (s + _ONE) & _U(size - 1)
+                    s = (s + ONE) & U(size - 1)
                 slots[s] = d
     return index, rows[:count].copy()
 
@@ -286,13 +286,13 @@ def decision_scores(
     """
     if not isinstance(table, ScoringTable):
         raise TypeError("decision_scores takes a ScoringTable: scoring_table(idf, coef)")
-    offsets, data, valid = _arrow_buffers(prepared)
+    offsets, data, valid = arrow_buffers(prepared)
     char = tuple(params["char_ngram_range"]) != (0, 0)
     words = tuple(params["word_ngram_range"]) != (0, 0)
     clo, chi = params["char_ngram_range"] if char else (0, 0)
     wlo, whi = params["word_ngram_range"] if words else (0, 0)
     char_cfg = (clo, chi, int(params["char_mode"] == "char_wb"), params["char_lowercase"])
     word_cfg = (wlo, whi, params["word_lowercase"])
-    return _score_kernel(offsets, data, valid, _tables(), char_cfg, word_cfg,
+    return _score_kernel(offsets, data, valid, code_point_tables(), char_cfg, word_cfg,
                          int(params["n_features"]), table.rows, table.index,
                          bool(params["sublinear_tf"]), float(params["word_weight"]))

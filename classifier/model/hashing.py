@@ -41,7 +41,7 @@ __all__ = ["HashingSpec", "featurize"]
 
 # ---------------------------------------------------------------- code point tables
 
-_WORD, _SPACE, _LOWER, _EXPAND = 1, 2, 4, 8  # flag bits per code point
+_WORD, SPACE, _LOWER, _EXPAND = 1, 2, 4, 8  # flag bits per code point
 _PAGE = 8  # two-level tables: pages of 256 code points, identical pages shared
 
 
@@ -55,13 +55,13 @@ def _two_level(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @disk_cached
-def _tables() -> tuple[np.ndarray, ...]:
+def code_point_tables() -> tuple[np.ndarray, ...]:
     """Flag and lowercase tables from Python's own ``re`` and ``str.lower`` (~0.1 s, once)."""
     cps = np.arange(0x110000, dtype=np.uint32)
     cps[0xD800:0xE000] = 0  # surrogates never occur in UTF-8; NUL stands in for them
     everything = cps.tobytes().decode("utf-32-le")
     flags = np.zeros(0x110000, dtype=np.uint8)
-    for pattern, bit in ((r"\w+", _WORD), (r"\s+", _SPACE)):
+    for pattern, bit in ((r"\w+", _WORD), (r"\s+", SPACE)):
         for match in re.finditer(pattern, everything):
             flags[match.start() : match.end()] |= bit
     # One str.lower per 4096-block (C speed), per character only where the length
@@ -93,16 +93,16 @@ def _tables() -> tuple[np.ndarray, ...]:
 # arithmetic into float64, so every constant is a typed np.uint64). Hot loops take no
 # array-passing helper calls and few unpredictable branches: both cost more than hashing.
 
-_U = np.uint64
-_M32, _C1, _C2, _N1 = _U(0xFFFFFFFF), _U(0xCC9E2D51), _U(0x1B873593), _U(0xE6546B64)
-_F1, _F2, _HI16, _LO16 = _U(0x85EBCA6B), _U(0xC2B2AE35), _U(0xFFFF0000), _U(0xFFFF)
-_Z, _ONE, _TWO, _THREE, _FIVE, _S3, _S8, _S13, _S15, _S16, _S17, _S19, _S24 = map(
-    _U, (0, 1, 2, 3, 5, 3, 8, 13, 15, 16, 17, 19, 24))
+U = np.uint64
+_M32, _C1, _C2, _N1 = U(0xFFFFFFFF), U(0xCC9E2D51), U(0x1B873593), U(0xE6546B64)
+_F1, _F2, _HI16, _LO16 = U(0x85EBCA6B), U(0xC2B2AE35), U(0xFFFF0000), U(0xFFFF)
+_Z, ONE, _TWO, _THREE, _FIVE, _S3, _S8, _S13, _S15, _S16, _S17, _S19, _S24 = map(
+    U, (0, 1, 2, 3, 5, 3, 8, 13, 15, 16, 17, 19, 24))
 # MurmurHash3 reads little-endian 4-byte blocks: the 2-byte prefix is the low half of
 # the first block of every key.
-_K_CHAR = _U(CHAR_PREFIX[0] | CHAR_PREFIX[1] << 8)
-_K_WORD = _U(WORD_PREFIX[0] | WORD_PREFIX[1] << 8)
-_PAD = 8  # scratch buffers start at byte 8: a key's first block reads 2 bytes before it
+K_CHAR = U(CHAR_PREFIX[0] | CHAR_PREFIX[1] << 8)
+K_WORD = U(WORD_PREFIX[0] | WORD_PREFIX[1] << 8)
+PAD = 8  # scratch buffers start at byte 8: a key's first block reads 2 bytes before it
 
 
 @inline_kernel
@@ -130,13 +130,13 @@ def _fmix(h: np.uint64) -> np.uint64:
 
 @inline_kernel
 def _load4(buf, p):
-    q = _U(p)  # unsigned: numba adds no negative-index wraparound to the loads
-    return (_U(buf[q]) | (_U(buf[q + _ONE]) << _S8) | (_U(buf[q + _TWO]) << _S16)
-            | (_U(buf[q + _THREE]) << _S24))
+    q = U(p)  # unsigned: numba adds no negative-index wraparound to the loads
+    return (U(buf[q]) | (U(buf[q + ONE]) << _S8) | (U(buf[q + _TWO]) << _S16)
+            | (U(buf[q + _THREE]) << _S24))
 
 
 @inline_kernel
-def _utf8_at(data, p):
+def utf8_at(data, p):
     """(code point, its length in bytes) of the UTF-8 sequence at data[p] (valid UTF-8)."""
     c = np.int64(data[p])
     n = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
@@ -155,14 +155,14 @@ def _murmur(buf: np.ndarray) -> np.uint64:
         h = _block(h, _load4(buf, 4 * m))
     k = _Z
     for p in range(n & ~3, n):
-        k |= _U(buf[p]) << (_U(p & 3) << _S3)
+        k |= U(buf[p]) << (U(p & 3) << _S3)
     if n & 3:
         h ^= _mix(k)
-    return _fmix(h ^ _U(n))
+    return _fmix(h ^ U(n))
 
 
 @kernel
-def _ngrams(buf, starts, ends, eshift, a, b, lo, hi, kpre, mask, keys, nt, hs):
+def count_ngrams(buf, starts, ends, eshift, a, b, lo, hi, kpre, mask, keys, nt, hs):
     """Count the n-grams of units a..b-1 (code points or words): the n-gram of units
     i..j is buf[starts[i] : ends[j + eshift]], hashed as prefix (kpre) + bytes. All
     n-grams starting at unit i share their leading blocks, so those are mixed once (hs)
@@ -187,13 +187,13 @@ def _ngrams(buf, starts, ends, eshift, a, b, lo, hi, kpre, mask, keys, nt, hs):
             # and the prefix is patched in only when the key is shorter than one block.
             # Indices are cast to unsigned: numba then adds no negative-index wraparound,
             # a fifth of this loop's instructions.
-            klen = ends[_U(j + eshift)] - base
+            klen = ends[U(j + eshift)] - base
             m = klen >> 2
-            short = _U(m == 0)
+            short = U(m == 0)
             w = _load4(buf, base + 4 * m)
             w = (w & ~(short * _LO16)) | (short * kpre)
-            w &= (_ONE << (_U(klen & 3) << _S3)) - _ONE
-            keys[_U(nt)] = _fmix(hs[_U(m)] ^ _mix(w) ^ _U(klen)) & mask
+            w &= (ONE << (U(klen & 3) << _S3)) - ONE
+            keys[U(nt)] = _fmix(hs[U(m)] ^ _mix(w) ^ U(klen)) & mask
             nt += 1
     return nt
 
@@ -212,21 +212,21 @@ def _put(c, f, buf, cpo, wflag, nb, ncp):
 
 
 @kernel
-def _normalize(data, start, end, lower, mode, tabs, buf, cpo, wflag, seg):
-    """Decode data[start:end] into buf from byte _PAD (UTF-8 again), cpo (byte start of
+def decode_words(data, start, end, lower, mode, tabs, buf, cpo, wflag, seg):
+    """Decode data[start:end] into buf from byte PAD (UTF-8 again), cpo (byte start of
     each code point, then the end), wflag (\\w per code point), lowercasing if asked.
     mode 0: sklearn 'char' whitespace collapse; 1: 'char_wb' (tokens padded with spaces,
     seg = their first code points); 2: as is. Returns (code points, segments)."""
     fidx, fpages, didx, dpages, exp_cp, exp_seq = tabs
-    nb, ncp, nseg = _PAD, 0, 0
+    nb, ncp, nseg = PAD, 0, 0
     run = 0  # length of the current whitespace run (mode 0), capped at 2
     ws_b, ws_c = 0, 0
     inword = False
     p = start
     while p < end:
-        c, n = _utf8_at(data, p)
+        c, n = utf8_at(data, p)
         f = fpages[fidx[c >> 8], c & 255]
-        if mode != 2 and f & _SPACE:
+        if mode != 2 and f & SPACE:
             if mode == 0 and run == 0:  # a lone whitespace character stays as it is ...
                 ws_b, ws_c, run = nb, ncp, 1
                 nb, ncp = _put(c, f, buf, cpo, wflag, nb, ncp)
@@ -267,11 +267,11 @@ def _normalize(data, start, end, lower, mode, tabs, buf, cpo, wflag, seg):
 
 
 @kernel
-def _join_words(buf, cpo, wflag, ncp, out, ts, te):
+def join_words(buf, cpo, wflag, ncp, out, ts, te):
     """Copy the word tokens (maximal \\w runs of >= 2 code points) into out from byte
-    _PAD, joined by single spaces, so every word n-gram is one contiguous byte range;
+    PAD, joined by single spaces, so every word n-gram is one contiguous byte range;
     ts/te get each token's byte span in out. Returns the number of tokens."""
-    ntok, nb, i = 0, _PAD, 0
+    ntok, nb, i = 0, PAD, 0
     while i < ncp:
         if not wflag[i]:
             i += 1
@@ -293,7 +293,7 @@ def _join_words(buf, cpo, wflag, ncp, out, ts, te):
 
 
 @kernel
-def _sort_count(keys, tmp, nt, hist, log2nf, indices, values, pos):
+def sort_count(keys, tmp, nt, hist, log2nf, indices, values, pos):
     """Write the distinct keys[:nt] in increasing order with their counts to indices/values
     from pos; returns the new end. Keys are hashes, so a counting sort on their top b bits
     (2**b ~ 2 nt buckets) leaves ~nt/8 inversions, fixed per bucket (insertion, or a sort
@@ -345,7 +345,7 @@ def _kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, capacity
     clo, chi, cmode, clower = char_cfg
     wlo, whi, wlower = word_cfg
     n = offsets.size - 1
-    size = 3 * np.max(offsets[1:] - offsets[:-1]) + 2 * _PAD if n else 2 * _PAD
+    size = 3 * np.max(offsets[1:] - offsets[:-1]) + 2 * PAD if n else 2 * PAD
     # size: padding and lowercasing at most double a post's bytes
     cbuf, wbuf, jbuf, cwf, wwf = np.zeros((5, size), np.uint8)
     ccpo, wcpo, seg, ts, te = np.empty((5, size + 1), np.int64)
@@ -353,7 +353,7 @@ def _kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, capacity
     # n-grams per row <= code points x n-gram sizes (+ one per short char_wb token)
     keys = np.empty(size * (chi - clo + whi - wlo + 3), np.int64)
     tmp = np.empty_like(keys)
-    mask = _U(n_features - 1)
+    mask = U(n_features - 1)
     log2nf = 1
     while (1 << log2nf) < n_features:
         log2nf += 1
@@ -366,29 +366,29 @@ def _kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, capacity
             continue
         nt, ncp = 0, 0
         if chi > 0:
-            ncp, nseg = _normalize(data, offsets[r], offsets[r + 1], clower, cmode, tabs,
+            ncp, nseg = decode_words(data, offsets[r], offsets[r + 1], clower, cmode, tabs,
                                    cbuf, ccpo, cwf, seg)
             if cmode == 0:
-                nt = _ngrams(cbuf, ccpo, ccpo, 1, 0, ncp, clo, chi, _K_CHAR, mask, keys, nt, hs)
+                nt = count_ngrams(cbuf, ccpo, ccpo, 1, 0, ncp, clo, chi, K_CHAR, mask, keys, nt, hs)
             for g in range(nseg):  # char_wb: each padded token on its own
                 a, b = seg[g], seg[g + 1] if g + 1 < nseg else ncp
                 lo = min(clo, b - a)  # sklearn: a short padded token counts once, whole
-                nt = _ngrams(cbuf, ccpo, ccpo, 1, a, b, lo, max(chi, lo), _K_CHAR, mask, keys,
+                nt = count_ngrams(cbuf, ccpo, ccpo, 1, a, b, lo, max(chi, lo), K_CHAR, mask, keys,
                              nt, hs)
         if whi > 0:
             if chi > 0 and clower == wlower:  # reuse: added spaces are never \w
-                ntok = _join_words(cbuf, ccpo, cwf, ncp, jbuf, ts, te)
+                ntok = join_words(cbuf, ccpo, cwf, ncp, jbuf, ts, te)
             else:
-                ncp, _ = _normalize(data, offsets[r], offsets[r + 1], wlower, 2, tabs,
+                ncp, _ = decode_words(data, offsets[r], offsets[r + 1], wlower, 2, tabs,
                                     wbuf, wcpo, wwf, seg)
-                ntok = _join_words(wbuf, wcpo, wwf, ncp, jbuf, ts, te)
-            nt = _ngrams(jbuf, ts, te, 0, 0, ntok, wlo, whi, _K_WORD, mask, keys, nt, hs)
+                ntok = join_words(wbuf, wcpo, wwf, ncp, jbuf, ts, te)
+            nt = count_ngrams(jbuf, ts, te, 0, 0, ntok, wlo, whi, K_WORD, mask, keys, nt, hs)
         if nnz + nt > indices.size:
             grown = max(2 * indices.size, nnz + nt)
             more_i, more_v = np.empty(grown, np.int32), np.empty(grown, np.float32)
             more_i[:nnz], more_v[:nnz] = indices[:nnz], values[:nnz]
             indices, values = more_i, more_v
-        nnz = _sort_count(keys, tmp, nt, hist, log2nf, indices, values, nnz)
+        nnz = sort_count(keys, tmp, nt, hist, log2nf, indices, values, nnz)
         indptr[r + 1] = nnz
     return indptr, indices, values, nnz
 
@@ -398,11 +398,11 @@ def _kernel_tokens(offsets, data, tabs, lower):
     """(row, UTF-8 bytes) of every word token the kernel sees, for tests."""
     out = []
     for r in range(offsets.size - 1):
-        size = 3 * (offsets[r + 1] - offsets[r]) + 2 * _PAD
+        size = 3 * (offsets[r + 1] - offsets[r]) + 2 * PAD
         buf, jbuf, wf = np.zeros((3, size), np.uint8)
         cpo, seg, ts, te = np.empty((4, size + 1), np.int64)
-        ncp, _ = _normalize(data, offsets[r], offsets[r + 1], lower, 2, tabs, buf, cpo, wf, seg)
-        for t in range(_join_words(buf, cpo, wf, ncp, jbuf, ts, te)):
+        ncp, _ = decode_words(data, offsets[r], offsets[r + 1], lower, 2, tabs, buf, cpo, wf, seg)
+        for t in range(join_words(buf, cpo, wf, ncp, jbuf, ts, te)):
             out.append((r, jbuf[ts[t] : te[t]].copy()))
     return out
 
@@ -410,7 +410,7 @@ def _kernel_tokens(offsets, data, tabs, lower):
 # ---------------------------------------------------------------- Python entry points
 
 
-def _arrow_buffers(texts: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def arrow_buffers(texts: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(offsets int64, data uint8, valid uint8 or empty) as views of an Arrow string array.
 
     texts: pyarrow (Large)StringArray / ChunkedArray / StringViewArray, or strings.
@@ -446,7 +446,7 @@ def featurize(
     _capacity: initial output buffer size in entries (tests force buffer growth with it).
     """
     spec = spec or HashingSpec()
-    offsets, data, valid = _arrow_buffers(texts)
+    offsets, data, valid = arrow_buffers(texts)
     n = offsets.size - 1
     clo, chi = spec.char_ngram_range
     wlo, whi = spec.word_ngram_range
@@ -454,8 +454,8 @@ def featurize(
     word_cfg = (wlo, whi, spec.word_lowercase)
     if _capacity is None:  # ~ unique n-grams per input byte on real posts, then doubling
         _capacity = int((offsets[-1] - offsets[0]) * (0.7 * (chi - clo + 1) + 0.3)) + 1024
-    indptr, indices, values, nnz = _kernel(offsets, data, valid, _tables(), char_cfg, word_cfg,
-                                           spec.n_features, _capacity)
+    indptr, indices, values, nnz = _kernel(offsets, data, valid, code_point_tables(), char_cfg,
+                                           word_cfg, spec.n_features, _capacity)
     import scipy.sparse as sp
 
     if nnz < 2**31 - 1:  # int32 indptr: scipy then keeps our arrays without a copy

@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 
 from swarmlens.classifier.kernels import kernel
-from swarmlens.classifier.model.hashing import _SPACE, _arrow_buffers, _tables, _utf8_at
+from swarmlens.classifier.model.hashing import SPACE, arrow_buffers, code_point_tables, utf8_at
 
 SOURCE = "wordllama/l2_supercat_256"
 _MARK = "\u2581"  # Llama's word-start mark, prepended to every word
@@ -229,8 +229,8 @@ def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, by
     npieces, word, p = 0, 0, start
     while p < end:
         # skip whitespace, then take the word [p, q)
-        c, n = _utf8_at(data, p)
-        if fpages[fidx[c >> 8], c & 255] & _SPACE:
+        c, n = utf8_at(data, p)
+        if fpages[fidx[c >> 8], c & 255] & SPACE:
             p += n
             continue
         nb = 3
@@ -239,8 +239,8 @@ def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, by
         ncp = 1
         q = p
         while q < end:
-            c, n = _utf8_at(data, q)
-            if fpages[fidx[c >> 8], c & 255] & _SPACE:
+            c, n = utf8_at(data, q)
+            if fpages[fidx[c >> 8], c & 255] & SPACE:
                 break
             cps[ncp] = nb
             ncp += 1
@@ -313,14 +313,14 @@ def pooled(prepared: Sequence[str] | pa.Array, table: SubwordTable) -> np.ndarra
     Dividing by the square root of the count (not the L2 norm) is what lets the vectors fold
     into one weight per piece and label: on dev both did as well.
     """
-    offsets, data, valid = _arrow_buffers(prepared)
+    offsets, data, valid = arrow_buffers(prepared)
     fidx, fpages = _tabs()
     return _pool_kernel(offsets, data, valid, fidx, fpages, table.table_keys, table.table_ids,
                         table.piece_bytes, table.piece_offsets, table.byte_ids, table.rows)
 
 
 def _tabs() -> tuple[np.ndarray, np.ndarray]:
-    fidx, fpages, *_ = _tables()
+    fidx, fpages, *_ = code_point_tables()
     return fidx, fpages
 
 

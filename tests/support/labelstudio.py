@@ -24,8 +24,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path

@@ -106,9 +106,9 @@ def nlps() -> dict[bool, spacy.Language]:
 def test_kernel_tokens_equal_spacy_tokenizer(
     nlps: dict[bool, spacy.Language], texts: list[str], lowercase: bool
 ) -> None:
-    offsets, data, _ = hashing._arrow_buffers(texts)
+    offsets, data, _ = hashing.arrow_buffers(texts)
     kernel: list[list[str]] = [[] for _ in texts]
-    for row, token in hashing._kernel_tokens(offsets, data, hashing._tables(), lowercase):
+    for row, token in hashing._kernel_tokens(offsets, data, hashing.code_point_tables(), lowercase):
         kernel[row].append(bytes(token).decode("utf-8"))
     spacy_tokens = [[t.text for t in nlps[lowercase](text)] for text in texts]
     assert kernel == spacy_tokens == [word_tokens(t, lowercase) for t in texts]
@@ -129,13 +129,13 @@ def test_reference_has_sklearn_semantics(text: str) -> None:
 
 
 def test_code_point_tables_equal_python() -> None:
-    flag_index, flag_pages, delta_index, delta_pages, exp_cp, exp_seq = hashing._tables()
+    flag_index, flag_pages, delta_index, delta_pages, exp_cp, exp_seq = hashing.code_point_tables()
     cps = np.array([c for c in range(0x110000) if not 0xD800 <= c < 0xE000])
     chars = [chr(c) for c in cps]
     flags = flag_pages[flag_index[cps >> 8], cps & 255]
     is_word = np.array([c.isalnum() or c == "_" for c in chars])
     assert np.array_equal((flags & hashing._WORD) != 0, is_word)
-    assert np.array_equal((flags & hashing._SPACE) != 0, np.array([c.isspace() for c in chars]))
+    assert np.array_equal((flags & hashing.SPACE) != 0, np.array([c.isspace() for c in chars]))
     lowered = [c.lower() for c in chars]
     single = np.array([len(m) == 1 for m in lowered])
     expected = np.array([ord(m) if len(m) == 1 else -1 for m in lowered])
