@@ -9,12 +9,22 @@ if [ ! -x .venv/bin/python ]; then
 fi
 spec="."
 [ -n "$extras" ] && spec=".[$extras]"
-# Reinstall only when the dependency list changed: a warm venv makes reruns fast.
+# The editable install is setuptools' strict mode: a tree of links under build/ whose
+# paths are the import paths (swarmlens/classifier/... -> classifier/...), which pyright,
+# editors and lint-imports follow (the default mode's import hook they cannot). A link
+# tree does not see new files, so it is rebuilt when the list of source files changes.
+editable=(--config-settings editable_mode=strict)
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${extras:-none}"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e "$spec"
+  .venv/bin/python -m pip install --quiet -e "$spec" "${editable[@]}"
   touch "$stamp"
+fi
+sources="$(find classifier serve annotation -type f ! -path '*/__pycache__/*' ! -name '*.pyc' \
+  | LC_ALL=C sort | sha256sum | cut -c1-16)"
+if [ ! -f ".venv/.linked-$sources" ]; then
+  .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e . "${editable[@]}"
+  rm -f .venv/.linked-* && touch ".venv/.linked-$sources"
 fi
 # Warm numba's cache of the kernels (~/.cache/swarmlens/numba/): score a few demo posts
 # as `swarmlens score` does and explain one as the server does, in a throwaway registry
@@ -29,6 +39,7 @@ warm="$(mktemp -d)"
 ensure_model()[0].explain('warm #up @it', label='neutral')"
 ) >"$warm/log" 2>&1 || { cat "$warm/log" >&2; rm -rf "$warm"; exit 1; }
 rm -rf "$warm"
-# Bytecode for the sources (an editable install has none, and PYTHONDONTWRITEBYTECODE
-# would otherwise make every process compile them again).
-.venv/bin/python -m compileall -q classifier serve annotation >/dev/null
+# Bytecode for the sources, where imports look for it (beside the link tree's files): an
+# editable install has none, and PYTHONDONTWRITEBYTECODE would otherwise make every
+# process compile them again.
+.venv/bin/python -m compileall -q build/__editable__.swarmlens-* >/dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README's second command: install the test extras (and Debian's chromium for the browser
-# tests), then run ruff and the whole test suite.
+# tests), then run ruff, the import layers check and the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh test
@@ -12,4 +12,6 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 .venv/bin/ruff check .
+# The layers and the no-cycles rule (pyproject.toml, [tool.importlinter]).
+.venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m pytest "$@"
