@@ -47,9 +47,17 @@ KEEP_CACHES = 3
 the machine may be using one."""
 
 
+OPTIONS = {"cache": True, "nogil": True, "boundscheck": True}
+"""How every kernel is compiled. Bounds checks are on: the kernels write into buffers
+sized from text a user controls, and a sizing mistake must be an IndexError, never a
+write past a buffer (it costs ~10-15% of a scoring command's CPU, measured with
+``bench/throughput.py``)."""
+
+
 def numba_cache_dir(classifier: Path = _CLASSIFIER) -> Path:
-    """This code's numba cache folder (named by the digest of ``KERNEL_SOURCES``)."""
-    digest = hashlib.sha256()
+    """This code's numba cache folder (named by the digest of ``KERNEL_SOURCES`` and the
+    compile ``OPTIONS``, which numba's cache index does not key on)."""
+    digest = hashlib.sha256(repr(sorted(OPTIONS.items())).encode())
     for source in KERNEL_SOURCES:
         digest.update(source.encode() + b"\0" + (classifier / source).read_bytes())
     return CACHE_DIR / "numba" / digest.hexdigest()[:16]
@@ -78,10 +86,9 @@ import numba  # noqa: E402  (after NUMBA_CACHE_DIR is set)
 
 numba.core.config.reload_config()  # for a numba imported before the variable was set
 
-_OPTIONS = {"cache": True, "nogil": True, "boundscheck": False}
-kernel = numba.njit(**_OPTIONS)
+kernel = numba.njit(**OPTIONS)
 """Declare a numba kernel (``@kernel``): nopython, cached, releases the GIL."""
-inline_kernel = numba.njit(**_OPTIONS, inline="always")
+inline_kernel = numba.njit(**OPTIONS, inline="always")
 """Declare a small numba helper that numba inlines into the kernels calling it."""
 
 

@@ -103,3 +103,17 @@ def test_cached_code_point_tables_equal_a_fresh_build() -> None:
     fresh = hashing.code_point_tables.__wrapped__()
     for a, b in zip(hashing.code_point_tables(), fresh, strict=True):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_every_kernel_checks_its_bounds() -> None:
+    # Kernels write into buffers sized from user text: a sizing slip must raise, not
+    # write past the buffer.
+    from swarmlens.classifier.model import fused, hashing, subwords
+
+    kernels = [value for module in (hashing, fused, subwords) for value in vars(module).values()
+               if hasattr(value, "targetoptions") and hasattr(value, "py_func")]
+    assert len(kernels) >= 10
+    assert all(k.targetoptions.get("boundscheck") is True for k in kernels), [
+        k.py_func.__name__ for k in kernels if not k.targetoptions.get("boundscheck")]
+    with pytest.raises(IndexError):
+        hashing.utf8_at(np.zeros(0, np.uint8), 0)
