@@ -2,7 +2,7 @@
 
 The definition stays ``entities.extract`` (per text, in Python): entities never span
 whitespace, so a text's entities are those of its whitespace-separated chunks, in order.
-Here the chunks of the whole batch are cut by one Arrow kernel and most of them are
+Here the chunks of the whole batch are cut by Arrow (``_words``) and most of them are
 settled by vectorised tests:
 
 * a chunk holding none of the characters an entity needs (``#``, ``@``, ``/``, ``www``,
@@ -12,7 +12,7 @@ settled by vectorised tests:
   memoised Python, once per distinct chunk in the batch: archives repeat them endlessly.
 
 The per-text lists are then assembled with numpy (first appearance order, unique), so no
-Python runs per post. ``tests/unit/test_entity_columns.py`` checks the result against
+Python runs per post. ``tests/unit/test_columnar.py`` checks the result against
 ``entities.extract`` text by text.
 """
 
@@ -24,20 +24,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from swarmlens.classifier.kernels import kernel
-from swarmlens.classifier.model.hashing import _arrow_buffers, _utf8_at
 from swarmlens.classifier.text import entities
 from swarmlens.classifier.text.normalize import CONTROL_RANGES
+from swarmlens.classifier.text.prepare import as_arrow
 
-# Python's str.split() whitespace, exactly (RE2's \s is ASCII-only).
-_PY_WHITESPACE = (
-    r"[\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
-    r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+"
-)
 # Characters from which cleaning (NFKC + control removal) can make '#', '@', '/' or 'w':
 # themselves, their compatibility forms (full-width, mathematical, circled...), and the
 # controls that cleaning deletes (deleting one can glue 'w\u200bww.' into 'www.').
-# ``tests/unit/test_entity_columns.py`` recomputes the list from ``unicodedata``.
+# ``tests/unit/test_columnar.py`` recomputes the list from ``unicodedata``.
 ENTITY_CHAR_CODES = (
     0x23, 0x2F, 0x40, 0x57, 0x77, 0x2B7, 0x1D42, 0x2100, 0x2101, 0x2105, 0x2106, 0x24B2,
     0x24CC, 0x24E6, 0x33BA, 0x33BB, 0x33BC, 0x33BD, 0x33BE, 0x33BF, 0x33DD, 0xFE5F, 0xFE6B,
@@ -64,80 +58,13 @@ ListColumns = tuple[pa.ListArray, pa.ListArray, pa.ListArray, pa.ListArray, pa.L
 
 @cache
 def _entity_char_class() -> str:
+    """The chunks that may hold an entity: one holding '#', '/', '@', 'www' (any
+    case) or a character that cleaning turns into one."""
     codes = [rf"\x{{{c:x}}}" for c in ENTITY_CHAR_CODES if chr(c) not in "wW"]
     ranges = [rf"\x{{{a:x}}}-\x{{{b:x}}}" if a != b else rf"\x{{{a:x}}}" for a, b in
               CONTROL_RANGES]
-    # 'www' itself, not every word with a 'w' in it
+    # 'www' itself, not every word with a 'w' in it (any case: (?i) folds 'w' to 'W' only)
     return "[" + "".join(codes + ranges) + "]|(?i:www)"
-
-
-_SPACE, _ENTITY = 1, 2  # flag bits per code point
-_WHITESPACE_CODES = (
-    *range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
-    0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
-)  # str.split()'s whitespace; tests check it against str.isspace
-
-
-@cache
-def _flags() -> np.ndarray:
-    flags = np.zeros(0x110000, np.uint8)
-    flags[list(_WHITESPACE_CODES)] |= _SPACE
-    flags[[c for c in ENTITY_CHAR_CODES if chr(c) not in "wW"]] |= _ENTITY
-    for low, high in CONTROL_RANGES:
-        flags[low : high + 1] |= _ENTITY
-    return flags
-
-
-@kernel
-def _candidate_chunks(offsets, data, flags):
-    """The whitespace-separated chunks (as str.split() cuts them) that may hold an
-    entity: one holding '#', '/', '@', 'www' (any case) or a character that cleaning
-    turns into one. Returns (row of each, byte offsets into the gathered bytes, bytes)."""
-    n = offsets.size - 1
-    rows = np.empty(16, np.int64)
-    starts = np.empty(17, np.int64)
-    out = np.empty(max(16, data.size // 4), np.uint8)
-    count, nb = 0, 0
-    starts[0] = 0
-    for r in range(n):
-        p, end = offsets[r], offsets[r + 1]
-        while p < end:
-            # one chunk: from p up to the next whitespace
-            begin, hit, ws = p, False, 0
-            while p < end:
-                c, k = _utf8_at(data, p)
-                f = flags[c]
-                if f & 1:
-                    break
-                hit |= (f & 2) != 0
-                ws = ws + 1 if (c == 0x77 or c == 0x57) else 0
-                hit |= ws >= 3
-                p += k
-            if hit:
-                size = p - begin
-                if nb + size > out.size:
-                    grown = np.empty(max(2 * out.size, nb + size), np.uint8)
-                    grown[:nb] = out[:nb]
-                    out = grown
-                if count + 1 >= rows.size:
-                    more_r = np.empty(2 * rows.size, np.int64)
-                    more_r[:count] = rows[:count]
-                    rows = more_r
-                    more_s = np.empty(2 * rows.size + 1, np.int64)
-                    more_s[: count + 1] = starts[: count + 1]
-                    starts = more_s
-                out[nb : nb + size] = data[begin:p]
-                nb += size
-                rows[count] = r
-                count += 1
-                starts[count] = nb
-            # skip the whitespace run
-            while p < end:
-                c, k = _utf8_at(data, p)
-                if not flags[c] & 1:
-                    break
-                p += k
-    return rows[:count], starts[: count + 1], out[:nb]
 
 
 def extract_columns(texts: pa.Array) -> ListColumns:
@@ -166,10 +93,15 @@ def _entity_lists(
 ) -> tuple[pa.ListArray, pa.ListArray, pa.ListArray, pa.ListArray]:
     """(hashtags, urls as found, mentions, hashtag spellings) of every text."""
     n = len(texts)
-    offsets, data, _ = _arrow_buffers(pc.fill_null(texts, ""))
-    owner, starts, gathered = _candidate_chunks(offsets, data, _flags())
-    chunks = pa.LargeStringArray.from_buffers(
-        len(owner), pa.py_buffer(starts), pa.py_buffer(gathered)).cast(pa.string())
+    texts = pc.fill_null(as_arrow(texts), "")
+    # The candidate chunks, in text order: only the texts holding one are split.
+    rows = pc.match_substring_regex(texts, _entity_char_class())
+    words = _words(texts.filter(rows))
+    chunks = pc.list_flatten(words)
+    candidate = pc.match_substring_regex(chunks, _entity_char_class())
+    owner = np.flatnonzero(rows.to_numpy(zero_copy_only=False))[
+        pc.list_parent_indices(words).filter(candidate).to_numpy()]
+    chunks = chunks.filter(candidate)
     simple = pc.match_substring_regex(chunks, pattern=_SIMPLE_LINK).to_numpy(
         zero_copy_only=False)
     links = pc.utf8_rtrim(chunks.filter(pa.array(simple)), characters=_ASCII_TRAILING)
@@ -200,6 +132,15 @@ def _entity_lists(
     handle_values = pa.concat_arrays([handles[2], simple_handles.cast(pa.string())])
     tag_lists, form_lists = _grouped_with(*tags, forms, n)
     return tag_lists, url_lists, _grouped(handle_owner, handle_order, handle_values, n), form_lists
+
+
+def _words(texts: pa.Array) -> pa.ListArray:
+    """Each text cut where ``str.split()`` cuts it (empty pieces aside): Arrow's whitespace
+    is ``str.isspace``'s. The trailing whitespace is trimmed first: ``utf8_split_whitespace``
+    (pyarrow 26) decodes the character after a whitespace run that ends a string, past its
+    end, and keeps the run in the piece when those bytes are not valid UTF-8 (the end of
+    the data buffer)."""
+    return pc.utf8_split_whitespace(pc.utf8_rtrim_whitespace(texts))
 
 
 def _expand(

@@ -30,7 +30,7 @@ ARABIC_FOLD = {
     "\u06c1": "\u0647",  # ہ (heh goal) -> ه
 }
 """Arabic letter variants -> the base letter. These three sets are the one definition:
-``prepare`` (Arrow, numba) and ``entity_columns`` build theirs from them."""
+``prepare`` (Arrow regex classes) and ``entity_columns`` build theirs from them."""
 
 
 def _char_class(ranges: tuple[tuple[int, int], ...]) -> re.Pattern[str]:

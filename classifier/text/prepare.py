@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from swarmlens.classifier.kernels import disk_cached
-from swarmlens.classifier.text import codepoints
 from swarmlens.classifier.text.normalize import ARABIC_FOLD, ARABIC_MARK_RANGES, CONTROL_RANGES
 
 URL_TOKEN = "xxurl"
@@ -49,11 +48,20 @@ _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&#
              ("&amp;", "&"))
 # Not inside a word or an e-mail address ('john@x.com' stays); marks belong to the handle.
 _MENTION = r"(^|[^\pL\pN\pM_.@])@[\pL\pN\pM_]+"
-# Arabic letter variants -> the base letter, one regex pass per target letter (the
-# definition ``_fold_arabic`` runs; ``_arabic_mapping`` is its one-pass table).
+# RE2 compiles _MENTION's letter classes in ~3 ms, on every call. Its ASCII twin gives the
+# same on the rows where no character before an '@' or after a handle is outside ASCII
+# and General Punctuation (U+2000-U+206F: no letter, digit or mark), most rows: handles
+# are ASCII on these networks. The others take _MENTION.
+_ASCII_MENTION = r"(^|[^A-Za-z0-9_.@])@[A-Za-z0-9_]+"
+_OTHER = r"[^\x00-\x7f\x{2000}-\x{206f}]"
+_MENTION_BY_OTHER = _OTHER + "@|@[A-Za-z0-9_]*" + _OTHER
+# Arabic letter variants -> the base letter, one regex pass per target letter.
 _ARABIC_FOLD = tuple(
     (_re2_class(tuple((ord(v), ord(v)) for v, b in ARABIC_FOLD.items() if b == base)), base)
     for base in dict.fromkeys(ARABIC_FOLD.values()))
+# Every character the Arabic folding changes: the rows without one are left alone.
+_ARABIC_FOLDED = _re2_class(tuple(sorted(
+    ARABIC_MARK_RANGES + tuple((ord(v), ord(v)) for v in ARABIC_FOLD))))
 
 
 def as_arrow(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -90,11 +98,10 @@ def prepare(
     dropped, Arabic diacritics and tatweel removed, Arabic letter variants unified.
     """
     arr = pc.fill_null(as_arrow(texts), "")
-    # Each step runs on the rows it can change only: most rows need no NFKC and no control
-    # removal, and finding them by a table lookup per code point costs less than a regex.
-    arr = _on_flagged(arr, _nfkc_table(), lambda a: pc.utf8_normalize(a, form="NFKC"))
-    arr = _on_flagged(arr, _control_table(),
-                      lambda a: pc.replace_substring_regex(a, _CONTROLS, ""))
+    # NFKC, control removal and the Arabic folding run on the rows they can change only:
+    # most rows have none of those characters, and a regex match costs less than the step.
+    arr = _on_rows(arr, _nfkc_suspects(), lambda a: pc.utf8_normalize(a, form="NFKC"))
+    arr = _on_rows(arr, _CONTROLS, lambda a: pc.replace_substring_regex(a, _CONTROLS, ""))
     if _holds_byte(arr, b"&"):  # most batches have no entity at all
         for entity, char in _ENTITIES:
             arr = pc.replace_substring(arr, pattern=entity, replacement=char)
@@ -103,22 +110,7 @@ def prepare(
     if mask_mentions and _holds_byte(arr, b"@"):
         arr = _masked_mentions(arr)
     arr = pc.replace_substring_regex(arr, pattern=_RETWEET, replacement="", max_replacements=1)
-    # The Arabic folding maps code points one by one: one pass of a table (``_fold_arabic``
-    # is its definition as regex replacements; a test compares the two on every code point).
-    return codepoints.mapped(arr, _arabic_mapping())
-
-
-def _masked_mentions(arr: pa.Array) -> pa.Array:
-    """``_MENTION`` replaced on every row: decided in one pass where only ASCII surrounds
-    each '@' (handles are ASCII on these networks), by RE2 on the rows where a letter
-    class of a non-ASCII character matters (a test compares the two)."""
-    fast, unsure = codepoints.masked_mentions(arr, MENTION_TOKEN)
-    if not unsure.any():
-        return fast
-    mask = pa.array(unsure)
-    exact = pc.replace_substring_regex(arr.filter(mask), pattern=_MENTION,
-                                       replacement=r"\1" + MENTION_TOKEN)
-    return pc.replace_with_mask(fast, mask, exact)
+    return _on_rows(arr, _ARABIC_FOLDED, _fold_arabic)
 
 
 def _holds_byte(arr: pa.Array, byte: bytes) -> bool:
@@ -128,42 +120,12 @@ def _holds_byte(arr: pa.Array, byte: bytes) -> bool:
     return data is not None and bool((np.frombuffer(data, np.uint8) == byte[0]).any())
 
 
-def _on_flagged(arr: pa.Array, table: np.ndarray, step: Callable[[pa.Array], pa.Array]
-                ) -> pa.Array:
-    """``step`` applied to the rows holding a code point ``table`` flags."""
-    hits = codepoints.flagged_rows(arr, table)
-    if not hits.any():
-        return arr
-    if hits.all():
-        return step(arr)
-    mask = pa.array(hits)
-    return pc.replace_with_mask(arr, mask, step(arr.filter(mask)))
-
-
-@cache
-def _control_table() -> np.ndarray:
-    return codepoints.table_of(CONTROL_RANGES)
-
-
-@cache
-def _nfkc_table() -> np.ndarray:
-    """1 for every code point outside the NFKC-stable runs of ``_nfkc_suspects``."""
-    table = np.ones(codepoints.CODE_POINTS, np.uint8)
-    for low, high in _nfkc_stable_runs():
-        table[low : high + 1] = 0
-    return table
-
-
-@cache
-def _arabic_mapping() -> np.ndarray:
-    """What ``_fold_arabic`` does to each code point of the Arabic block: -1 deletes."""
-    low, high = codepoints.ARABIC_BLOCK
-    mapping = np.arange(low, high + 1, dtype=np.int64)
-    for a, b in ARABIC_MARK_RANGES:
-        mapping[a - low : b - low + 1] = -1
-    for variant, base in ARABIC_FOLD.items():
-        mapping[ord(variant) - low] = ord(base)
-    return mapping
+def _masked_mentions(arr: pa.Array) -> pa.Array:
+    """``_MENTION`` replaced by its first group and ``MENTION_TOKEN`` on every row."""
+    masked = pc.replace_substring_regex(arr, _ASCII_MENTION, r"\1" + MENTION_TOKEN)
+    return _on_rows(arr, _MENTION_BY_OTHER,
+                    lambda a: pc.replace_substring_regex(a, _MENTION, r"\1" + MENTION_TOKEN),
+                    masked)
 
 
 def _fold_arabic(arr: pa.Array) -> pa.Array:
@@ -173,18 +135,18 @@ def _fold_arabic(arr: pa.Array) -> pa.Array:
     return arr
 
 
-def _on_rows(
-    arr: pa.Array, pattern: str, step: Callable[[pa.Array], pa.Array], literal: bool = False
-) -> pa.Array:
-    """``step`` applied to the rows matching ``pattern`` (a regex, or a plain substring)."""
-    match = pc.match_substring if literal else pc.match_substring_regex
-    hits = match(arr, pattern)
+def _on_rows(arr: pa.Array, pattern: str, step: Callable[[pa.Array], pa.Array],
+             other: pa.Array | None = None) -> pa.Array:
+    """``step`` of the rows matching the regex ``pattern``; ``other`` (default ``arr``) on
+    the other rows."""
+    other = arr if other is None else other
+    hits = pc.match_substring_regex(arr, pattern)
     count = pc.sum(hits).as_py() or 0
     if count == 0:
-        return arr
+        return other
     if count == len(arr):
         return step(arr)
-    return pc.replace_with_mask(arr, hits, step(arr.filter(hits)))
+    return pc.replace_with_mask(other, hits, step(arr.filter(hits)))
 
 
 # NFKC changes a text only if it holds a character that NFKC changes on its own, a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from datetime import datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -17,8 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from swarmlens.classifier.batch import jsonl
-from swarmlens.classifier.batch.jsonl import iso_seconds, jsonl_bytes
+from swarmlens.classifier.batch.jsonl import jsonl_bytes, jsonl_lines
 from swarmlens.classifier.batch.scoring import score_table
 from swarmlens.classifier.model import fused
 from swarmlens.classifier.model.fused import decision_scores
@@ -26,7 +26,7 @@ from swarmlens.classifier.model.linear import features
 from swarmlens.classifier.posts.columnar import decode_batch, posts_table
 from swarmlens.classifier.posts.readers import decode
 from swarmlens.classifier.posts.rejects import Rejected
-from swarmlens.classifier.text import codepoints, entities, entity_columns
+from swarmlens.classifier.text import entities, entity_columns, normalize
 from swarmlens.classifier.text import prepare as prep
 from swarmlens.classifier.vocab import LABELS, OUTPUT_SCHEMA
 
@@ -38,6 +38,7 @@ _PIECES = [
     "﹟tag", "\uff20handle", "Paris", "بَارِيسُ", "Москва", "🔥", " ", "  ", "\t", "\n", "\u00a0",
     "\u3000", "\u2028", "\x1c", "\x1f", "\u200d", "«", "»", "/", "#", "@", "www",
     "#ParisIsBurning", "#parisisburning", "#Paris_Is_Burning", "#الدولة_الإسلامية", "#الدوله",
+    "“", "…", "¥",
 ]
 TEXT = st.one_of(
     st.text(max_size=40),
@@ -100,9 +101,35 @@ def test_entity_characters_are_every_character_cleaning_can_turn_into_one() -> N
     assert sorted(entity_columns.ENTITY_CHAR_CODES) == found
 
 
-def test_whitespace_is_str_split_whitespace() -> None:
-    spaces = [cp for cp in range(0x110000) if chr(cp).isspace()]
-    assert sorted(entity_columns._WHITESPACE_CODES) == spaces
+def test_words_are_cut_at_str_isspace_whitespace() -> None:
+    """``entity_columns._words`` cuts at every character ``str.isspace`` calls whitespace,
+    and no other, inside a text and at its end."""
+    every = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000]
+    spaces = [ch for ch in every if ch.isspace()]
+    for texts, cut in (
+        (pc.binary_join_element_wise("a", pa.array(every), "b", ""), [["a", "b"]]),
+        (pc.binary_join_element_wise("a", pa.array(every), ""), [["a"]]),
+    ):
+        words = entity_columns._words(texts).to_pylist()
+        assert [ch for ch, w in zip(every, words, strict=True) if w in cut] == spaces
+
+
+@pytest.mark.parametrize("after", [b"", b"\x00", b"x", b"\x80", b"\xc2", b"\xe2\x80", b"\xff" * 8])
+def test_words_do_not_depend_on_the_bytes_after_a_text(after: bytes) -> None:
+    # Arrow's utf8_split_whitespace reads past the end of a text that ends in whitespace.
+    for text in ("a \x1f", "#x\u3000", "ab\n", "\u2028", "a\u2028 \n", "a b"):
+        data = text.encode()
+        arr = pa.Array.from_buffers(pa.string(), 1, [
+            None, pa.py_buffer(np.array([0, len(data)], np.int32)), pa.py_buffer(data + after)])
+        assert [w for w in entity_columns._words(arr)[0].as_py() if w] == text.split()
+
+
+@FAST
+@given(texts=st.lists(TEXT, min_size=1, max_size=8))
+def test_words_are_str_split(texts: list[str]) -> None:
+    texts = [t.encode("utf-8", "replace").decode("utf-8") for t in texts]
+    words = entity_columns._words(pa.array(texts, pa.string())).to_pylist()
+    assert [[word for word in row if word] for row in words] == [t.split() for t in texts]
 
 
 def test_nfkc_is_skipped_only_where_it_changes_nothing() -> None:
@@ -110,7 +137,7 @@ def test_nfkc_is_skipped_only_where_it_changes_nothing() -> None:
                       for cp in range(low, high + 1) if not 0xD800 <= cp < 0xE000])
     skipped = every.filter(pc.invert(pc.match_substring_regex(every, prep._nfkc_suspects())))
     assert len(skipped) > 5000  # the filter does skip most characters
-    assert not prep._nfkc_table()[0xFE0F]  # the emoji presentation selector, in most emoji
+    assert "\ufe0f" in skipped.to_pylist()  # the emoji presentation selector, in most emoji
     # Each skipped character, alone and after a letter it could combine with, is left
     # alone by Python's NFKC and by Arrow's (which prepare runs).
     for texts in (skipped, pc.binary_join_element_wise("a", skipped, "")):
@@ -119,25 +146,31 @@ def test_nfkc_is_skipped_only_where_it_changes_nothing() -> None:
         assert [unicodedata.normalize("NFKC", t) for t in values] == values
 
 
-def test_code_point_tables_are_the_regexes() -> None:
-    """The table-driven parts of ``prepare`` against the regex passes they replace, on
-    every code point (alone, and inside a word)."""
-    every = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000]
-    alone = pa.array(every)
-    for table, pattern in ((prep._nfkc_table(), prep._nfkc_suspects()),
-                           (prep._control_table(), prep._CONTROLS)):
-        flagged = codepoints.flagged_rows(alone, table)
-        np.testing.assert_array_equal(
-            flagged, pc.match_substring_regex(alone, pattern).to_numpy(zero_copy_only=False))
-    arabic = pa.array(["x" + chr(cp) + "ب" + chr(cp) for cp in range(0x0590, 0x0710)])
-    assert codepoints.mapped(arabic, prep._arabic_mapping()).equals(prep._fold_arabic(arabic))
+def test_control_removal_and_arabic_folding_skip_only_rows_they_leave_alone() -> None:
+    """``prepare`` runs them on the rows their patterns match: every other character,
+    alone or inside a word, is left alone by the step."""
+    every = pa.array([chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000])
+    steps = ((prep._CONTROLS, lambda a: pc.replace_substring_regex(a, prep._CONTROLS, "")),
+             (prep._ARABIC_FOLDED, prep._fold_arabic))
+    for texts in (every, pc.binary_join_element_wise("ب", every, "a", "")):
+        for pattern, step in steps:
+            skipped = texts.filter(pc.invert(pc.match_substring_regex(texts, pattern)))
+            assert step(skipped).equals(skipped)
+
+
+def test_arabic_folding_is_normalize_fold_arabic() -> None:
+    texts = ["x" + chr(cp) + "ب" + chr(cp) for cp in range(0x0590, 0x0710)]
+    assert prep._fold_arabic(pa.array(texts)).to_pylist() == list(
+        map(normalize.fold_arabic, texts))
     sliced = pa.array(["أَ", "إ", "aـb"]).slice(1)
-    assert codepoints.mapped(sliced, prep._arabic_mapping()).to_pylist() == ["ا", "ab"]
+    assert prep._on_rows(sliced, prep._ARABIC_FOLDED, prep._fold_arabic).to_pylist() == [
+        "ا", "ab"]
 
 
 MENTION_TEXT = st.lists(st.sampled_from(
     ["@", "@", "a", "Z", "0", "_", ".", " ", "\n", ":", "-", "é", "\u0301", "ب", "١", "،",
-     "\u200b", "🔥", "@@", "x@y", "\t"]), max_size=12).map("".join)
+     "\u200b", "🔥", "@@", "x@y", "\t", "“", "…", "\u2066", "\u206f", "\u2070", "¥", "ÿ"]),
+    max_size=12).map("".join)
 
 
 @FAST
@@ -146,9 +179,13 @@ def test_mention_masking_is_the_regex(texts: list[str]) -> None:
     arr = pa.array(texts, pa.string())
     expected = pc.replace_substring_regex(arr, prep._MENTION, r"\1" + prep.MENTION_TOKEN)
     assert prep._masked_mentions(arr).to_pylist() == expected.to_pylist()
-    fast, unsure = codepoints.masked_mentions(arr, prep.MENTION_TOKEN)
-    decided = [f for f, u in zip(fast.to_pylist(), unsure, strict=True) if not u]
-    assert decided == [e for e, u in zip(expected.to_pylist(), unsure, strict=True) if not u]
+
+
+def test_general_punctuation_holds_no_letter_digit_or_mark() -> None:
+    """Why ``_ASCII_MENTION`` may decide the rows with General Punctuation around an '@'."""
+    block = pa.array([chr(cp) for cp in range(0x2000, 0x2070)])
+    assert not pc.any(pc.match_substring_regex(block, r"[\pL\pN\pM_.@]")).as_py()
+    assert not [ch for ch in block.to_pylist() if unicodedata.category(ch)[0] in "LNM"]
 
 
 @FAST
@@ -264,7 +301,9 @@ def test_fused_scores_equal_the_matrix_product(trained_model: object) -> None:
                       "word " * 300, "a  b\t\tc https://t.co/x @user", long_text])
     prepared = prep.prepare(texts, model.params["mask_urls"], model.params["mask_mentions"])
     fused = decision_scores(prepared, model.params, model.scoring_table_)
-    matrix = np.asarray(features(texts, model.params, model.idf_) @ model.coef_.T)
+    rows, index = model.scoring_table_
+    weights = rows[index, 1:]  # the dense weights, rebuilt here only
+    matrix = np.asarray(features(texts, model.params, model.scoring_table_) @ weights)
     np.testing.assert_allclose(fused, matrix, rtol=1e-5, atol=1e-6)
     assert np.all(fused[1] == 0) and np.all(fused[4] == 0)
 
@@ -275,11 +314,13 @@ def test_fused_scores_equal_the_matrix_product_for_other_class_counts(
 ) -> None:
     # Three classes take the register-sum path; any other count the general loop.
     model = trained_model
-    coef = np.random.default_rng(classes).normal(size=(classes, model.coef_.shape[1]))
+    rows, index = model.scoring_table_
+    idf = np.split(rows[index, 0], 2)  # the dense idf of both blocks, rebuilt here only
+    coef = np.random.default_rng(classes).normal(size=(classes, len(index)))
     texts = pa.array(["Paris brûle #ParisIsBurning", "", "عاجل: باريس", "word " * 300])
     prepared = prep.prepare(texts, model.params["mask_urls"], model.params["mask_mentions"])
-    scores = decision_scores(prepared, model.params, fused.scoring_table(model.idf_, coef))
-    matrix = np.asarray(features(texts, model.params, model.idf_) @ coef.T)
+    scores = decision_scores(prepared, model.params, fused.scoring_table(idf, coef))
+    matrix = np.asarray(features(texts, model.params, idf) @ coef.T)
     assert scores.shape == (4, classes)
     np.testing.assert_allclose(scores, matrix, rtol=1e-5, atol=1e-6)
 
@@ -336,25 +377,7 @@ def test_scores_do_not_change_with_the_index_width(trained_model: object) -> Non
                            fused.ScoringTable(rows, index.astype(np.uint32)))
     assert narrow.tobytes() == wide.tobytes()
     with pytest.raises(TypeError, match="ScoringTable"):
-        decision_scores(prepared, model.params, model.packed_)
-
-
-def test_a_scoring_model_never_builds_the_dense_table(tiny_corpus: object) -> None:
-    from swarmlens.classifier.model.estimator import StanceClassifier
-    from swarmlens.classifier.model.linear import LinearStanceModel
-
-    texts, labels = tiny_corpus
-    fitted = StanceClassifier(calibration_folds=0).fit(texts, labels)
-    model = LinearStanceModel.from_arrays(*fitted.to_arrays())
-    proba = model.predict_proba(["Paris brûle #ParisIsBurning", "عاجل: باريس"])
-    assert "packed_" not in vars(model)  # scoring read the compact table only
-    np.testing.assert_array_equal(proba, fitted.predict_proba(
-        ["Paris brûle #ParisIsBurning", "عاجل: باريس"]))
-    idf = fitted.featurizer_.idf_
-    coef = np.asarray(fitted.coef_, np.float32)[:, : sum(len(v) for v in idf)]
-    dense = fused.pack(idf, coef)
-    assert model.packed_.tobytes() == dense.tobytes()  # an explanation rebuilds it
-    assert model.explain("Paris brûle #ParisIsBurning")
+        decision_scores(prepared, model.params, rows[index])
 
 
 @pytest.fixture(scope="module")
@@ -392,15 +415,27 @@ def test_jsonl_output_round_trips_every_string(trained_model: object) -> None:
     assert all("\u2028" not in line.decode() for line in lines)
 
 
+def _json_text(value: str | None) -> str:
+    """The oracle of a string: json.dumps, and U+2028 / U+2029 escaped as well."""
+    if value is None:
+        return "null"
+    dumped = json.dumps(value, ensure_ascii=False)
+    return dumped.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _iso_seconds(micros: int | None) -> str:
+    """The oracle of a time: ISO 8601 seconds and 'Z', the microseconds cut (toward zero,
+    as Arrow's unsafe cast to seconds cuts them)."""
+    if micros is None:
+        return "null"
+    seconds = micros // 10**6 if micros >= 0 else -(-micros // 10**6)
+    moment = datetime(1970, 1, 1) + timedelta(seconds=seconds)
+    return f'"{moment.isoformat(timespec="seconds")}Z"'
+
+
 def _json_line(row: dict, table_row: int, table: pa.Table) -> bytes:
     """The reference line: json.dumps for every string (U+2028/9 escaped as well), the
-    scores and time as the writer's Arrow formatting gives them."""
-    def text(value: str | None) -> str:
-        if value is None:
-            return "null"
-        dumped = json.dumps(value, ensure_ascii=False)
-        return dumped.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
+    scores as Arrow formats them (rounded to 1e-6), the time by Python's datetime."""
     parts = []
     for field in OUTPUT_SCHEMA:
         value = row[field.name]
@@ -410,16 +445,25 @@ def _json_line(row: dict, table_row: int, table: pa.Table) -> bytes:
             encoded = "{" + ",".join(f'"{label}":{number}' for label, number in
                                      zip(LABELS, numbers, strict=True)) + "}"
         elif field.name == "created_at":
-            encoded = iso_seconds(table.column("created_at").combine_chunks())[table_row].as_py()
+            encoded = _iso_seconds(table.column("created_at").cast(pa.int64())[table_row].as_py())
         elif pa.types.is_list(field.type):
-            encoded = "null" if value is None else "[" + ",".join(map(text, value)) + "]"
+            encoded = "null" if value is None else "[" + ",".join(map(_json_text, value)) + "]"
         else:
-            encoded = text(value)
+            encoded = _json_text(value)
         parts.append(f"{json.dumps(field.name)}:{encoded}")
     return ("{" + ",".join(parts) + "}\n").encode()
 
 
-_ANY_TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=12)
+# Characters a writer may get wrong: every control, quotes, backslashes, the line and
+# paragraph separators (and U+2027 / U+2026 / U+2019, whose UTF-8 starts as theirs does),
+# NEL, DEL, a BOM, right-to-left text and marks, combining marks, emoji (4-byte UTF-8).
+_ADVERSARIAL = [*map(chr, range(0x20)), '"', "\\", "/", "\u2028", "\u2029", "\u2027", "\u2026",
+                "\u2019", "\x85", "\x7f", "\ufeff", "\u200f", "\u202e", "\u05d0", "\u0628",
+                "e\u0301", "\U0001f4a5", "\U0001f469\u200d\U0001f692", "\U0010ffff", "a", " "]
+_ANY_TEXT = st.one_of(
+    st.text(st.characters(blacklist_categories=["Cs"]), max_size=12),
+    st.lists(st.sampled_from(_ADVERSARIAL), max_size=12).map("".join),
+)
 
 
 @FAST
@@ -427,8 +471,8 @@ _ANY_TEXT = st.text(st.characters(blacklist_categories=["Cs"]), max_size=12)
                                  st.one_of(st.none(), st.lists(st.one_of(st.none(), _ANY_TEXT),
                                                                max_size=3))),
                        min_size=1, max_size=6),
-       start=st.integers(0, 2))
-def test_jsonl_lines_equal_json_dumps(values: list, start: int) -> None:
+       start=st.integers(0, 2), split=st.integers(0, 6))
+def test_jsonl_lines_equal_json_dumps(values: list, start: int, split: int) -> None:
     rows = [{"post_id": a, "label": "neutral",
              "scores": {"supportive": 0.1234567, "opposing": 1e-7, "neutral": 0.8765433},
              "model_version": "m\u2028", "lang": "und", "hashtags": tags, "domains": [],
@@ -436,32 +480,30 @@ def test_jsonl_lines_equal_json_dumps(values: list, start: int) -> None:
              "author": b, "retweet_of": None, "retweet_of_author": b, "reply_to": a,
              "urls": [a], "mentions": tags, "hashtag_forms": None}
             for i, (a, b, tags) in enumerate(values)]
-    table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA).slice(min(start, len(rows) - 1))
+    whole = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
+    # Slices (offsets into every buffer) and several chunks, as batches may come.
+    table = pa.concat_tables([whole.slice(0, split), whole.slice(split)])
+    table = table.slice(min(start, len(rows) - 1))
     expected = b"".join(_json_line(row, i, table) for i, row in enumerate(table.to_pylist()))
     assert jsonl_bytes(table) == expected
-    assert jsonl._layout(table).capacity() >= len(expected)
+    assert jsonl_lines(table) == pa.py_buffer(expected)
 
 
 @pytest.mark.parametrize("unit", ["\x01", '"', "\\", "\u2028", "é", ""])
-def test_jsonl_buffer_bound_holds_for_the_costliest_strings(unit: str) -> None:
-    # The kernel writes without bounds checks: its buffer bound must cover the worst case.
+def test_jsonl_round_trips_the_costliest_strings(unit: str) -> None:
     value = unit * 50
     rows: list[dict] = [{name: None for name in OUTPUT_SCHEMA.names} | {
         "post_id": value, "label": value, "lang": value, "platform": value,
         "model_version": value, "scores": {label: 1e-7 for label in LABELS},
         "hashtags": [value] * 5, "urls": [], "mentions": [value, None]} for _ in range(7)]
+    rows[-1]["mentions"] = ["x" * 5000]  # a long plain string last
     table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
     lines = jsonl_bytes(table)
-    assert jsonl._layout(table).capacity() >= len(lines)
-    assert [json.loads(line)["post_id"] for line in lines.splitlines()] == [value] * 7
-    # A long plain string last: the per-value worst-case check must still find room.
-    rows[-1]["mentions"] = ["x" * 5000]
-    table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
-    lines = jsonl_bytes(table)
-    assert json.loads(lines.splitlines()[-1])["mentions"] == ["x" * 5000]
-    # A buffer too small is refused before anything is written past its end.
-    with pytest.raises(RuntimeError, match="capacity"):
-        jsonl._layout(table).render(np.zeros(len(lines) // 2, np.uint8))
+    assert lines == b"".join(_json_line(row, i, table) for i, row in enumerate(table.to_pylist()))
+    decoded = [json.loads(line) for line in lines.splitlines()]
+    assert [d["post_id"] for d in decoded] == [value] * 7
+    assert decoded[0]["hashtags"] == [value] * 5 and decoded[0]["mentions"] == [value, None]
+    assert decoded[-1]["mentions"] == ["x" * 5000]
 
 
 def test_jsonl_escapes_every_control_and_line_separator_as_json_dumps() -> None:
@@ -472,6 +514,10 @@ def test_jsonl_escapes_every_control_and_line_separator_as_json_dumps() -> None:
     table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
     assert jsonl_bytes(table) == _json_line(table.to_pylist()[0], 0, table)
     assert json.loads(jsonl_bytes(table))["post_id"] == odd
+
+
+def test_jsonl_of_no_rows_is_empty() -> None:
+    assert jsonl_bytes(OUTPUT_SCHEMA.empty_table()) == b""
 
 
 def test_a_bad_line_sends_only_its_neighbourhood_per_record() -> None:
@@ -487,12 +533,19 @@ def test_a_bad_line_sends_only_its_neighbourhood_per_record() -> None:
 
 
 @FAST
-@given(moments=st.lists(st.one_of(st.none(), st.integers(0, 253_402_300_799_999_999),
+@given(moments=st.lists(st.one_of(st.none(), st.integers(-62_135_596_800_000_000,
+                                                         253_402_300_799_999_999),
+                                  st.integers(-10**6, 10**6),
                                   st.integers(1_136_073_600_000_000, 4_102_444_800_000_000)),
-                        max_size=20))
-def test_iso_seconds_equal_strftime(moments: list[int | None]) -> None:
+                        min_size=1, max_size=20))
+def test_jsonl_created_at_equals_strftime(moments: list[int | None]) -> None:
+    # Years 1 to 9999, before 1970 too: what pc.strftime writes, and Python's datetime.
     column = pa.array(moments, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
     seconds = pc.cast(column, pa.timestamp("s", tz="UTC"), safe=False)
-    text = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
-    expected = pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null")
-    assert iso_seconds(column).to_pylist() == expected.to_pylist()
+    strftime = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ").to_pylist()
+    rows = [{name: None for name in OUTPUT_SCHEMA.names} for _ in moments]
+    table = pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA).set_column(
+        OUTPUT_SCHEMA.get_field_index("created_at"), "created_at", column)
+    written = [json.loads(line)["created_at"] for line in jsonl_bytes(table).splitlines()]
+    assert written == strftime
+    assert [json.dumps(w) for w in written] == [_iso_seconds(m) for m in moments]
