@@ -1,9 +1,11 @@
 """Posts: the ``Post`` model and reading posts from archives.
 
-Reading flows one way: ``sources`` (files to raw records) -> ``twitter`` /
-``telegram`` (raw record to flat record) -> ``post.post_from_record`` (the one
-validation) -> ``Post``; ``readers`` wires the stages and ``rejects`` holds what
-could not become a post. The names below are the package's public API.
+Reading flows one way: ``sources`` (files to raw records) -> ``shapes`` (which shape
+each record has, decided once) -> ``columnar`` (flat JSON lines, validated column by
+column) or the adapters ``twitter`` / ``telegram`` / ``vkontakte`` (raw record to flat
+record) and ``post.post_from_record`` (its validation) -> ``Post`` rows of an Arrow
+table; ``readers`` wires the per-record stages and ``rejects`` holds what could not
+become a post. The names below are the package's public API.
 """
 
 from swarmlens.classifier.posts.post import (

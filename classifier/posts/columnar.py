@@ -1,15 +1,16 @@
 """Posts by the batch: raw JSON lines -> one Arrow table of posts, without Python per post.
 
-``post_from_record`` stays the one definition of a valid post. This module is its
-vectorised twin for the common case, flat JSON records: a batch of lines is parsed by
+Every batch of records is read here, files and API bodies alike. Flat JSON records, the
+bulk of an archive, take the column rules: a batch of lines is parsed by
 Arrow's JSON reader, each column is validated and normalised with Arrow kernels (values
 that need a decision, such as language codes or platform names, are decided once per
 distinct value), and entities come from ``text.entity_columns``. A row the vectorised
-rules are not sure about (a missing id, an unreadable time, a record in an API shape, a
-language to detect...) is handed to the per-record path, which builds its ``Post`` or its
-reject exactly as before; the rows then go back in file order. A batch Arrow cannot parse
-at all (one malformed line) goes the per-record way whole, so a bad line still becomes
-one reject with its line number.
+rules do not settle (a record in an API shape, as ``shapes.flat_rows`` finds them; a
+missing id, a non-ISO time, a text over the cap, an unknown label) is handed to the
+per-record path (the shape's adapter, then ``post_from_record``, which must agree with the
+column rules: ``tests/unit/test_columnar.py``); the rows then go back in file order. A
+batch Arrow cannot parse at all (one malformed line) is halved until the bad line goes
+the per-record way, so it still becomes one reject with its line number.
 """
 
 from __future__ import annotations

@@ -4,10 +4,12 @@ Data flows one way, each stage in its own module:
 
 1. ``sources``: inputs to files, files to (line, raw payload), plain or gzip,
    with positions for progress and resumption.
-2. here, once per record: detect its format and pick the adapter.
+2. ``shapes``: which shape the record has (decided once, by the rules the columnar
+   lane uses too); here, the adapter of that shape is picked.
 3. ``twitter`` / ``telegram`` / ``vkontakte``: the adapter turns the raw record into one flat
    record (a flat record is its own adapter).
-4. ``post.post_from_record``: the single validation, building the ``Post``.
+4. ``post.post_from_record``: the record's validation, building the ``Post`` (flat JSON
+   lines mostly take ``columnar``'s column rules instead; see there).
 
 A malformed record never stops a run: a ``Rejected`` (source, line, reason, raw)
 takes its place and reading goes on. For JSON documents and Parquet, ``line`` is
