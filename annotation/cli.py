@@ -32,7 +32,7 @@ def _json(data: Any) -> None:
 
 
 def _client(url: str | None, api_key: str | None) -> Any:
-    from swarmlens.annotation.workflow import connect
+    from swarmlens.annotation.tasks import connect
 
     return connect(url, api_key)
 

@@ -67,7 +67,8 @@ class Trainer:
             return True
 
     def _run(self, project: str) -> None:
-        from swarmlens.annotation.workflow import connect, retrain
+        from swarmlens.annotation.tasks import connect
+        from swarmlens.annotation.workflow import retrain
         from swarmlens.classifier.model import registry
 
         settings = self.settings

@@ -14,6 +14,7 @@ import pytest
 
 from swarmlens.annotation import workflow
 from swarmlens.annotation.project import choice_result
+from swarmlens.annotation.tasks import connect
 from swarmlens.classifier.demo.generator import write_demo_jsonl
 from tests.support.labelstudio import LabelStudioServer
 from tests.support.processes import LiveServer, swarmlens
@@ -78,7 +79,7 @@ def test_setup_is_idempotent(env: dict[str, str]) -> None:
     assert first["created"] is True
     again = json.loads(swarmlens(["annotate", "setup", "--project", PROJECT, "--json"], env).stdout)
     assert (again["created"], again["changed"]) == (False, [])
-    ls = workflow.connect(env["LABEL_STUDIO_URL"], env["LABEL_STUDIO_API_KEY"])
+    ls = connect(env["LABEL_STUDIO_URL"], env["LABEL_STUDIO_API_KEY"])
     project = ls.projects.get(id=first["project_id"])
     assert (
         "flooding" in project.expert_instruction
