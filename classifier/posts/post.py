@@ -20,8 +20,9 @@ from swarmlens.classifier.text.langid import resolve_lang
 from swarmlens.classifier.text.normalize import clean
 from swarmlens.classifier.vocab import LABELS, PLATFORMS
 
-_RT_PREFIX = re.compile(r"RT @(\w{1,50}):")
-"""The classic retweet prefix: it names the retweeted author when the source does not."""
+_RT_PREFIX = re.compile(r"RT @(\w{1,50})[:\s]")
+"""The classic retweet prefix ('RT @handle:', or 'RT @handle ' as old clients wrote it): it
+names the retweeted author when the source does not, retweet id known or not."""
 MAX_TEXT_CHARS = 100_000
 """Longer texts are cut (and the cut is counted): no post on these networks is longer."""
 
@@ -85,7 +86,8 @@ class Post:
     author: handle or id of the author, when known.
     retweet_of / reply_to: ids of the retweeted / replied-to post, when known.
     retweet_of_author: author of the retweeted post, when the source gives it (an
-        API's nested original, or a text starting 'RT @handle:').
+        API's nested original, or a text starting 'RT @handle:' or 'RT @handle ',
+        whether or not ``retweet_of`` is known).
     label: stance label for training data, else None.
     group: author or thread id used to keep cross-validation folds apart.
     """
@@ -202,7 +204,8 @@ def normalize_label(value: object) -> str | None:
 
 
 def retweeted_author(text: str) -> str | None:
-    """The handle of a classic retweet prefix ('RT @handle: ...'), else None."""
+    """The handle of a classic retweet prefix ('RT @handle: ...' or 'RT @handle ...'),
+    else None."""
     found = _RT_PREFIX.match(text)
     return found.group(1) if found else None
 
@@ -250,11 +253,14 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
             plat = "other"
     tags, url_list, handles, forms = entities.extract_all(text)
     given_urls = record.get("urls")
-    if isinstance(given_urls, (list, tuple)) and given_urls:
-        # The source's expanded URLs replace the t.co wrappers seen in the text.
+    if isinstance(given_urls, (list, tuple)):
+        # Twitter's expanded URLs replace the t.co wrappers seen in the text: a tweet
+        # that gives its URL list (even empty) has expanded every link it has, and a t.co
+        # wrapper left in its text wraps a photo or video, which is not a link. On other
+        # platforms a t.co link in the text was typed by the author: it stays.
         url_list = _merge(
             [u for u in given_urls if isinstance(u, str) and u],
-            [u for u in url_list if entities.domain(u) != "t.co"],
+            [u for u in url_list if plat != "twitter" or entities.domain(u) != "t.co"],
         )
     spelled = dict(zip(tags, forms, strict=True))
     extra_tags = record.get("hashtags")
@@ -268,7 +274,9 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
     author = record.get("author")
     retweet_of = _optional_id(record.get("retweet_of"), "retweet_of")
     retweeted = _optional_id(record.get("retweet_of_author"), "retweet_of_author")
-    if retweeted is None and retweet_of is not None:
+    if retweeted is None:
+        # A plain 'RT @handle:' text is a retweet of handle even when no id says so
+        # (archives of texts): the retweet graph must have its edge.
         retweeted = retweeted_author(text)
     return Post(
         post_id=post_id,

@@ -32,7 +32,7 @@ from swarmlens.classifier.errors import RecordError
 from swarmlens.classifier.posts.blocks import LineBlock
 from swarmlens.classifier.posts.post import Post, post_from_record
 from swarmlens.classifier.posts.rejects import ReadStats, Rejected, RejectsFile, raw_text
-from swarmlens.classifier.posts.shapes import record_format
+from swarmlens.classifier.posts.shapes import record_format, vk_response_items
 from swarmlens.classifier.posts.sources import (
     SUPPORTED_SUFFIXES,
     Payload,
@@ -46,10 +46,12 @@ from swarmlens.classifier.posts.sources import (
 from swarmlens.classifier.posts.telegram import telegram_record, telegram_text
 from swarmlens.classifier.posts.twitter import (
     twitter_v1_record,
+    twitter_v1_statuses,
     twitter_v2_includes,
     twitter_v2_record,
+    twitter_v2_tweet_record,
 )
-from swarmlens.classifier.posts.vkontakte import vk_record
+from swarmlens.classifier.posts.vkontakte import vk_comment_record, vk_feed_record, vk_record
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -180,11 +182,53 @@ def record_to_posts(record: object, source: str, line: int) -> Iterator[Post | R
         return
     if kind == "vk_response":
         # One JSONL line holding a whole response: each item on its own, like a v2 page.
-        for item in record["response"]["items"]:  # type: ignore[index]
-            yield _adapted(vk_record, item, source, line)
+        for item in vk_response_items(record):  # type: ignore[arg-type]
+            yield from _vk_item_posts(item, source, line)
         return
-    adapter = {"twitter_v1": twitter_v1_record, "vkontakte": vk_record}.get(kind, _flat)
+    if kind in _VK_ADAPTERS:
+        yield from _vk_item_posts(record, source, line)
+        return
+    if kind in ("twitter_v1_search", "twitter_v2_tweet"):
+        yield from _twitter_posts(kind, record, source, line)  # type: ignore[arg-type]
+        return
+    adapter = {"twitter_v1": twitter_v1_record}.get(kind, _flat)
     yield _adapted(adapter, record, source, line)
+
+
+_VK_ADAPTERS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "vkontakte": vk_record,
+    "vk_comment": vk_comment_record,
+    "vk_feed_item": vk_feed_record,
+}
+
+
+def _vk_item_posts(item: object, source: str, line: int) -> Iterator[Post | Rejected]:
+    # An item of a VK response is VK whatever it looks like: one that is no VK shape
+    # (a comment without 'owner_id', a deleted one) is rejected by the post adapter,
+    # never read as a flat record. A comment's replies ('thread.items') are posts too.
+    kind = record_format(item)
+    yield _adapted(_VK_ADAPTERS.get(kind, vk_record), item, source, line)
+    if kind == "vk_comment":
+        thread = item.get("thread")  # type: ignore[union-attr]
+        replies = thread.get("items") if isinstance(thread, Mapping) else None
+        for reply in replies if isinstance(replies, list) else []:
+            yield from _vk_item_posts(reply, source, line)
+
+
+def _twitter_posts(
+    kind: str, record: Mapping[str, Any], source: str, line: int
+) -> Iterator[Post | Rejected]:
+    # A v1.1 search response: each status on its own (a status whatever it looks like),
+    # a non-object rejected alone. A v2 tweet on its own (twarc2 flattened): one post.
+    if kind == "twitter_v2_tweet":
+        yield _adapted(twitter_v2_tweet_record, record, source, line)
+        return
+    for status in twitter_v1_statuses(record):
+        if isinstance(status, Mapping):
+            yield _adapted(twitter_v1_record, status, source, line)
+        else:
+            reason = f"expected a status object in 'statuses', got {type(status).__name__}"
+            yield Rejected(source, line, reason, raw_text(status))
 
 
 def _flat(record: object) -> object:

@@ -7,8 +7,8 @@ splits each file format into raw payloads. It knows file formats, not record
 formats: it never builds a post and never validates a record.
 
 File formats: JSONL (one record per line), CSV, Parquet, and JSON documents (a
-Telegram Desktop ``result.json``, a Twitter v2 page, a VK API response, or an array of
-records).
+Telegram Desktop ``result.json``, a Twitter v2 page or v1.1 search response, a VK API
+response, or an array of records).
 Nothing loads a whole archive into memory: JSON documents are streamed with
 ijson, Parquet by row batches.
 """
@@ -298,7 +298,11 @@ def _json_document(
         for prefix, event, value in ijson.parse(_skip_bom(handle)):
             if prefix in ("name", "id", "type") and event in ("string", "number"):
                 top_keys[prefix] = value
-            elif prefix in ("messages", "data", "response.items") and event == "start_array":
+            elif (
+                prefix in ("messages", "data", *_VK_ITEM_ARRAYS, *_TELEGRAM_CHAT_LISTS,
+                           "statuses")
+                and event == "start_array"
+            ):
                 top_keys["_kind"] = prefix
                 break
     if top_keys.get("_kind") == "messages":
@@ -309,21 +313,93 @@ def _json_document(
                 position.line = number
                 yield number, TelegramMessage(channel, message)
         return
-    if top_keys.get("_kind") == "response.items":
-        # A VK API response (wall.get, newsfeed.search): its items, streamed.
-        with open_binary(path, position) as handle:
-            items = ijson.items(_skip_bom(handle), "response.items.item", use_float=True)
-            for number, item in enumerate(items, start=1):
-                position.line = number
-                if isinstance(item, Mapping):
-                    yield number, item
-                else:
-                    reason = f"expected a VK post object, got {type(item).__name__}"
-                    yield number, Rejected(source, number, reason, raw_text(item))
+    if top_keys.get("_kind") in _VK_ITEM_ARRAYS:
+        yield from _vk_items(path, source, position, top_keys["_kind"])
+        return
+    if top_keys.get("_kind") in _TELEGRAM_CHAT_LISTS:
+        yield from _telegram_chats(path, position)
+        return
+    if top_keys.get("_kind") == "statuses":
+        yield from _twitter_statuses(path, position)
         return
     with open_binary(path, position) as handle:
         # A single Twitter v2 page (or one flat record): pages are small by API design.
         yield 1, _skip_bom(handle).read()
+
+
+_VK_ITEM_ARRAYS = ("response.items", "response", "items")
+"""Where a VK API response document keeps its items: ``{"response": {"items": [...]}}``,
+``{"response": [...]}`` (``wall.getById`` before API 5.131), ``{"count": N, "items": [...]}``."""
+
+
+def _vk_items(
+    path: Path, source: str, position: ReadPosition, array: str
+) -> Iterator[tuple[int, Payload]]:
+    # A VK API response's items, streamed. Each goes on as a one-item response: an item
+    # of a VK response is VK whatever keys it has (an old comment without 'owner_id'
+    # must be rejected, not read as a flat record), which only the response can say.
+    with open_binary(path, position) as handle:
+        items = ijson.items(_skip_bom(handle), f"{array}.item", use_float=True)
+        for number, item in enumerate(items, start=1):
+            position.line = number
+            if isinstance(item, Mapping):
+                yield number, {"response": [item]}
+            else:
+                reason = f"expected a VK post object, got {type(item).__name__}"
+                yield number, Rejected(source, number, reason, raw_text(item))
+
+
+_TELEGRAM_CHAT_LISTS = ("chats.list", "left_chats.list")
+"""Where a full-account Telegram Desktop export (``result.json`` of "Export Telegram
+data") lists its chats, each ``{"name", "type", "id", "messages": [...]}``."""
+
+
+def _telegram_chats(path: Path, position: ReadPosition) -> Iterator[tuple[int, Payload]]:
+    # Every chat's messages, streamed one message at a time (a chat can hold millions),
+    # each named by its chat as a single-chat export names them: the chat's name, else
+    # its id. Telegram Desktop writes a chat's name and id before its messages.
+    number = depth = 0
+    chat: dict[str, Any] = {}
+    builder: ijson.ObjectBuilder | None = None
+    with open_binary(path, position) as handle:
+        for prefix, event, value in ijson.parse(_skip_bom(handle), use_float=True):
+            if builder is not None:
+                builder.event(event, value)
+                depth += event in ("start_map", "start_array")
+                depth -= event in ("end_map", "end_array")
+                if depth == 0:
+                    number = position.line = number + 1
+                    yield number, TelegramMessage(_chat_name(chat), builder.value)
+                    builder = None
+                continue
+            head, _, rest = prefix.partition(".item")
+            if head not in _TELEGRAM_CHAT_LISTS:
+                continue
+            if rest == "" and event == "start_map":
+                chat = {}
+            elif rest in (".name", ".id") and event in ("string", "number"):
+                chat[rest[1:]] = value
+            elif rest == ".messages.item" and event in ("start_map", "start_array"):
+                builder, depth = ijson.ObjectBuilder(), 1
+                builder.event(event, value)
+            elif rest == ".messages.item" and event not in ("end_map", "end_array"):
+                number = position.line = number + 1  # not an object: the adapter rejects it
+                yield number, TelegramMessage(_chat_name(chat), value)
+
+
+def _twitter_statuses(path: Path, position: ReadPosition) -> Iterator[tuple[int, Payload]]:
+    # A Twitter v1.1 search response ({"statuses": [...], "search_metadata": {...}}): its
+    # statuses, streamed, each as a one-status response so that it is read as a status
+    # whatever keys it has (and a non-object is rejected alone, with its position).
+    with open_binary(path, position) as handle:
+        statuses = ijson.items(_skip_bom(handle), "statuses.item", use_float=True)
+        for number, status in enumerate(statuses, start=1):
+            position.line = number
+            yield number, {"statuses": [status]}
+
+
+def _chat_name(chat: Mapping[str, Any]) -> str:
+    return str(chat.get("name") or chat.get("id") or "chat")
 
 
 def _csv(path: Path, source: str, position: ReadPosition) -> Iterator[tuple[int, Payload]]:

@@ -35,9 +35,14 @@ def telegram_record(message: object, channel: str) -> dict[str, Any]:
     """A flat record from one message of a Telegram Desktop export.
 
     message: one item of the export's 'messages' list, as decoded (any JSON value).
-    channel: the channel's name (or id), from the export's top level.
-    Message ids are unique per channel only, so the post id is 'channel/id'.
+    channel: the chat's name (or id), from the export's top level (or, in a full-account
+        export, from the chat's entry in ``chats.list``).
+    Message ids are unique per chat only, so the post id is 'channel/id'.
     ``date_unixtime`` is preferred: ``date`` is in the exporting machine's local time.
+    author is ``from`` (the sender's name), else ``from_id`` ('user123', 'channel456'),
+    else the channel; a forward's ``forwarded_from`` is its ``retweet_of_author`` (the
+    export names no original message, so ``retweet_of`` stays unknown); ``text_link``
+    targets are URLs.
     Raises RecordError for a non-object, a service message, or a missing id or text.
     """
     if not isinstance(message, Mapping):
@@ -50,12 +55,37 @@ def telegram_record(message: object, channel: str) -> dict[str, Any]:
     if msg_id is None:
         raise RecordError("missing 'id'")
     reply = message.get("reply_to_message_id")
-    return {
+    # A deleted account's name is exported as null: its from_id still names it.
+    author = message.get("from") or message.get("from_id") or channel
+    record = {
         "id": f"{channel}/{msg_id}",
         "text": telegram_text(message.get("text")),
         "created_at": message.get("date_unixtime") or message.get("date"),
-        "author": message.get("from") or channel,
+        "author": str(author),
         "reply_to": f"{channel}/{reply}" if reply is not None else None,
         "label": message.get("label"),
         "platform": "telegram",
     }
+    forwarded = message.get("forwarded_from") or message.get("forwarded_from_id")
+    if forwarded is not None:
+        record["retweet_of_author"] = str(forwarded)
+    links = telegram_links(message)
+    if links:
+        record["urls"] = links
+    return record
+
+
+def telegram_links(message: Mapping[str, Any]) -> list[str]:
+    """The targets of a message's ``text_link`` entities (text shown, URL hidden in its
+    ``href``), from ``text`` (when a list of parts) and ``text_entities``, each once.
+
+    Links written out in the text are found in the text itself; these are not.
+    """
+    links: list[str] = []
+    for parts in (message.get("text"), message.get("text_entities")):
+        for part in parts if isinstance(parts, list) else []:
+            if isinstance(part, Mapping) and part.get("type") == "text_link":
+                href = part.get("href")
+                if isinstance(href, str) and href and href not in links:
+                    links.append(href)
+    return links

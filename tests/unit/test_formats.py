@@ -104,7 +104,18 @@ def test_v2_tweet_to_flat_record_with_includes() -> None:
         "data": [],
         "includes": {
             "users": [{"id": "u1", "username": "demo_a"}, {"id": "u2", "username": "demo_b"}],
-            "tweets": [{"id": "0", "text": "the full original", "author_id": "u1"}, "junk"],
+            "tweets": [
+                {
+                    "id": "0",
+                    "text": "the full original",
+                    "author_id": "u1",
+                    "entities": {
+                        "hashtags": [{"tag": "Orig"}],
+                        "urls": [{"url": "https://t.co/o", "expanded_url": "https://example.org/o"}],
+                    },
+                },
+                "junk",
+            ],
         },
     }
     users, tweets = twitter_v2_includes(page)
@@ -132,9 +143,10 @@ def test_v2_tweet_to_flat_record_with_includes() -> None:
         "retweet_of": "0",
         "retweet_of_author": "demo_a",
         "reply_to": "9",
-        "hashtags": ["Paris"],
-        "urls": ["https://example.org/y"],
-        "mentions": ["demo_a"],
+        # A retweet's entities are its original's (its own are those of its cut text).
+        "hashtags": ["Orig"],
+        "urls": ["https://example.org/o"],
+        "mentions": [],
         "label": "neutral",
         "platform": "twitter",
     }

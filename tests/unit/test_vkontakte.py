@@ -122,4 +122,6 @@ def test_post_keeps_the_network_fields() -> None:
     )
     assert given.retweet_of_author == "b"  # what the source says wins
     plain = post_from_record({"id": "9", "text": "RT @a: not marked as a retweet"})
-    assert plain.retweet_of_author is None
+    assert plain.retweet_of_author == "a"  # the prefix alone names it (issue 22, item 3)
+    assert plain.retweet_of is None
+    assert post_from_record({"id": "9", "text": "no RT @a: prefix"}).retweet_of_author is None
