@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import regex
 
-from swarmlens.classifier.text.normalize import clean, normalize
+from swarmlens.classifier.text.normalize import clean, normalize, strip_controls
 
 # A hashtag is '#' (or full-width '＃') followed by letters, marks, digits or '_',
 # not glued to a preceding word or '&' (HTML entities like &#39;), and holding
@@ -27,6 +27,15 @@ _URL = regex.compile(
 # scheme://[user@]host[:port]... ; the host is what domain() reports.
 _HOST = regex.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^/?#@\s]*@)?([^/?#:\s\[\]]+)", regex.I)
 _TRAILING = ".,;:!?)]}'\"…،؛"
+# A link's host: dot-separated labels ending in a top-level domain of two letters or more
+# (or an IDNA 'xn--' one), or an IPv4 address. 'https://', 'https://t' and 'https://t.c',
+# what a truncated text leaves of a link, have none.
+_LINK_HOST = regex.compile(
+    r"(?:[^.]+\.)+(?:\p{L}[\p{L}\p{M}]+|xn--[a-z0-9-]+)|[0-9]{1,3}(?:\.[0-9]{1,3}){3}",
+    regex.IGNORECASE,
+)
+# What a text cut short ends with: '…' (U+2026, '...' once cleaned) or '...'.
+_CUT = "..."
 _KEY_DROP = regex.compile(r"[^\p{L}\p{N}]+")
 
 
@@ -59,12 +68,23 @@ def tagged(text: str, cleaned: bool = False) -> dict[str, str]:
     The spelling is the tag as first written in the text, without its '#', cleaned
     (NFKC, controls removed) but with its case and letters kept: what a reader should
     see ('ParisIsBurning', 'الدولة_الإسلامية'), where the key is what counts.
-    cleaned: ``text`` already went through ``normalize.clean``.
+    A tag cut by the '…' that ends a truncated text ('... #Re…') is no hashtag.
+    cleaned: ``text`` already went through ``normalize.clean`` (it has no '…' left).
     """
     if "#" not in text and "＃" not in text:
         return {}
+    cut = not cleaned and strip_controls(text).rstrip().endswith("…")
+    return _tags(text if cleaned else clean(text), cut)
+
+
+def _tags(piece: str, cut: bool) -> dict[str, str]:
+    """``tagged`` of a cleaned text; cut: the raw text ended in '…', and a tag that runs
+    into the dots that end ``piece`` is a cut one."""
     seen: dict[str, str] = {}
-    for match in _HASHTAG.finditer(text if cleaned else clean(text)):
+    end = len(piece.rstrip().rstrip(".")) if cut else -1
+    for match in _HASHTAG.finditer(piece):
+        if match.end() == end:
+            continue
         form = match.group(1)
         key = canonical_hashtag(form)
         if key:
@@ -75,16 +95,43 @@ def tagged(text: str, cleaned: bool = False) -> dict[str, str]:
 def urls(text: str, cleaned: bool = False) -> list[str]:
     """URLs in ``text`` as written, without trailing punctuation, unique, in order.
 
+    A URL has a host with a top-level domain (``is_link``), and a link that runs into the
+    '…' or '...' ending a text was cut short ('... https://t.co/Ab…'): neither is kept.
     cleaned: ``text`` already went through ``normalize.clean``.
     """
     if "/" not in text and "www" not in text.lower():
         return []
+    piece = text if cleaned else clean(text)
+    return _links(piece, piece.rstrip().endswith(_CUT))
+
+
+def _links(piece: str, cut: bool) -> list[str]:
+    """``urls`` of a cleaned text; cut: ``piece`` ends a text with '...', and a link that
+    runs to its end is a cut one."""
     seen: dict[str, None] = {}
-    for match in _URL.finditer(text if cleaned else clean(text)):
+    end = len(piece.rstrip()) if cut else -1
+    for match in _URL.finditer(piece):
+        if match.end() == end:
+            continue
         url = match.group(0).rstrip(_TRAILING)
-        if "/" in url or url.lower().startswith("www."):
+        if ("/" in url or url.lower().startswith("www.")) and is_link(url):
             seen.setdefault(url, None)
     return list(seen)
+
+
+@lru_cache(maxsize=200_000)
+def is_link(url: str) -> bool:
+    """Whether ``url`` (as ``urls`` finds it) names a host: labels and a top-level domain
+    of two letters or more, or an IPv4 address ('https://t', 'https://t.c' do not), and is
+    not a bare 't.co' with no path (the wrapper of a link that a truncated text cut off).
+    """
+    match = _HOST.match(url)
+    if match is None:
+        return False
+    host = match.group(1).lower().rstrip(".")
+    if not _LINK_HOST.fullmatch(host):
+        return False
+    return host.removeprefix("www.") != "t.co" or url[match.end():] not in ("", "/")
 
 
 @lru_cache(maxsize=200_000)
@@ -184,19 +231,41 @@ def _chunk(chunk: str) -> Found:
     if found is None:
         piece = clean(chunk)
         if "#" in piece or "＃" in piece or "@" in piece or "/" in piece or "www" in piece.lower():
-            tags = tagged(piece, cleaned=True)
-            found = (
-                tuple(tags),
-                tuple(urls(piece, cleaned=True)),
-                tuple(mentions(piece, cleaned=True)),
-                tuple(tags.values()),
-            )
-            found = found if any(found) else _NOTHING
+            found = _found(piece, cut_tags=False, cut_links=False)
         else:
             found = _NOTHING
         if len(_chunk_entities) >= _CHUNK_CACHE_LIMIT:
             _chunk_entities.clear()
         _chunk_entities[chunk] = found
+    return found
+
+
+def _found(piece: str, cut_tags: bool, cut_links: bool) -> Found:
+    """(hashtag keys, URLs, mentions, spellings) of a cleaned chunk, _NOTHING if none."""
+    tags = _tags(piece, cut_tags) if "#" in piece or "＃" in piece else {}
+    links = _links(piece, cut_links) if "/" in piece or "www" in piece.lower() else []
+    found = (tuple(tags), tuple(links), tuple(mentions(piece, cleaned=True)),
+             tuple(tags.values()))
+    return found if any(found) else _NOTHING
+
+
+_last_entities: dict[str, Found] = {}
+
+
+def _last_chunk(chunk: str) -> Found:
+    """``_chunk`` of the last chunk of a text (the last one that cleaning leaves
+    non-empty): a text cut short ends in '…' or '...', and the link that runs into those
+    dots, or the hashtag that runs into a '…', was cut with it and is no entity."""
+    found = _last_entities.get(chunk)
+    if found is None:
+        piece = clean(chunk)
+        if not piece.endswith(_CUT):
+            found = _chunk(chunk)
+        else:
+            found = _found(piece, cut_tags=strip_controls(chunk).endswith("…"), cut_links=True)
+        if len(_last_entities) >= _CHUNK_CACHE_LIMIT:
+            _last_entities.clear()
+        _last_entities[chunk] = found
     return found
 
 
@@ -222,28 +291,40 @@ def extract_all(text: str) -> tuple[list[str], list[str], list[str], list[str]]:
     (``tagged``). None of them spans whitespace, and cleaning (NFKC, control removal)
     never moves whitespace, so they are found per whitespace-separated chunk of the
     raw text, cleaned and memoised chunk by chunk: archives repeat the same
-    chunks endlessly. Gives the same result as ``tagged``, ``urls`` and
-    ``mentions`` on the cleaned text.
+    chunks endlessly; the text's last chunk is the one where a truncated text's cut
+    link or hashtag sits (``_last_chunk``). Gives the same result as ``tagged``,
+    ``urls`` and ``mentions`` on the cleaned text.
     """
     tags: dict[str, str] = {}
     links: list[str] = []
     handles: list[str] = []
     get = _chunk_entities.get
-    for chunk in text.split():
-        found = get(chunk)
+    chunks = text.split()
+    last = _last_index(chunks)
+    for index, chunk in enumerate(chunks):
+        found = get(chunk) if index != last else None
         if found is None:
             # A plain ASCII word (cleaning leaves ASCII as it is) holds no entity, short of
             # a bare 'www.' link; not memoised, so the long tail of words seen once does
             # not evict the chunks that repeat.
             if _plain_ascii(chunk):
                 continue
-            found = _chunk(chunk)
+            found = _chunk(chunk) if index != last else _last_chunk(chunk)
         if found is not _NOTHING:
             for key, form in zip(found[0], found[3], strict=True):
                 tags.setdefault(key, form)
             links.extend(found[1])
             handles.extend(found[2])
     return list(tags), _unique(links), _unique(handles), list(tags.values())
+
+
+def _last_index(chunks: list[str]) -> int:
+    """Index of the last chunk that cleaning leaves non-empty (not only control
+    characters), -1 if none."""
+    for index in range(len(chunks) - 1, -1, -1):
+        if strip_controls(chunks[index]):
+            return index
+    return -1
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -48,6 +48,12 @@ _SIMPLE_LINK = (
     r"|(?i:[a-z0-9-]+\.)+(?i:com|org|net|it|me|ly|co|io|ru|fr|info|tv|gl|cc|us|to)/"
     rf"{_LINK_CHARS}*)$"
 )
+# A plain link whose host ``entities.is_link`` accepts: ASCII labels and a top-level
+# domain of letters, then a port, a path or query, or nothing (never '://': without a
+# scheme, that would make the host a scheme). A bare 't.co' is not one.
+_SURE_LINK = (r"^(?i:https?://)?(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,}(?::[0-9]+)?(?:[/?]"
+              + _LINK_CHARS + "*)?$")
+_BARE_TCO = r"^(?i:https?://)?(?i:www\.)?(?i:t\.co)/?$"
 # A chunk that is one plain handle ('@name' or '@name:') is that mention, lower-cased.
 _SIMPLE_MENTION = r"^@(?P<handle>[A-Za-z0-9_]{1,32}):?$"
 _ASCII_TRAILING = "".join(ch for ch in entities._TRAILING if ch.isascii())
@@ -98,25 +104,40 @@ def _entity_lists(
     rows = pc.match_substring_regex(texts, _entity_char_class())
     words = _words(texts.filter(rows))
     chunks = pc.list_flatten(words)
+    last = _last_chunks(chunks, pc.list_parent_indices(words).to_numpy())
     candidate = pc.match_substring_regex(chunks, _entity_char_class())
     owner = np.flatnonzero(rows.to_numpy(zero_copy_only=False))[
         pc.list_parent_indices(words).filter(candidate).to_numpy()]
     chunks = chunks.filter(candidate)
+    # A text's last chunk that may end in '...' once cleaned (a '.' or a non-ASCII last
+    # character) goes to ``entities._last_chunk``: the link or tag a truncation cut.
+    last = last[candidate.to_numpy(zero_copy_only=False)] & pc.match_substring_regex(
+        chunks, r"(?:\.|[^\x00-\x7f])$").to_numpy(zero_copy_only=False)
     simple = pc.match_substring_regex(chunks, pattern=_SIMPLE_LINK).to_numpy(
-        zero_copy_only=False)
-    links = pc.utf8_rtrim(chunks.filter(pa.array(simple)), characters=_ASCII_TRAILING)
+        zero_copy_only=False) & ~last
+    simple_rows = np.flatnonzero(simple)
+    links = pc.utf8_rtrim(chunks.take(pa.array(simple_rows)), characters=_ASCII_TRAILING)
     keep = pc.or_(pc.match_substring(links, "/"),
                   pc.starts_with(pc.utf8_lower(links), "www.")).to_numpy(zero_copy_only=False)
-    link_rows = np.flatnonzero(simple)[keep]
-    links = links.filter(pa.array(keep))
+    # A link whose host RE2 cannot vouch for (no top-level domain, a bare 't.co', an IP
+    # address...) is left to ``entities.is_link``, with the chunks Python settles.
+    sure = pc.and_(pc.match_substring_regex(links, _SURE_LINK),
+                   pc.invert(pc.match_substring_regex(links, _BARE_TCO))).to_numpy(
+        zero_copy_only=False)
+    simple[simple_rows[keep & ~sure]] = False
+    link_rows = simple_rows[keep & sure]
+    links = links.filter(pa.array(keep & sure))
 
     handles_found = pc.struct_field(pc.extract_regex(chunks, pattern=_SIMPLE_MENTION), [0])
     is_handle = pc.is_valid(handles_found).to_numpy(zero_copy_only=False) & ~simple
     handle_rows = np.flatnonzero(is_handle)
     simple_handles = pc.utf8_lower(handles_found.filter(pa.array(is_handle)))
     rest = np.flatnonzero(~simple & ~is_handle)
-    encoded = pc.dictionary_encode(chunks.take(pa.array(rest)))
-    found = [entities._chunk(chunk) for chunk in encoded.dictionary.to_pylist()]
+    # A last chunk is keyed with a trailing ' ' (no chunk holds whitespace).
+    keys = pc.if_else(pa.array(last), pc.binary_join_element_wise(chunks, " ", ""), chunks)
+    encoded = pc.dictionary_encode(keys.take(pa.array(rest)))
+    found = [entities._last_chunk(chunk[:-1]) if chunk.endswith(" ") else entities._chunk(chunk)
+             for chunk in encoded.dictionary.to_pylist()]
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     tags = _expand(found, 0, codes, owner[rest], rest)
     urls = _expand(found, 1, codes, owner[rest], rest)
@@ -132,6 +153,19 @@ def _entity_lists(
     handle_values = pa.concat_arrays([handles[2], simple_handles.cast(pa.string())])
     tag_lists, form_lists = _grouped_with(*tags, forms, n)
     return tag_lists, url_lists, _grouped(handle_owner, handle_order, handle_values, n), form_lists
+
+
+def _last_chunks(chunks: pa.Array, parents: np.ndarray) -> np.ndarray:
+    """Which chunks are the last of their text that cleaning leaves non-empty (not only
+    control characters): ``entities.extract_all``'s last chunk."""
+    ranges = "".join(rf"\x{{{a:x}}}-\x{{{b:x}}}" for a, b in CONTROL_RANGES)
+    blank = pc.match_substring_regex(chunks, rf"^[{ranges}]*$").to_numpy(zero_copy_only=False)
+    kept = np.flatnonzero(~blank)
+    last = np.zeros(len(chunks), bool)
+    if len(kept):
+        owners = parents[kept]
+        last[kept[np.append(owners[1:] != owners[:-1], True)]] = True
+    return last
 
 
 def _words(texts: pa.Array) -> pa.ListArray:

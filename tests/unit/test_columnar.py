@@ -39,11 +39,22 @@ _PIECES = [
     "\u3000", "\u2028", "\x1c", "\x1f", "\u200d", "«", "»", "/", "#", "@", "www",
     "#ParisIsBurning", "#parisisburning", "#Paris_Is_Burning", "#الدولة_الإسلامية", "#الدوله",
     "“", "…", "¥",
+    # what truncation leaves of links and tags, and hosts with and without a domain
+    "https://", "https://t", "https://t.c", "https://t.co", "https://t.co/", "HTTP://T.CO/",
+    "https://t…", "https://t.co/Ab…", "https://x.com/a...", "#Re…", "...", ".", "\u2025.",
+    "http://1.2.3.4/x", "http://localhost/x", "www.x", "www.ab.cd/", "https://xn--p1ai.xn--p1ai/",
+    "https://пример.рф/", "https://a.b_c/", "t.co/", "www.t.co", "https://x.com:8/a?b",
+    "WWW.AA://0", "www.ab:8//x", "x.co:/a",
 ]
+# Texts cut short: a truncated link or tag (or a whole one) before the text's end.
+_CUT_ENDS = ["…", "...", "…\u200b", "… \u200b", ".", "‥.", "…\u200b.."]
 TEXT = st.one_of(
     st.text(max_size=40),
     st.lists(st.sampled_from(_PIECES), max_size=14).map("".join),
     st.lists(st.sampled_from(_PIECES), max_size=14).map(" ".join),
+    st.tuples(st.lists(st.sampled_from(_PIECES), max_size=6).map(" ".join),
+              st.sampled_from(["", " "]), st.sampled_from(_PIECES), st.sampled_from(_CUT_ENDS),
+              st.sampled_from(["", " ", "\n"])).map("".join),
 )
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -83,6 +94,38 @@ def test_normalized_urls_equal_normalize_url(urls: list[str]) -> None:
     lists = pa.array([urls, [], urls[::-1]], pa.list_(pa.string()))
     got = entity_columns.normalized_url_lists(lists).to_pylist()
     assert got == [entities.normalize_urls(u) for u in (urls, [], urls[::-1])]
+
+
+_TRUNCATED = [
+    # (text, hashtags, urls): texts cut short by Twitter, as real archives hold them
+    ("Aleppo with hundreds of cluster bombs.. #Syria https://t.co…", ["syria"], []),
+    ("joined IS\n\nhttps://t.…", [], []),
+    ("#Ramadi #ISIS\nhttps://…", ["ramadi", "isis"], []),
+    ("in Mt. dakwah https://t…", [], []),
+    ("#Aleppo https://t.co/KL…", ["aleppo"], []),
+    ("تقبله الله -\nhttps://t.co/bPnUkE4uBS https://t.c…", [], ["https://t.co/bPnUkE4uBS"]),
+    ("investigation https://t.co/… ", [], []),
+    ("suicide attack on #Haswah…", [], []),
+    ("#Haswah is falling…", ["haswah"], []),
+    ("the #Syria… story #Syria…", ["syria"], []),
+    ("read https://x.com/story...", [], []),
+    ("read https://x.com/story... now", [], ["https://x.com/story"]),
+    ("https://www.reuters.com/a/b-c\u00a0…", [], ["https://www.reuters.com/a/b-c"]),
+    ("two https://t.co/aw1FdjLqj4 …", [], ["https://t.co/aw1FdjLqj4"]),
+    ("cut #Ma…\u200b", [], []),
+    ("bare https://t.co and https://t.co/ and https://t.c", [], []),
+    ("#Paris...", ["paris"], []),  # only '…' cuts a tag: '...' after a tag is a writer's
+]
+
+
+@pytest.mark.parametrize(("text", "tags", "urls"), _TRUNCATED)
+def test_truncated_links_and_tags_are_no_entities(
+    text: str, tags: list[str], urls: list[str]
+) -> None:
+    assert _expected_entities(text)[:2] == (tags, urls)
+    columns = entity_columns.extract_columns(pa.array(["x", text, text + " tail"]))
+    assert [columns[0][1].as_py(), columns[1][1].as_py()] == [tags, urls]
+    assert tuple(c[2].as_py() for c in columns) == _expected_entities(text + " tail")
 
 
 def test_entity_columns_on_nulls_and_empty_batches() -> None:

@@ -88,6 +88,29 @@ def test_urls_domains_mentions() -> None:
     assert entities.domain("http://") is None
 
 
+def test_a_link_names_a_host_with_a_top_level_domain() -> None:
+    for url in ("https://", "https://t", "https://t.c", "https://t.co", "https://t.co/",
+                "http://localhost/x", "www.x", "https://a..com/x", "http://[::1]/x"):
+        assert not entities.is_link(url), url
+    for url in ("https://t.co/x", "t.co/x", "www.ab.cd", "HTTPS://WWW.T.CO/A", "x.co.uk/a",
+                "http://1.2.3.4/x", "https://пример.рф/", "https://xn--p1ai.xn--p1ai/",
+                "https://u:p@x.com:8080/a", "https://example.com./x"):
+        assert entities.is_link(url), url
+    assert entities.urls("a https://t https://t.c https://t.co https:// x") == []
+    # mid-text, a cut link loses its dots ('…' is trailing punctuation); at the end, all of it
+    assert entities.urls("https://t.co/Ab… more") == ["https://t.co/Ab"]
+    assert entities.urls("more https://t.co/Ab…") == []
+    assert entities.urls("more https://t.co/Ab...\n") == []
+
+
+def test_a_tag_cut_by_the_ellipsis_of_a_truncated_text_is_no_hashtag() -> None:
+    assert entities.hashtags("#Syria is burning #Re…") == ["syria"]
+    assert entities.hashtags("#Re… is not cut") == ["re"]
+    assert entities.hashtags("#Re...") == ["re"]
+    assert entities.hashtags("#Re.…") == []
+    assert entities.extract("RT @a: #Syria #Re…") == (["syria"], [], ["a"])
+
+
 def test_tokenizer_keeps_social_tokens_whole() -> None:
     tokens = tokenize(
         "(#ParisIsBurning) @user_1: 🔥🔥 👨\u200d👩\u200d👧 🇫🇷 hi👍🏽 https://t.co/x."
