@@ -35,7 +35,7 @@ from swarmlens.annotation.tasks import (
     project_id,
     task_data,
 )
-from swarmlens.classifier.analytics import queries
+from swarmlens.classifier.analytics import datasets, queries
 from swarmlens.classifier.analytics.estimate import sample_rows
 from swarmlens.classifier.errors import AuditError
 from swarmlens.classifier.posts.post import Post, format_time
@@ -82,7 +82,7 @@ def draw(
     for path in dataset:
         if not Path(path).exists():
             raise AuditError(f"dataset {path} does not exist")
-    population = queries.hashtag_posts(queries.parquet_source(dataset), hashtag, start, end)
+    population = queries.hashtag_posts(datasets.parquet_source(dataset), hashtag, start, end)
     ids: list[str] = population["post_id"]
     key = population["hashtag"]
     if not ids:

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from swarmlens.classifier.analytics import queries, tag_forms
+from swarmlens.classifier.analytics import datasets, queries, tag_forms
 from swarmlens.classifier.errors import (
     DatasetGoneError,
     DatasetNotFoundError,
@@ -223,7 +223,7 @@ class Store(AuditTables):
                 self._attach_locked(Path(path), keep_time=True)
 
     def _attach_locked(self, path: Path, keep_time: bool = False) -> dict[str, Any]:
-        source = queries.parquet_source([path])
+        source = datasets.parquet_source([path])
         cursor = self.cursor()
         try:
             columns = {
@@ -390,9 +390,9 @@ class Store(AuditTables):
             self.cursor().execute("SELECT path, coalesce(excluded, 0) FROM datasets").fetchall()
         )
         whole = [p for p in paths if not excluded.get(p)]
-        parts = [f"SELECT * FROM {queries.parquet_source(whole)}"] if whole else []
+        parts = [f"SELECT * FROM {datasets.parquet_source(whole)}"] if whole else []
         parts += [
-            f"SELECT s.* FROM {queries.parquet_source([p])} s SEMI JOIN "
+            f"SELECT s.* FROM {datasets.parquet_source([p])} s SEMI JOIN "
             f"(SELECT post_id FROM dataset_ids WHERE dataset = {_quote(p)}) o USING (post_id)"
             for p in paths
             if excluded.get(p)

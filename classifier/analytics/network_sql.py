@@ -27,8 +27,17 @@ NETWORK_COLUMNS = {
     "retweet_of_author": "VARCHAR",
     "reply_to": "VARCHAR",
     "urls": "VARCHAR[]",
+    "text": "VARCHAR",
 }
-"""What the network reads of scored posts; a column missing from an older dataset is NULL."""
+"""What the network reads of scored posts; a column missing from an older dataset is NULL.
+Scored outputs keep no ``text``: only a dataset that carries one (a Parquet file joined
+with its texts) gives co-similar-text and the toolkit CSV's ``message``."""
+
+PREPARED_TEXT = r"""trim(regexp_replace(regexp_replace(regexp_replace(lower({col}),
+    '^\s*rt\s+@\w+:?', ' '), '(https?://\S*|www\.\S*|@\w+)', ' ', 'g'), '\s+', ' ', 'g'))"""
+"""The text compared for co-similar-text and for a retweet's key when it has no
+``retweet_of``: lowercased, a leading 'RT @handle:' dropped, URLs and @mentions removed
+(as ``text.prepare`` masks them), spaces collapsed."""
 
 
 def network_source(con: duckdb.DuckDBPyConnection, sources: Sequence[str]) -> str:
@@ -56,10 +65,15 @@ def create_network_posts(
 
     source: a ``network_source`` expression. The retweeted author is taken from the
     source when it gave one, else from the original post when it is in the data (any
-    hashtag). A post id counts once. Returns the temporary table's name.
+    hashtag). A post is a retweet (``rt``) when it names the retweeted post or only its
+    author (an 'RT @user:' text): either gives a retweet edge, and its links are never
+    shares. ``repost`` is what a retweet repeats, for co-retweets: ``retweet_of``, else
+    (with text) the retweeted author and the prepared text, else NULL (no co-retweet can
+    be told). A post id counts once. Returns the temporary table's name.
     """
     where, params = queries.hashtag_window(canonical_hashtag(hashtag), start, end)
     where.append("author IS NOT NULL")
+    prepared = PREPARED_TEXT.format(col="p.text")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE network_posts AS
@@ -72,7 +86,11 @@ def create_network_posts(
               GROUP BY post_id)
         SELECT p.post_id, p.author, p.created_at AS t, epoch(p.created_at) AS e, p.label,
                p.retweet_of, coalesce(p.retweet_of_author, o.author) AS retweeted,
-               p.reply_to, coalesce(p.urls, []) AS urls
+               p.retweet_of IS NOT NULL OR p.retweet_of_author IS NOT NULL AS rt,
+               CASE WHEN p.retweet_of IS NOT NULL THEN p.retweet_of
+                    WHEN p.retweet_of_author IS NOT NULL AND nullif({prepared}, '') IS NOT NULL
+                    THEN 'rt:' || p.retweet_of_author || ':' || md5({prepared}) END AS repost,
+               p.reply_to, list_filter(coalesce(p.urls, []), lambda u: u <> '') AS urls, p.text
         FROM p LEFT JOIN o ON o.post_id = p.retweet_of
         """,
         params,
@@ -96,10 +114,18 @@ def account_labels(con: duckdb.DuckDBPyConnection, posts: str) -> list[tuple[str
     ).fetchall()
 
 
-_SHARES = """(SELECT DISTINCT author, unnest(urls) AS url, e FROM {posts}
-              WHERE retweet_of IS NULL)"""
+_SHARES = """(SELECT DISTINCT author, unnest(urls) AS url, e FROM {posts} WHERE NOT rt)"""
 # A retweet repeats its original's links by construction: only posts count as shares, as
-# in the coordination-network-toolkit's co-link network.
+# in the coordination-network-toolkit's co-link network (an empty link is none).
+
+CO_ACTIONS = {
+    "link": "(SELECT DISTINCT author, unnest(urls) AS item, e FROM {posts} WHERE NOT rt)",
+    "retweet": "(SELECT DISTINCT author, repost AS item, e FROM {posts} WHERE repost IS NOT NULL)",
+    "reply": """(SELECT DISTINCT author, reply_to AS item, e FROM {posts}
+                  WHERE reply_to IS NOT NULL AND NOT rt)""",
+}
+"""What each kind of co-action shares: a link (posts only), the retweeted post, the
+post replied to (retweets aside, as in the toolkit)."""
 
 
 def coordination_window(
@@ -129,21 +155,78 @@ def coordination_window(
     return None if row is None or row[0] is None else float(row[0])
 
 
+def co_action_pairs(
+    con: duckdb.DuckDBPyConnection,
+    posts: str,
+    kind: str,
+    window_s: float,
+    min_co_actions: int = 2,
+) -> list[tuple[str, str, int, list[str]]]:
+    """(account a, account b, co-actions, the items) for accounts that both acted on the
+    same item within ``window_s`` seconds of each other, for at least ``min_co_actions``
+    distinct items; kind: 'link' (posted the same link), 'retweet' (retweeted the same
+    post) or 'reply' (replied to the same post)."""
+    return con.execute(
+        f"""
+        WITH s AS {CO_ACTIONS[kind].format(posts=posts)},
+        pairs AS (SELECT DISTINCT x.author AS a, y.author AS b, x.item FROM s x JOIN s y
+                  ON x.item = y.item AND x.author < y.author AND y.e >= x.e - $w
+                  AND y.e <= x.e + $w)
+        SELECT a, b, count(*)::BIGINT AS n, list(item ORDER BY item) FROM pairs
+        GROUP BY a, b HAVING n >= $k ORDER BY a, b
+        """,
+        {"w": window_s, "k": min_co_actions},
+    ).fetchall()
+
+
 def coshare_pairs(
     con: duckdb.DuckDBPyConnection, posts: str, window_s: float, min_co_shares: int = 2
 ) -> list[tuple[str, str, int, list[str]]]:
     """(account a, account b, links co-shared, the links) for accounts that posted the same
     link within ``window_s`` seconds of each other, for at least ``min_co_shares`` links."""
+    return co_action_pairs(con, posts, "link", window_s, min_co_shares)
+
+
+def texts_available(con: duckdb.DuckDBPyConnection, posts: str) -> int:
+    """How many of ``posts`` (retweets aside) carry a text to compare."""
+    return int(con.execute(
+        f"SELECT count(*) FROM {posts} WHERE NOT rt AND nullif(trim(text), '') IS NOT NULL"
+    ).fetchone()[0])
+
+
+def similar_text_pairs(
+    con: duckdb.DuckDBPyConnection,
+    posts: str,
+    window_s: float,
+    min_co_actions: int = 2,
+    threshold: float = 0.8,
+    min_words: int = 5,
+) -> list[tuple[str, str, int, list[str]]]:
+    """(account a, account b, co-actions, the posts) for accounts that posted near-identical
+    texts within ``window_s`` seconds: the Jaccard similarity of the prepared texts' word
+    sets at least ``threshold`` (retweets aside; texts of fewer than ``min_words``
+    distinct words never match, as the toolkit's ``MinDocSizeSimilarity``). A pair's
+    co-actions are the fewer of its two accounts' matched posts, at least
+    ``min_co_actions``."""
+    prepared = PREPARED_TEXT.format(col="text")
     return con.execute(
-        f"""
-        WITH s AS {_SHARES.format(posts=posts)},
-        pairs AS (SELECT DISTINCT x.author AS a, y.author AS b, x.url FROM s x JOIN s y
-                  ON x.url = y.url AND x.author < y.author AND y.e >= x.e - $w
-                  AND y.e <= x.e + $w)
-        SELECT a, b, count(*)::BIGINT AS n, list(url ORDER BY url) FROM pairs
-        GROUP BY a, b HAVING n >= $k ORDER BY a, b
+        rf"""
+        WITH w AS (SELECT post_id, author, e,
+                          list_distinct(list_filter(
+                              regexp_split_to_array({prepared}, '[^\p{{L}}\p{{N}}_]+'),
+                              lambda x: x <> '')) AS words
+                   FROM {posts} WHERE NOT rt AND text IS NOT NULL),
+        s AS (SELECT *, len(words) AS nw FROM w WHERE len(words) >= $m),
+        m AS (SELECT x.author AS a, y.author AS b, x.post_id AS px, y.post_id AS py
+              FROM s x JOIN s y ON x.author < y.author AND y.e >= x.e - $w AND y.e <= x.e + $w
+              AND y.nw >= $t * x.nw AND x.nw >= $t * y.nw
+              WHERE len(list_intersect(x.words, y.words))
+                    >= $t * (x.nw + y.nw - len(list_intersect(x.words, y.words))))
+        SELECT a, b, least(count(DISTINCT px), count(DISTINCT py))::BIGINT AS n,
+               list_sort(list_distinct(flatten([list(px), list(py)])))
+        FROM m GROUP BY a, b HAVING n >= $k ORDER BY a, b
         """,
-        {"w": window_s, "k": min_co_shares},
+        {"w": window_s, "k": min_co_actions, "t": threshold, "m": min_words},
     ).fetchall()
 
 
@@ -177,10 +260,17 @@ def active_accounts(
 
 
 def message_rows(con: duckdb.DuckDBPyConnection, posts: str) -> str:
-    """SELECT of ``posts`` in the coordination-network-toolkit's input columns (the scored
-    output keeps no text, so ``message`` is empty)."""
+    """SELECT of ``posts`` in the coordination-network-toolkit's input columns.
+
+    ``repost_id`` is what a retweet repeats (``repost``), or for a retweet known only by
+    its author (an 'RT @user:' text without text kept) a key of its own, so that the
+    toolkit still treats it as a repost (its links are no shares) and pairs it with no
+    one; ``reply_id`` is ``reply_to``; ``message`` is the text where the data has one
+    (scored outputs keep none: empty)."""
     return f"""SELECT post_id AS message_id, author AS user_id, author AS username,
-                      coalesce(retweet_of, '') AS repost_id, coalesce(reply_to, '') AS reply_id,
-                      '' AS message, floor(e)::BIGINT AS timestamp,
+                      CASE WHEN repost IS NOT NULL THEN repost
+                           WHEN rt THEN 'rt:' || post_id ELSE '' END AS repost_id,
+                      coalesce(reply_to, '') AS reply_id,
+                      coalesce(text, '') AS message, floor(e)::BIGINT AS timestamp,
                       array_to_string(urls, ' ') AS urls
                FROM {posts} ORDER BY e, post_id"""

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -49,16 +48,6 @@ def connect(database: str = ":memory:", read_only: bool = False) -> duckdb.DuckD
     # DuckDB draws a progress bar on stdout for long queries, which would corrupt --json.
     con.execute("SET enable_progress_bar = false")
     return con
-
-
-def parquet_source(paths: Sequence[str | Path]) -> str:
-    """A DuckDB table expression over scored Parquet files or dataset directories."""
-    files: list[str] = []
-    for path in paths:
-        p = Path(path)
-        files.append(str(p / "**" / "*.parquet") if p.is_dir() else str(p))
-    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{quoted}], hive_partitioning = false, union_by_name = true)"
 
 
 _LABEL_SCORE = "CASE label " + " ".join(f"WHEN '{x}' THEN scores.{x}" for x in LABELS) + " END"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from swarmlens.classifier.analytics import queries
+from swarmlens.classifier.analytics import datasets, queries
 from swarmlens.classifier.analytics.estimate import sample_rows
 from swarmlens.classifier.fsio import atomic_write_text
 
@@ -37,7 +37,7 @@ def write_simulated_audit(
     archive: Path, scored: Path, hashtag: str, out: Path, n: int = 100, seed: int = 0
 ) -> dict[str, object]:
     """Sample ``n`` of the hashtag's scored posts and write their demo labels as an audit."""
-    population = queries.hashtag_posts(queries.parquet_source([scored]), hashtag)
+    population = queries.hashtag_posts(datasets.parquet_source([scored]), hashtag)
     ids = population["post_id"]
     truth = demo_labels(archive)
     chosen = [ids[i] for i in sample_rows(len(ids), n, seed)]

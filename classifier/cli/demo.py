@@ -38,7 +38,7 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
     """The main job on embedded defaults: default model, score the demo archive, top hashtags."""
-    from swarmlens.classifier.analytics import queries
+    from swarmlens.classifier.analytics import datasets, queries
     from swarmlens.classifier.demo.generator import write_demo_jsonl
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -54,7 +54,7 @@ def demo(
         log.info(f"{scored} holds scores from another model: scoring the demo archive again.")
         shutil.rmtree(scored)
         score([str(archive)], scored, as_json=False)
-    rows = queries.top_hashtags(queries.parquet_source([scored]), limit=top)
+    rows = queries.top_hashtags(datasets.parquet_source([scored]), limit=top)
     basis = "classify-and-count"  # what these figures are: no audit, no interval
     audit = _simulated_audit(archive, scored, rows)
     if as_json:

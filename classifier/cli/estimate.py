@@ -26,13 +26,13 @@ def estimate(
     """Label shares of a hashtag: classify-and-count, and the audited estimate (PPI) with
     its 95% interval. The audit must be a uniform sample of the hashtag's posts in the
     window (``swarmlens annotate push --strategy audit``)."""
-    from swarmlens.classifier.analytics import queries
+    from swarmlens.classifier.analytics import datasets, queries
     from swarmlens.classifier.analytics.estimate import estimate_report, match_audit, read_audit
     from swarmlens.classifier.posts.post import format_time
 
     start_at, end_at = dataset_window(dataset, start, end)
     labels = read_audit(audit)
-    population = queries.hashtag_posts(queries.parquet_source(dataset), hashtag, start_at, end_at)
+    population = queries.hashtag_posts(datasets.dataset_source(dataset), hashtag, start_at, end_at)
     key = population["hashtag"]
     rows = match_audit(population["post_id"], labels, key)
     versions = sorted(set(population["model_version"]) - {None})

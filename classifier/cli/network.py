@@ -36,21 +36,32 @@ def network(
         str,
         typer.Option(help="Seconds within which shares of a link are co-shares, or 'auto'."),
     ] = "60",
+    min_co_actions: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Distinct links, retweeted posts, replied posts or similar posts a pair of "
+            "accounts must co-act on to be coordinated.",
+        ),
+    ] = 2,
     churn_hours: Annotated[int, typer.Option(help="Width of the churn windows (hours).")] = 24,
     method: Annotated[str, typer.Option(help="'auto', 'louvain' or 'leiden'.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of communities, random removal, layout.")] = 0,
 ) -> None:
     """Retweet communities of a hashtag (size, stance mix, centralization, resilience),
-    robustness to removing accounts, coordinated link sharing and churn."""
-    from swarmlens.classifier.analytics import network_sql, queries
+    robustness to removing accounts, coordination (co-link, co-retweet, co-reply,
+    co-similar-text) and churn."""
+    from swarmlens.classifier.analytics import datasets, network_sql, queries
     from swarmlens.classifier.network.export import write_csv, write_graphml
     from swarmlens.classifier.network.report import NetworkOptions, build_network
 
     start_at, end_at = dataset_window(dataset, start, end)
     window = _window(coordination_window)
     con = queries.connect()
-    source = network_sql.network_source(con, [queries.parquet_source(dataset)])
-    options = NetworkOptions(window, churn_hours=churn_hours, method=method, seed=seed)
+    source = network_sql.network_source(con, [datasets.dataset_source(dataset)])
+    options = NetworkOptions(
+        window, min_co_actions, churn_hours=churn_hours, method=method, seed=seed
+    )
     result = build_network(con, source, hashtag, start_at, end_at, options)
     if graphml is not None:
         log.info(f"Wrote {write_graphml(result, graphml)}")
@@ -112,11 +123,31 @@ def _print(data: dict[str, Any]) -> None:
     )
     for column in ("accounts", "co-shares", "links"):
         groups.add_column(column)
-    for g in data["coordination"][:20]:
+    coord = data["coordination"]
+    for g in coord["groups"][:20]:
         groups.add_row(", ".join(g["accounts"]), str(g["co_shares"]), "\n".join(g["urls"][:5]))
-    if not data["coordination"]:
-        log.info("No coordinated group: no pair of accounts co-shared two links in the window.")
+    if not coord["groups"]:
+        log.info(
+            f"No coordinated group: no pair of accounts co-shared {coord['min_co_actions']} "
+            "links in the window."
+        )
     out.print(groups)
+    kinds = Table(
+        title=f"Coordination by kind (window {coord['window_s']:g} s, at least "
+        f"{coord['min_co_actions']} co-actions per pair)"
+    )
+    for column in ("kind", "pairs", "accounts", "groups", "largest group"):
+        kinds.add_column(column, justify="left" if column in ("kind", "largest group") else "right")
+    for kind, found in coord["by"].items():
+        if not found["available"]:
+            kinds.add_row(kind, "-", "-", "-", found["reason"])
+            continue
+        top = found["groups"][0] if found["groups"] else None
+        largest = (f"{', '.join(top['accounts'][:5])} ({top['co_actions']} {found['items']})"
+                   if top else "")
+        kinds.add_row(kind, str(found["pairs"]), str(found["accounts"]),
+                      str(len(found["groups"])), largest)
+    out.print(kinds)
     churn = Table(title=f"Churn per {data['churn']['hours']} h window")
     for column in ("window start", "active", "appeared", "new", "stopped"):
         churn.add_column(column, justify="left" if column == "window start" else "right")

@@ -192,11 +192,11 @@ def volumes(
     as_json: Annotated[bool, typer.Option("--json", help="Print the series as JSON.")] = False,
 ) -> None:
     """Volume of a hashtag over time, per label, from a scored dataset (DuckDB)."""
-    from swarmlens.classifier.analytics import queries
+    from swarmlens.classifier.analytics import datasets, queries
 
     start_at, end_at = dataset_window(dataset, start, end)
     result = queries.volume_series(
-        queries.post_counts(queries.parquet_source(dataset)),
+        queries.post_counts(datasets.dataset_source(dataset)),
         hashtag,
         interval,
         label,

@@ -35,7 +35,9 @@ class NetworkOptions:
 
     coordination_window: seconds within which two posts of a link are a co-share; None
         estimates it from the data as CooRnet does (``coordination.estimated_window``).
-    min_co_shares: links a pair must co-share to count as coordinated.
+    min_co_shares: distinct items (links, retweeted posts, posts replied to, similar
+        posts) a pair must co-act on to count as coordinated, for every kind.
+    text_similarity: Jaccard similarity from which two texts are near-identical.
     churn_hours: width of the windows compared for churn.
     method: 'auto' (Leiden when installed, else Louvain), 'louvain' or 'leiden'.
     seed: seeds Louvain/Leiden, random removal and the drawing's layout.
@@ -43,6 +45,7 @@ class NetworkOptions:
 
     coordination_window: float | None = coordination.DEFAULT_WINDOW_S
     min_co_shares: int = coordination.MIN_CO_SHARES
+    text_similarity: float = coordination.TEXT_SIMILARITY
     churn_hours: int = 24
     method: str = "auto"
     seed: int = 0
@@ -86,14 +89,18 @@ def build_network(
         raise QueryError("churn window must be at least 1 hour")
     if options.coordination_window is not None and options.coordination_window <= 0:
         raise QueryError("coordination window must be positive (or 'auto')")
+    if options.min_co_shares < 1:
+        raise QueryError("minimum co-actions must be at least 1")
+    if not 0 < options.text_similarity <= 1:
+        raise QueryError("text similarity must be in (0, 1]")
     if options.method not in graphs.METHODS:
         raise QueryError(f"method must be one of {', '.join(graphs.METHODS)}")
     if options.method == "leiden" and not graphs.leiden_available():
         raise QueryError("Leiden needs the optional extra: pip install 'swarmlens[leiden]'")
     posts = network_sql.create_network_posts(con, source, key, start, end)
     n_posts, n_retweets, first, last = con.execute(
-        f"""SELECT count(*), count(retweet_of), min(t)::TIMESTAMP, max(t)::TIMESTAMP
-            FROM {posts}"""
+        f"""SELECT count(*), count(*) FILTER (WHERE rt), min(t)::TIMESTAMP,
+                   max(t)::TIMESTAMP FROM {posts}"""
     ).fetchone()
     graph = graphs.retweet_graph(network_sql.retweet_edges(con, posts))
     groups, method = graphs.communities(graph, options.seed, options.method)
@@ -106,7 +113,7 @@ def build_network(
     estimated = window is None
     if window is None:
         window = coordination.estimated_window(network_sql.coordination_window(con, posts))
-    pairs = network_sql.coshare_pairs(con, posts, window, options.min_co_shares)
+    by = _co_actions(con, posts, window, options)
     in_strength = dict(graph.in_degree(weight="weight"))
     out_strength = dict(graph.out_degree(weight="weight"))
     accounts = sorted(graph, key=lambda a: (-in_strength[a], -out_strength[a], a))
@@ -146,14 +153,46 @@ def build_network(
             for c in described
         ],
         "robustness": robustness(graph, options.seed),
-        "coordination": coordination.groups(pairs, window),
+        "coordination": {
+            "window_s": window,
+            "window_estimated": estimated,
+            "min_co_actions": options.min_co_shares,
+            "groups": by.pop("groups"),
+            "by": by,
+        },
         "coordination_window_s": window,
         "coordination_window_estimated": estimated,
         "churn": _churn(con, posts, start_at, options.churn_hours),
         "drawing": drawing(graph, described, community_of, options.seed),
     }
-    data["totals"]["coordination"] = len(data["coordination"])
+    data["totals"]["coordination"] = len(data["coordination"]["groups"])
+    for kind, found in by.items():
+        data["totals"][f"coordination_{kind}"] = len(found["groups"])
+        data["totals"][f"coordination_{kind}_pairs"] = found["pairs"]
     return Network(data, graph, community_of, posts)
+
+
+def _co_actions(
+    con: duckdb.DuckDBPyConnection, posts: str, window: float, options: NetworkOptions
+) -> dict[str, Any]:
+    """``coordination.by``: each kind of co-action (``coordination.KINDS``), plus under
+    'groups' the link groups in their original shape (``coordination.groups``)."""
+    k = options.min_co_shares
+    link = network_sql.co_action_pairs(con, posts, "link", window, k)
+    by: dict[str, Any] = {"groups": coordination.groups(link, window)}
+    by["link"] = coordination.kind_summary(link, "link", window)
+    for kind in ("retweet", "reply"):
+        pairs = network_sql.co_action_pairs(con, posts, kind, window, k)
+        by[kind] = coordination.kind_summary(pairs, kind, window)
+    if network_sql.texts_available(con, posts):
+        pairs = network_sql.similar_text_pairs(con, posts, window, k, options.text_similarity)
+        by["text"] = coordination.kind_summary(pairs, "text", window)
+    else:
+        by["text"] = coordination.unavailable(
+            "text", window, "the posts carry no text: scored outputs keep none (a dataset "
+            "with a 'text' column gives co-similar-text)",
+        )
+    return by
 
 
 def _labels(mix: dict[str, Counter], accounts: set[str]) -> dict[str, int]:
@@ -235,8 +274,22 @@ def bounded(
     out = dict(data)
     out["accounts"] = data["accounts"][:accounts]
     out["communities"] = data["communities"][:communities]
-    out["coordination"] = [
-        {**g, "accounts": g["accounts"][:members], "urls": g["urls"][:members]}
-        for g in data["coordination"][:groups]
-    ]
+    coord = data["coordination"]
+    out["coordination"] = {
+        **coord,
+        "groups": [
+            {**g, "accounts": g["accounts"][:members], "urls": g["urls"][:members]}
+            for g in coord["groups"][:groups]
+        ],
+        "by": {
+            kind: {
+                **found,
+                "groups": [
+                    {**g, "accounts": g["accounts"][:members], "items": g["items"][:members]}
+                    for g in found["groups"][:groups]
+                ],
+            }
+            for kind, found in coord["by"].items()
+        },
+    }
     return out

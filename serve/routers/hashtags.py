@@ -11,10 +11,10 @@ from fastapi.responses import Response
 
 from swarmlens.classifier.network.report import NetworkOptions
 from swarmlens.serve.deps import FiltersDep, ModelDep, ReadKey, StoreDep, aware
+from swarmlens.serve.network_schemas import NetworkResponse
 from swarmlens.serve.schemas import (
     EmergingResponse,
     EstimateResponse,
-    NetworkResponse,
     TopHashtagsResponse,
     VolumeResponse,
 )
@@ -145,15 +145,20 @@ def network(
     estimate_window: Annotated[
         bool, Query(description="estimate the coordination window from the data (CooRnet)")
     ] = False,
+    min_co_actions: Annotated[
+        int, Query(ge=1, le=1000, description="distinct items a coordinated pair co-acts on")
+    ] = 2,
     churn_hours: Annotated[int, Query(ge=1, le=24 * 30)] = 24,
 ) -> NetworkResponse:
     """The retweet network of ``tag``'s posts in [start, end): communities (Louvain, or
     Leiden when installed) with their stance mix, centralization and resilience; the
-    robustness curve (targeted vs random removal); coordinated link sharing (accounts
-    posting the same links within the window, at least twice); churn between windows; and
+    robustness curve (targeted vs random removal); coordination (accounts posting the
+    same links, retweeting or replying to the same posts, or posting near-identical texts
+    where texts are kept, within the window, on at least ``min_co_actions`` distinct
+    items: ``coordination.by``); churn between windows; and
     a layout of the largest communities. Lists are bounded; ``totals`` has full counts."""
     window = None if estimate_window else (coordination_window or 60.0)
-    options = NetworkOptions(window, churn_hours=churn_hours)
+    options = NetworkOptions(window, min_co_actions, churn_hours=churn_hours)
     return network_service.network(
         store, tag, aware(start, "start"), aware(end, "end"), options, serving.version
     )

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from swarmlens.classifier.analytics import network_sql, queries
+from swarmlens.classifier.analytics import datasets, network_sql
 from swarmlens.classifier.network.report import NetworkOptions, bounded, build_network
-from swarmlens.serve.schemas import NetworkResponse
+from swarmlens.serve.network_schemas import NetworkResponse
 from swarmlens.serve.store import Store
 
 MAX_ACCOUNTS = 500
@@ -32,7 +32,7 @@ def network(
     sources = ["posts"]
     paths = store.dataset_paths()
     if paths:
-        sources.append(queries.parquet_source(paths))
+        sources.append(datasets.parquet_source(paths))
     source = network_sql.network_source(cursor, sources)
     result = build_network(cursor, source, tag, start, end, options)
     data = bounded(result.data, MAX_ACCOUNTS, MAX_COMMUNITIES, MAX_GROUPS, MAX_MEMBERS)

@@ -3,7 +3,9 @@
  * Three parts: a drawing of the largest communities (the server lays them out with a seeded
  * spring layout; this draws dots and lines on a canvas, coloured by each community's
  * majority stance), the communities table (size, stance mix, centralization, resilience) and
- * the coordinated groups with their links. Loaded after tables.js, before app.js.
+ * coordination: by kind (co-link, co-retweet, co-reply, co-similar-text: pairs, accounts,
+ * groups, the largest group) and the link groups with their links. Loaded after tables.js,
+ * before app.js.
  */
 (function (SL) {
   "use strict";
@@ -12,6 +14,7 @@
 
   const SHOWN_COMMUNITIES = 15;
   const SHOWN_GROUPS = 10;
+  const KINDS = { link: "co-link", retweet: "co-retweet", reply: "co-reply", text: "co-similar-text" };
   let seq = 0;
   let last = null; // the last answer, redrawn when the window is resized
 
@@ -83,7 +86,32 @@
   }
 
   function renderGroups(data) {
-    const items = data.coordination.slice(0, SHOWN_GROUPS).map(
+    const coord = data.coordination;
+    const kinds = Object.keys(KINDS)
+      .filter((k) => coord.by && coord.by[k])
+      .map((k) => {
+        const found = coord.by[k];
+        if (!found.available) {
+          return (
+            '<tr data-kind="' + k + '"><td>' + KINDS[k] + '</td><td class="num">–</td><td class="num">–</td>' +
+            '<td class="num">–</td><td class="subtle">' + esc(found.reason || "not available") + "</td></tr>"
+          );
+        }
+        const top = found.groups[0];
+        const largest = top
+          ? esc(top.accounts.slice(0, 5).join(", ") + (top.accounts.length > 5 ? ", …" : "")) +
+            ' <span class="subtle">' + fmtNum(top.co_actions) + " co-actions on " + fmtNum(top.items.length) + " " + esc(found.items) + "</span>"
+          : '<span class="subtle">none</span>';
+        return (
+          '<tr data-kind="' + k + '"><td>' + KINDS[k] + '</td><td class="num">' + fmtNum(found.pairs) +
+          '</td><td class="num">' + fmtNum(found.accounts) + '</td><td class="num">' +
+          fmtNum(data.totals["coordination_" + k] ?? found.groups.length) + "</td><td>" + largest + "</td></tr>"
+        );
+      });
+    $("#network-coord tbody").innerHTML =
+      kinds.join("") || '<tr class="placeholder"><td colspan="5">No coordination data.</td></tr>';
+    $("#network-min").textContent = String(coord.min_co_actions);
+    const items = coord.groups.slice(0, SHOWN_GROUPS).map(
       (g) =>
         '<li class="coord-group"><div><strong>' + esc(g.accounts.join(", ")) + "</strong> <span class=\"subtle\">" +
         fmtNum(g.co_shares) + " co-shares</span></div><ul>" +

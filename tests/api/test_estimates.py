@@ -20,13 +20,13 @@ START, END = "2015-11-13T00:00:00Z", "2015-11-20T00:00:00Z"
 @pytest.fixture(scope="module")
 def audit(demo_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """A simulated audit of the tag's posts in [START, END), as ``annotate pull`` writes it."""
-    from swarmlens.classifier.analytics import queries
+    from swarmlens.classifier.analytics import datasets, queries
     from swarmlens.classifier.analytics.estimate import sample_rows
     from swarmlens.classifier.analytics.simulated_audit import demo_labels
     from swarmlens.classifier.posts.post import parse_time
 
     population = queries.hashtag_posts(
-        queries.parquet_source([demo_dataset]), TAG, parse_time(START), parse_time(END)
+        datasets.parquet_source([demo_dataset]), TAG, parse_time(START), parse_time(END)
     )
     truth = demo_labels(demo_dataset.parent / "demo.jsonl.gz")
     ids = population["post_id"]

@@ -46,7 +46,7 @@ def test_network_of_ingested_posts(client: TestClient) -> None:
     assert data["accounts"][0] == {
         "account": "net_hub", "community": 0, "in_strength": 8, "out_strength": 0,
     }
-    assert data["coordination"] == [
+    assert data["coordination"]["groups"] == [
         {
             "accounts": ["net_push1", "net_push2"],
             "urls": ["https://justpaste.it/netA", "https://justpaste.it/netB"],
@@ -54,6 +54,17 @@ def test_network_of_ingested_posts(client: TestClient) -> None:
             "window_s": 60.0,
         }
     ]
+    by = data["coordination"]["by"]
+    assert by["link"]["groups"] == [
+        {
+            "accounts": ["net_push1", "net_push2"],
+            "co_actions": 2,
+            "items": ["https://justpaste.it/netA", "https://justpaste.it/netB"],
+        }
+    ]
+    assert by["link"]["pairs"] == 1 and by["retweet"]["pairs"] == 0
+    assert by["text"]["available"] is False and by["text"]["reason"]
+    assert data["totals"]["coordination_link_pairs"] == 1
     assert data["robustness"]["targeted"][0] == [0, 1.0, 1.0]
     assert len(data["drawing"]["nodes"]) == 9
     # A window that leaves the links out, and a window too short to see them as co-shares.
@@ -61,9 +72,12 @@ def test_network_of_ingested_posts(client: TestClient) -> None:
         f"/v1/hashtags/{TAG}/network",
         params={"start": T0.isoformat(), "end": (T0 + timedelta(minutes=30)).isoformat()},
     ).json()
-    assert early["posts"] == 9 and early["coordination"] == []
+    assert early["posts"] == 9 and early["coordination"]["groups"] == []
     short = client.get(f"/v1/hashtags/{TAG}/network", params={"coordination_window": 2}).json()
-    assert short["coordination"] == []
+    assert short["coordination"]["groups"] == []
+    assert short["coordination"]["by"]["link"]["pairs"] == 0
+    once = client.get(f"/v1/hashtags/{TAG}/network", params={"min_co_actions": 3}).json()
+    assert once["coordination"]["min_co_actions"] == 3 and once["coordination"]["groups"] == []
 
 
 def test_network_of_the_demo_is_bounded(client: TestClient) -> None:
@@ -86,5 +100,7 @@ def test_network_bad_requests(client: TestClient) -> None:
     assert no_tag.status_code == 400 and "hashtag" in no_tag.json()["message"]
     window = client.get("/v1/hashtags/x/network", params={"coordination_window": 0})
     assert window.status_code == 422 and "coordination_window" in window.json()["message"]
+    minimum = client.get("/v1/hashtags/x/network", params={"min_co_actions": 0})
+    assert minimum.status_code == 422 and "min_co_actions" in minimum.json()["message"]
     empty = client.get("/v1/hashtags/nosuchtagatall/network")
     assert empty.status_code == 200 and empty.json()["communities"] == []

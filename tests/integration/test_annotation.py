@@ -313,7 +313,7 @@ def test_audit_push_and_pull(
 ) -> None:
     """An audit: a seeded uniform sample of one hashtag's window, no pre-annotation, its
     own file on pull, kept out of training, and usable by `swarmlens estimate`."""
-    from swarmlens.classifier.analytics import queries
+    from swarmlens.classifier.analytics import datasets, queries
     from swarmlens.classifier.posts.post import parse_time
 
     project, tag, start, end = "audit project", "ParisIsBurning", "2015-11-13", "2015-11-16"
@@ -325,7 +325,7 @@ def test_audit_push_and_pull(
     ]  # fmt: skip
     pushed = json.loads(swarmlens(args, env).stdout)
     population = queries.hashtag_posts(
-        queries.parquet_source([demo_dataset]), tag, parse_time(start), parse_time(end)
+        datasets.parquet_source([demo_dataset]), tag, parse_time(start), parse_time(end)
     )
     assert (pushed["imported"], pushed["population"], pushed["seed"]) == (
         12, len(population["post_id"]), 3

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from swarmlens.classifier.analytics import queries
+from swarmlens.classifier.analytics import datasets, queries
 from swarmlens.classifier.demo.generator import write_demo_jsonl
 from tests.support.processes import swarmlens
 
@@ -253,7 +253,7 @@ def test_volumes_match_independent_counts(
     assert sum(p["total"] for p in series) == sum(expected.values())
     assert any(p["total"] == 0 for p in series)  # empty hours are present
     supportive = queries.volume_series(
-        queries.post_counts(queries.parquet_source([out])),
+        queries.post_counts(datasets.parquet_source([out])),
         "parisisburning",
         interval="day",
         labels=["supportive"],

@@ -384,7 +384,7 @@ def test_dashboard_shows_api_error_detail(page: tuple[Any, Recorder], live_serve
 def test_dashboard_shows_the_audited_estimate_where_an_audit_exists(
     page: tuple[Any, Recorder], live_server: str, demo_dataset: Any
 ) -> None:
-    from swarmlens.classifier.analytics import queries
+    from swarmlens.classifier.analytics import datasets, queries
     from swarmlens.classifier.analytics.estimate import sample_rows
     from swarmlens.classifier.analytics.simulated_audit import demo_labels
     from swarmlens.classifier.posts.post import parse_time
@@ -401,7 +401,7 @@ def test_dashboard_shows_the_audited_estimate_where_an_audit_exists(
 
     # A simulated audit of the window (demo labels of a seeded uniform sample).
     population = queries.hashtag_posts(
-        queries.parquet_source([demo_dataset]), tag, parse_time(start), parse_time(end)
+        datasets.parquet_source([demo_dataset]), tag, parse_time(start), parse_time(end)
     )
     ids, truth = population["post_id"], demo_labels(demo_dataset.parent / "demo.jsonl.gz")
     chosen = [ids[i] for i in sample_rows(len(ids), 60, seed=9)]
@@ -451,8 +451,13 @@ def test_dashboard_draws_the_demo_network(page: tuple[Any, Recorder], live_serve
     size_cell = pg.locator("#network-communities tbody tr").first.locator("td").nth(1)
     assert size_cell.inner_text() == str(data["communities"][0]["size"])
     groups = pg.locator("#network-groups .coord-group")
-    assert groups.count() == len(data["coordination"][:10]) and groups.count() >= 1
+    assert groups.count() == len(data["coordination"]["groups"][:10]) and groups.count() >= 1
     assert "demo_relay_" in groups.first.inner_text()
+    kinds = pg.locator("#network-coord tbody tr[data-kind]")
+    assert kinds.count() == 4
+    link = pg.locator("#network-coord tr[data-kind=link] td").nth(1).inner_text()
+    assert link == str(data["coordination"]["by"]["link"]["pairs"])
+    assert "no text" in pg.locator("#network-coord tr[data-kind=text]").inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     pg.locator("#network-card").screenshot(path=str(ARTIFACTS / "dashboard-network.png"))
     assert not rec.page_errors and not rec.console_errors and not rec.off_host()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from swarmlens.classifier.analytics import queries
+from swarmlens.classifier.analytics import datasets, queries
 from swarmlens.classifier.analytics.simulated_audit import demo_labels, write_simulated_audit
 from swarmlens.classifier.vocab import LABELS
 from tests.support.processes import swarmlens
@@ -41,7 +41,7 @@ def test_estimate_json_covers_the_demo_truth(
             shared_env,
         ).stdout
     )
-    population = queries.hashtag_posts(queries.parquet_source([demo_dataset]), TAG)
+    population = queries.hashtag_posts(datasets.parquet_source([demo_dataset]), TAG)
     truth = Counter(
         demo_labels(demo_dataset.parent / "demo.jsonl.gz")[i] for i in population["post_id"]
     )
@@ -83,7 +83,7 @@ def test_a_stray_audited_post_is_a_clear_error(
 ) -> None:
     # A window holding only part of the audited posts: the first one outside is named.
     records = [json.loads(line) for line in audit.read_text().splitlines()]
-    population = queries.hashtag_posts(queries.parquet_source([demo_dataset]), TAG)
+    population = queries.hashtag_posts(datasets.parquet_source([demo_dataset]), TAG)
     when = dict(zip(population["post_id"], population["t"], strict=True))
     ordered = sorted(records, key=lambda r: when[r["id"]])
     cut = when[ordered[len(ordered) // 2]["id"]]

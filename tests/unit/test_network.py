@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from swarmlens.classifier.analytics import network_sql, queries
+from swarmlens.classifier.analytics import datasets, network_sql, queries
 from swarmlens.classifier.errors import QueryError
 from swarmlens.classifier.network import coordination
 from swarmlens.classifier.network.export import MESSAGE_COLUMNS, write_csv, write_graphml
@@ -178,7 +178,7 @@ def write_dataset(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 def run(path: Path, hashtag: str = "#Paris", **options: Any) -> Any:
     con = queries.connect()
-    source = network_sql.network_source(con, [queries.parquet_source([path])])
+    source = network_sql.network_source(con, [datasets.parquet_source([path])])
     start, end = options.pop("start", None), options.pop("end", None)
     return con, build_network(con, source, hashtag, start, end, NetworkOptions(**options))
 
@@ -207,7 +207,7 @@ def test_coordinated_group_found_without_random_sharers(tmp_path: Path) -> None:
     path = coordinated_archive(tmp_path)
     _, network = run(path)
     group = ["grp_a", "grp_b", "grp_c"]
-    groups = network.data["coordination"]
+    groups = network.data["coordination"]["groups"]
     assert [g["accounts"] for g in groups] == [["grp_a", "grp_b", "grp_c"]]
     assert groups[0]["urls"] == [f"https://justpaste.it/c{i}" for i in range(3)]
     assert groups[0]["co_shares"] == 9 and groups[0]["window_s"] == 60.0
@@ -215,7 +215,9 @@ def test_coordinated_group_found_without_random_sharers(tmp_path: Path) -> None:
     _, estimated = run(path, coordination_window=None)
     assert estimated.data["coordination_window_estimated"] is True
     assert 1 <= estimated.data["coordination_window_s"] <= coordination.MAX_ESTIMATED_WINDOW_S
-    assert [g["accounts"] for g in estimated.data["coordination"]] == [group]
+    assert [g["accounts"] for g in estimated.data["coordination"]["groups"]] == [group]
+    link = estimated.data["coordination"]["by"]["link"]
+    assert [g["accounts"] for g in link["groups"]] == [group] and link["pairs"] == 3
     assert coordination.estimated_window(None) == 60.0
     assert coordination.estimated_window(0.2) == 1.0 and coordination.estimated_window(9e9) == 600
 
@@ -239,7 +241,7 @@ def test_links_shared_hours_apart_are_not_coordination(tmp_path: Path) -> None:
         for i in range(20)
     ]
     _, network = run(write_dataset(tmp_path / "apart", rows))
-    assert network.data["coordination"] == []
+    assert network.data["coordination"]["groups"] == []
     # Retweets repeat their original's link: never a co-share.
     rows = [row("o1", "a", T0, urls=["https://x.org/1"])]
     rows += [
@@ -247,7 +249,7 @@ def test_links_shared_hours_apart_are_not_coordination(tmp_path: Path) -> None:
         for i in range(5)
     ]
     _, network = run(write_dataset(tmp_path / "rts", rows))
-    assert network.data["coordination"] == []
+    assert network.data["coordination"]["groups"] == []
 
 
 def test_retweeted_author_is_resolved_from_the_data(tmp_path: Path) -> None:
@@ -317,12 +319,21 @@ def test_bounded_keeps_totals() -> None:
     data = {
         "accounts": [{"account": str(i)} for i in range(10)],
         "communities": [{"id": i} for i in range(10)],
-        "coordination": [{"accounts": list("abcdef"), "urls": list("uvw")}] * 3,
+        "coordination": {
+            "window_s": 60.0,
+            "groups": [{"accounts": list("abcdef"), "urls": list("uvw")}] * 3,
+            "by": {"retweet": {"pairs": 9, "groups": [{"accounts": list("abc"),
+                                                      "items": list("xyz")}] * 3}},
+        },
         "totals": {"accounts": 10},
     }
     cut = bounded(data, accounts=2, communities=3, groups=1, members=2)
     assert len(cut["accounts"]) == 2 and len(cut["communities"]) == 3
-    assert cut["coordination"] == [{"accounts": ["a", "b"], "urls": ["u", "v"]}]
+    assert cut["coordination"]["groups"] == [{"accounts": ["a", "b"], "urls": ["u", "v"]}]
+    assert cut["coordination"]["by"] == {
+        "retweet": {"pairs": 9, "groups": [{"accounts": ["a", "b"], "items": ["x", "y"]}]}
+    }
+    assert cut["coordination"]["window_s"] == 60.0
     assert cut["totals"] == {"accounts": 10} and len(data["accounts"]) == 10
 
 
@@ -339,3 +350,166 @@ def test_exports(tmp_path: Path) -> None:
     assert messages[2] == ["r1", "fan", "fan", "o1", "", "", "1447459260", ""]
     assert files[0].name.startswith("paris_20151114T0000Z_")
     assert files[1].read_text().splitlines() == ["source,target,weight", "fan,orig,1"]
+
+
+# -- coordination beyond links (co-retweet, co-reply, co-similar-text) ----------------------
+
+
+def co_action_archive(tmp_path: Path, field: str) -> Path:
+    """Three accounts retweeting (or replying to) the same three posts within seconds,
+    among 30 accounts doing the same to the same posts hours apart; one of the group also
+    acts once with an outsider."""
+    rng = random.Random(7)
+    originals = [row(f"o{i}", f"src{i}", T0 + timedelta(hours=5 * i)) for i in range(3)]
+    rows = list(originals)
+    for i in range(3):
+        at = T0 + timedelta(hours=5 * i, minutes=1)
+        for j, account in enumerate(["grp_a", "grp_b", "grp_c"]):
+            rows.append(row(f"g{i}{j}", account, at + timedelta(seconds=9 * j), **{field: f"o{i}"}))
+        for k in range(30):
+            later = at + timedelta(hours=rng.uniform(1, 96))
+            rows.append(row(f"r{i}_{k}", f"random_{k}", later, **{field: f"o{i}"}))
+    rows.append(row("once", "outsider", T0 + timedelta(minutes=1, seconds=2), **{field: "o0"}))
+    return write_dataset(tmp_path / field, rows)
+
+
+@pytest.mark.parametrize(("field", "kind"), [("retweet_of", "retweet"), ("reply_to", "reply")])
+def test_co_retweets_and_co_replies(tmp_path: Path, field: str, kind: str) -> None:
+    con, network = run(co_action_archive(tmp_path, field))
+    coord = network.data["coordination"]
+    assert set(coord["by"]) == {"link", "retweet", "reply", "text"}
+    found = coord["by"][kind]
+    assert found["available"] is True and found["window_s"] == 60.0
+    assert found["pairs"] == 3 and found["accounts"] == 3
+    assert found["groups"] == [
+        {"accounts": ["grp_a", "grp_b", "grp_c"], "co_actions": 9, "items": ["o0", "o1", "o2"]}
+    ]
+    other = "reply" if kind == "retweet" else "retweet"
+    assert coord["by"][other]["pairs"] == 0 and coord["by"]["link"]["groups"] == []
+    assert network.data["totals"][f"coordination_{kind}"] == 1
+    assert network.data["totals"][f"coordination_{kind}_pairs"] == 3
+    # One co-action with the outsider: a pair only from one.
+    pairs = network_sql.co_action_pairs(con, network.posts_table, kind, 60.0, 1)
+    assert ("grp_a", "outsider", 1, ["o0"]) in pairs and len(pairs) == 6
+    _, loose = run(co_action_archive(tmp_path / "again", field), min_co_shares=1)
+    assert loose.data["coordination"]["by"][kind]["groups"][0]["accounts"] == [
+        "grp_a", "grp_b", "grp_c", "outsider"
+    ]
+    # A short window splits the group: 9 s apart, pairs within 5 s are none.
+    _, short = run(co_action_archive(tmp_path / "short", field), coordination_window=5)
+    assert short.data["coordination"]["by"][kind]["pairs"] == 0
+
+
+def test_retweets_are_no_replies_and_no_shares(tmp_path: Path) -> None:
+    # A retweet of a reply carries the reply's reply_to: it is not itself a reply.
+    rows = []
+    for i in range(2):
+        for j, account in enumerate("ab"):
+            rows.append(row(f"x{i}{j}", account, T0 + timedelta(hours=i, seconds=j),
+                            retweet_of=f"r{i}", reply_to=f"o{i}", urls=[f"https://l/{i}"]))
+    _, network = run(write_dataset(tmp_path / "rtreply", rows))
+    by = network.data["coordination"]["by"]
+    assert by["retweet"]["pairs"] == 1 and by["reply"]["pairs"] == 0 and by["link"]["pairs"] == 0
+
+
+def test_retweet_edge_from_the_retweeted_author_alone(tmp_path: Path) -> None:
+    # 'RT @user:' texts give retweet_of_author without retweet_of (issue 22, item 3).
+    rows = [
+        row("o1", "orig", T0, urls=["https://x.org/1"]),
+        row("r1", "fan1", T0 + timedelta(seconds=5), retweet_of_author="orig",
+            urls=["https://x.org/1"]),
+        row("r2", "fan2", T0 + timedelta(seconds=9), retweet_of_author="orig",
+            urls=["https://x.org/1"]),
+        row("r3", "fan2", T0 + timedelta(seconds=12), retweet_of_author="other",
+            urls=["https://x.org/2"]),
+        row("p4", "fan1", T0 + timedelta(seconds=13), urls=["https://x.org/2"]),
+    ]
+    con, network = run(write_dataset(tmp_path / "rtauthor", rows))
+    assert sorted(network.graph.edges(data="weight")) == [
+        ("fan1", "orig", 1), ("fan2", "orig", 1), ("fan2", "other", 1)
+    ]
+    assert network.data["retweets"] == 3
+    # Their links are the original's, never shares; without the post, no co-retweet.
+    by = network.data["coordination"]["by"]
+    assert by["link"]["pairs"] == 0 and by["retweet"]["pairs"] == 0
+    assert network_sql.co_action_pairs(con, network.posts_table, "link", 60, 1) == []
+    assert network_sql.co_action_pairs(con, network.posts_table, "retweet", 60, 1) == []
+    # The toolkit's CSV marks them as reposts (a key of their own), so it agrees.
+    files = write_csv(network, con, tmp_path / "csv")
+    messages = {r["message_id"]: r for r in csv.DictReader(files[0].open())}
+    assert messages["r1"]["repost_id"] == "rt:r1" and messages["o1"]["repost_id"] == ""
+    assert messages["p4"]["repost_id"] == "" and messages["p4"]["urls"] == "https://x.org/2"
+
+
+def with_text(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """A dataset with a 'text' column beside the scored columns (scored outputs keep none)."""
+    path.mkdir(parents=True, exist_ok=True)
+    schema = OUTPUT_SCHEMA.append(pa.field("text", pa.string()))
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path / "part.parquet")
+    return path
+
+
+def test_co_similar_text_only_where_texts_exist(tmp_path: Path) -> None:
+    _, scored = run(co_action_archive(tmp_path, "retweet_of"))
+    text = scored.data["coordination"]["by"]["text"]
+    assert text["available"] is False and "no text" in text["reason"] and text["groups"] == []
+    slogan = "the caliphate is rising join the brothers now in {} today"
+    rows = []
+    for i, place in enumerate(["raqqa", "mosul", "sirte"]):
+        at = T0 + timedelta(hours=3 * i)
+        rows += [
+            row(f"a{i}", "bot_a", at, text=slogan.format(place) + " https://t.co/x1"),
+            row(f"b{i}", "bot_b", at + timedelta(seconds=20),
+                text="@someone " + slogan.format(place).upper()),
+            # Near-identical: one word more than the slogan's ten distinct (10/11 >= 0.8).
+            row(f"c{i}", "bot_c", at + timedelta(seconds=30),
+                text=slogan.format(place) + " quickly!!"),
+            # The same text hours later: not coordination.
+            row(f"d{i}", "late", at + timedelta(hours=2), text=slogan.format(place)),
+            # A retweet repeats the text: never a co-similar-text.
+            row(f"e{i}", "rter", at + timedelta(seconds=10), retweet_of=f"a{i}",
+                text="RT @bot_a: " + slogan.format(place)),
+            # Short texts never match.
+            row(f"f{i}", "short_1", at, text="join now"),
+            row(f"g{i}", "short_2", at, text="join now"),
+        ]
+    rows.append(row("h", "other", T0 + timedelta(seconds=5), text="a different thing said here"))
+    con, network = run(with_text(tmp_path / "texts", rows))
+    text = network.data["coordination"]["by"]["text"]
+    assert text["available"] is True and text["pairs"] == 3
+    (group,) = text["groups"]
+    assert group["accounts"] == ["bot_a", "bot_b", "bot_c"] and group["co_actions"] == 9
+    assert group["items"] == sorted(f"{x}{i}" for x in "abc" for i in range(3))
+    assert network_sql.similar_text_pairs(con, network.posts_table, 60, 1, 0.95) == [
+        ("bot_a", "bot_b", 3, ["a0", "a1", "a2", "b0", "b1", "b2"])
+    ]
+    # The CSV carries the texts for the toolkit's co-similar-text.
+    files = write_csv(network, con, tmp_path / "csv")
+    messages = {r["message_id"]: r for r in csv.DictReader(files[0].open())}
+    assert messages["b0"]["message"].startswith("@someone THE CALIPHATE")
+    assert messages["e0"]["repost_id"] == "a0"
+
+
+def test_retweets_known_by_text_are_co_retweets(tmp_path: Path) -> None:
+    # Without retweet_of, the retweeted author and the text tell which post was retweeted.
+    rows = []
+    for i in range(2):
+        at = T0 + timedelta(hours=i)
+        for j, account in enumerate("abc"):
+            rows.append(row(f"r{i}{j}", account, at + timedelta(seconds=j),
+                            retweet_of_author="orig",
+                            text=f"RT @orig: message number {i} https://t.co/{j}"))
+    con, network = run(with_text(tmp_path / "rttext", rows))
+    retweet = network.data["coordination"]["by"]["retweet"]
+    assert retweet["pairs"] == 3 and retweet["groups"][0]["co_actions"] == 6
+    files = write_csv(network, con, tmp_path / "csv")
+    ids = {r["message_id"]: r["repost_id"] for r in csv.DictReader(files[0].open())}
+    assert ids["r00"] == ids["r01"] != ids["r10"] and ids["r00"].startswith("rt:orig:")
+
+
+def test_bad_coordination_options(tmp_path: Path) -> None:
+    path = write_dataset(tmp_path / "opts", [row("1", "a", T0)])
+    with pytest.raises(QueryError):
+        run(path, min_co_shares=0)
+    with pytest.raises(QueryError):
+        run(path, text_similarity=0)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from swarmlens.classifier.analytics import queries, tag_forms
+from swarmlens.classifier.analytics import datasets, queries, tag_forms
 from swarmlens.classifier.posts.columnar import decode_batch, posts_table
 from swarmlens.classifier.posts.post import post_from_record
 from swarmlens.classifier.text import entities
@@ -71,7 +71,7 @@ def _write(path: Path, rows: list[tuple[str, list[str], list[str] | None]], form
         if f.name not in table.column_names:
             table = table.append_column(f.name, pa.nulls(len(rows), f.type))
     pq.write_table(table.select(schema.names).cast(schema), path)
-    return queries.parquet_source([path])
+    return datasets.parquet_source([path])
 
 
 def test_most_frequent_spelling_wins_and_ties_are_deterministic(tmp_path: Path) -> None:
