@@ -179,14 +179,6 @@ def co_action_pairs(
     ).fetchall()
 
 
-def coshare_pairs(
-    con: duckdb.DuckDBPyConnection, posts: str, window_s: float, min_co_shares: int = 2
-) -> list[tuple[str, str, int, list[str]]]:
-    """(account a, account b, links co-shared, the links) for accounts that posted the same
-    link within ``window_s`` seconds of each other, for at least ``min_co_shares`` links."""
-    return co_action_pairs(con, posts, "link", window_s, min_co_shares)
-
-
 def texts_available(con: duckdb.DuckDBPyConnection, posts: str) -> int:
     """How many of ``posts`` (retweets aside) carry a text to compare."""
     return int(con.execute(

@@ -9,7 +9,7 @@ Arrow form, shared by every writer and by the query code that reads scored datas
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -74,17 +74,6 @@ def score_table(model: StanceClassifier, posts: pa.Table, model_version: str) ->
 def score_batch(model: StanceClassifier, posts: Sequence[Post], model_version: str) -> pa.Table:
     """Score ``posts`` and return their output records as an Arrow table."""
     return score_table(model, posts_table(posts), model_version)
-
-
-def batched(items: Iterable[Post], size: int = READ_CHUNK_SIZE) -> Iterator[list[Post]]:
-    batch: list[Post] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 class OutputWriter:

@@ -222,14 +222,6 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         matrix.data /= norms[row_of].astype(np.float32)
         return matrix
 
-    def term_features(self, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """Feature indices and counts of one term (for explanations)."""
-        return self._term_row(term)
-
-    def clear_cache(self) -> None:
-        """Forget cached chunks and terms (they are rebuilt on demand)."""
-        self.__dict__.pop("_term_cache", None)
-
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return self.feature_names_
 

@@ -195,15 +195,6 @@ def register(
         return entry
 
 
-def set_current(model_id: str, directory: Path | None = None) -> None:
-    with locked(directory) as root:
-        manifest = read_manifest(root)
-        if model_id not in {m["id"] for m in manifest["models"]}:
-            raise ModelNotFoundError(f"no registered model {model_id!r}; see `swarmlens models`")
-        manifest["current"] = model_id
-        atomic_write_text(root / MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n")
-
-
 def resolve(ref: str | None, directory: Path | None = None) -> tuple[Path, ModelEntry]:
     """Artifact path and trusted entry for ``ref``: a version id, a path, or None (current)."""
     path, entry, _ = _resolve(ref, directory)

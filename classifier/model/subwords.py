@@ -152,14 +152,6 @@ def source_version() -> str:
 # ---------------------------------------------------------------- hash table (numba)
 
 
-@kernel
-def _fnv(buf, start, end):
-    h = _FNV_OFFSET
-    for p in range(start, end):
-        h = (h ^ np.uint64(buf[p])) * _FNV_PRIME
-    return h
-
-
 _ABSENT, _PREFIX = -3, -2  # table values besides piece ids
 
 

@@ -47,13 +47,6 @@ class LabelledData:
         self.langs.append(post.lang)
         self.groups.append(post.group or post.author)
 
-    @classmethod
-    def from_posts(cls, posts: Iterable[Post]) -> LabelledData:
-        data = cls()
-        for post in posts:
-            data.add(post)
-        return data
-
     @property
     def has_groups(self) -> bool:
         return bool(self.groups) and all(g is not None for g in self.groups)
