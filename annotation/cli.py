@@ -14,7 +14,8 @@ from rich.table import Table
 from swarmlens.classifier.vocab import LABELS
 
 app = typer.Typer(
-    help="Annotate posts in Label Studio: setup, push, pull, status, retrain.", no_args_is_help=True
+    help="Annotate posts in Label Studio: setup, push, pull, status, retrain, review.",
+    no_args_is_help=True,
 )
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -66,7 +67,11 @@ def push(
     ] = None,
     n: Annotated[int, typer.Option("--n", help="How many posts to add.")] = 50,
     strategy: Annotated[
-        str, typer.Option(help="uncertainty | diversity | random | hashtag-stratified | audit")
+        str,
+        typer.Option(
+            help="uncertainty | diversity | random | hashtag-stratified | margin | entropy"
+            " | margin-diverse | typical | audit"
+        ),
     ] = "uncertainty",
     project: ProjectName = "swarmlens stance",
     model: Annotated[str | None, typer.Option("--model", help="Model version or path.")] = None,
@@ -78,6 +83,16 @@ def push(
     hashtag: Annotated[str | None, typer.Option(help="audit: the hashtag audited.")] = None,
     start: Annotated[str | None, typer.Option(help="audit: ISO time, inclusive.")] = None,
     end: Annotated[str | None, typer.Option(help="audit: ISO time, exclusive.")] = None,
+    design: Annotated[
+        str, typer.Option(help="audit: uniform | active (sample where the model is unsure).")
+    ] = "uniform",
+    stratify: Annotated[
+        str | None, typer.Option(help="audit: lang (a proportional sample per language).")
+    ] = None,
+    audit_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="audit: write the sample to this JSONL, not Label Studio."),
+    ] = None,
     url: Url = None,
     api_key: Key = None,
     as_json: AsJson = False,
@@ -90,7 +105,8 @@ def push(
     """
     if strategy == "audit":
         _push_audit(
-            inputs or [], n, project, seed, dataset, hashtag, start, end, url, api_key, as_json
+            inputs or [], n, project, seed, dataset, hashtag, start, end, url, api_key, as_json,
+            (design, stratify, audit_file),
         )
         return
     if not inputs:
@@ -121,6 +137,7 @@ def _push_audit(
     url: str | None,
     api_key: str | None,
     as_json: bool,
+    how: tuple[str, str | None, Path | None] = ("uniform", None, None),
 ) -> None:
     from swarmlens.annotation.audit import push_audit
     from swarmlens.classifier.errors import InputError
@@ -132,15 +149,25 @@ def _push_audit(
         start_at, end_at = parse_time(start), parse_time(end)
     except ValueError as exc:
         raise InputError(f"--start/--end: {exc}") from None
+    design, stratify, audit_file = how
+    ls = None if audit_file else _client(url, api_key)
     report = push_audit(
-        _client(url, api_key), project, dataset, hashtag, start_at, end_at, n, seed, inputs
+        ls, project, dataset, hashtag, start_at, end_at, n, seed, inputs, design, stratify,
+        audit_file,
     )
     if as_json:
         _json(report.__dict__)
         return
+    if audit_file:
+        err.print(
+            f"Audit {report.audit_id}: {report.chosen} of the {report.population} posts with "
+            f"#{report.hashtag} ({design}{', by ' + stratify if stratify else ''}) written to "
+            f"{audit_file}; fill in each 'label', then: swarmlens estimate --audit {audit_file}."
+        )
+        return
     err.print(
         f"Audit {report.audit_id}: imported {report.imported} task(s) into {project!r}, a "
-        f"uniform sample (seed {report.seed}) of {report.chosen} of the {report.population} "
+        f"{design} sample (seed {report.seed}) of {report.chosen} of the {report.population} "
         f"posts with #{report.hashtag}; {report.already_in_audit} already there. No "
         "pre-annotation is shown. Then: swarmlens annotate pull, swarmlens estimate."
     )
@@ -255,4 +282,76 @@ def retrain(
     err.print(
         f"Registered {result['model_version']} ({result['examples']} examples, export "
         f"{result['export']}); predictions pushed for {result['predictions_pushed']} open task(s)."
+    )
+
+
+@app.command()
+def review(
+    data: Annotated[
+        list[Path],
+        typer.Option(
+            "--data",
+            help="Labelled file (as `annotate pull` writes); repeatable. A FILE.review.jsonl "
+            "of split votes given here joins the review.",
+        ),
+    ],
+    disagreements: Annotated[
+        list[Path] | None,
+        typer.Option("--disagreements", help="Split votes (FILE.review.jsonl from pull)."),
+    ] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write the review here (JSONL, ranked).")
+    ] = None,
+    top: Annotated[
+        int | None, typer.Option("--top", min=1, help="At most this many label issues.")
+    ] = None,
+    folds: Annotated[int, typer.Option(min=2, help="Folds for out-of-fold probabilities.")] = 5,
+    group_folds: Annotated[
+        bool, typer.Option(help="Keep each author's posts in one fold (default: by label).")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the folds and the model.")] = 0,
+    push_tasks: Annotated[
+        bool, typer.Option("--push", help="Import them as review tasks into --project.")
+    ] = False,
+    project: ProjectName = "swarmlens stance",
+    url: Url = None,
+    api_key: Key = None,
+    as_json: AsJson = False,
+) -> None:
+    """Labels that look wrong (confident learning on out-of-fold probabilities), ranked.
+
+    With --push they go to the project as review tasks (task data: review, given, reason),
+    the suspected label as pre-annotation, in a "Review" tab; split votes join them."""
+    from swarmlens.annotation.review import push_review, write_review
+    from swarmlens.annotation.review import review as do_review
+
+    report = do_review(data, disagreements or [], top, folds, seed, group_folds)
+    if out_path is not None:
+        write_review(out_path, report.items)
+        report.out = str(out_path)
+    if push_tasks:
+        report.pushed = push_review(_client(url, api_key), project, report.items)
+        report.project = project
+    if as_json:
+        _json(report.as_dict())
+        return
+    table = Table(title=f"Labels to review ({report.method})")
+    for column in ("#", "id", "given", "suspected", "quality", "reason"):
+        table.add_column(column, justify="right" if column in ("#", "quality") else "left")
+    for rank, item in enumerate(report.items, start=1):
+        quality = "-" if item.quality is None else f"{item.quality:.3f}"
+        table.add_row(
+            str(rank), item.id, item.given or "(split)", item.suspected, quality, item.reason
+        )
+    out.print(table)
+    err.print(
+        f"{report.flagged} of {report.examples} labels look wrong ({report.folds} {report.split} "
+        f"folds); {report.disagreements} split vote(s)"
+        + (f"; written to {report.out}" if report.out else "")
+        + (
+            f"; {report.pushed} new review task(s) in {project!r} (tab 'Review')"
+            if report.pushed is not None
+            else ""
+        )
+        + "."
     )

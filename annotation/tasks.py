@@ -23,6 +23,9 @@ T = TypeVar("T")
 PUSH_BATCH = 200
 AUDIT_KEY = "audit"
 """The task data key that marks an audit task (its value: the audit id)."""
+REVIEW_KEY = "review"
+"""The task data key that marks a review task (``annotate review --push``: a label that
+looks wrong, or a split vote, asked again)."""
 
 
 

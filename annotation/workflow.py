@@ -25,6 +25,7 @@ from swarmlens.annotation.agreement import AnnotatedTask, agreement, resolve
 from swarmlens.annotation.project import ensure_project, label_of
 from swarmlens.annotation.tasks import (
     PUSH_BATCH,
+    REVIEW_KEY,
     call,
     import_missing,
     prediction,
@@ -192,6 +193,10 @@ def pull(
         for t in everything
         if not audit.is_audit(t.data) and (include_audits or t.post_id not in audited_ids)
     ]
+    # A review task asks again about a post's label: its answer replaces the label the
+    # post's own task resolved to (or gives it one, after a tie), and never adds a row.
+    reviews = [t for t in tasks if (t.data or {}).get(REVIEW_KEY) is True]
+    tasks = [t for t in tasks if (t.data or {}).get(REVIEW_KEY) is not True]
     audit_resolution = resolve(audits)
     audit_path = None
     if audits:
@@ -206,6 +211,8 @@ def pull(
         )
     resolution = resolve(tasks)
     figures = agreement([t for t in tasks if t.annotations])
+    final = {task.post_id: (task, label) for task, label in resolution.resolved}
+    final.update({task.post_id: (task, label) for task, label in resolve(reviews).resolved})
     records = [
         {
             "id": task.post_id,
@@ -217,7 +224,7 @@ def pull(
             "group": task.data.get("author") or task.post_id,
             "annotators": len(task.annotations),
         }
-        for task, label in sorted(resolution.resolved, key=lambda item: item[0].post_id)
+        for task, label in sorted(final.values(), key=lambda item: item[0].post_id)
     ]
     digest = hashlib.sha256()
     for record in records:

@@ -21,16 +21,20 @@ class AuditTables:
         end: datetime | None,
         labels: list[tuple[str, str, str | None]],
         simulated: bool = False,
+        design: dict[str, tuple[float | None, str | None]] | None = None,
     ) -> dict[str, int]:
         """Store audit labels (post id, label, annotator) under ``audit_id``; idempotent.
 
         The audit's frame (hashtag key and window) is fixed by its first write: the same id
         with another frame is ``AuditConflictError``. A post's label may be corrected by
-        sending it again. Returns counts of inserted, updated and unchanged labels.
+        sending it again. design: post id -> (inclusion probability, stratum) for audits
+        drawn by another design than uniform (table ``audit_design``). Returns counts of
+        inserted, updated and unchanged labels.
         """
         now = datetime.now(UTC)
         with self._write:
             cursor = self.cursor()
+            self._design_table(cursor)
             frame = cursor.execute(
                 "SELECT hashtag, start_at::TIMESTAMP, end_at::TIMESTAMP FROM audits "
                 "WHERE audit_id = $a",
@@ -71,11 +75,48 @@ class AuditTables:
                             {"a": audit_id, "p": post_id, "l": label, "w": annotator, "now": now},
                         )
                     stored[post_id] = label
+                for post_id, (probability, stratum) in (design or {}).items():
+                    if probability is not None:
+                        cursor.execute(
+                            "INSERT OR REPLACE INTO audit_design VALUES ($a, $p, $pi, $s)",
+                            {"a": audit_id, "p": post_id, "pi": probability, "s": stratum},
+                        )
                 cursor.execute("COMMIT")
             except Exception:
                 cursor.execute("ROLLBACK")
                 raise
         return counts
+
+    def _design_table(self, cursor: Any) -> None:
+        """Per-post inclusion probabilities: created on first use (stores from before)."""
+        if not getattr(self, "_design_ready", False):
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS audit_design (audit_id VARCHAR, post_id VARCHAR, "
+                "probability DOUBLE, stratum VARCHAR, PRIMARY KEY (audit_id, post_id))"
+            )
+            self._design_ready = True
+
+    def audit_design(
+        self, hashtag: str, start: datetime | None, end: datetime | None
+    ) -> dict[str, tuple[float | None, str | None]]:
+        """post id -> (inclusion probability, stratum) for the posts ``audit_labels``
+        returns that were drawn by a recorded design (the latest stored audit wins)."""
+        with self._write:
+            self._design_table(self.cursor())
+        rows = self.cursor().execute(
+            f"""SELECT l.post_id, d.probability, d.stratum {self._COVERING}
+                AND d.probability IS NOT NULL ORDER BY l.stored_at, a.audit_id""".replace(
+                "JOIN audit_labels l USING (audit_id)",
+                "JOIN audit_labels l USING (audit_id) LEFT JOIN audit_design d "
+                "ON d.audit_id = l.audit_id AND d.post_id = l.post_id",
+            ),
+            {"h": hashtag, "s": start, "e": end},
+        ).fetchall()
+        labels = self.audit_labels(hashtag, start, end)
+        design: dict[str, tuple[float | None, str | None]] = {p: (None, None) for p in labels}
+        for post_id, probability, stratum in rows:
+            design[post_id] = (float(probability), stratum)
+        return design
 
     _COVERING = """
         FROM audits a JOIN audit_labels l USING (audit_id)

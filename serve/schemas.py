@@ -319,6 +319,10 @@ class AuditLabel(BaseModel):
     post_id: str = Field(min_length=1, max_length=256)
     label: Label
     annotator: str | None = Field(default=None, max_length=256)
+    probability: float | None = Field(
+        default=None, gt=0, le=1, description="inclusion probability (absent: uniform draw)"
+    )
+    stratum: str | None = Field(default=None, max_length=64)
 
 
 class AuditRequest(BaseModel):

@@ -24,14 +24,20 @@ def estimate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Label shares of a hashtag: classify-and-count, and the audited estimate (PPI) with
-    its 95% interval. The audit must be a uniform sample of the hashtag's posts in the
-    window (``swarmlens annotate push --strategy audit``)."""
+    its 95% interval. The audit must be a random sample of the hashtag's posts in the
+    window (``swarmlens annotate push --strategy audit``): uniform, or drawn with the
+    inclusion probabilities its file records (``--design active``, ``--stratify lang``),
+    which weight each audited post."""
     from swarmlens.classifier.analytics import datasets, queries
-    from swarmlens.classifier.analytics.estimate import estimate_report, match_audit, read_audit
+    from swarmlens.classifier.analytics.estimate import (
+        estimate_report,
+        match_audit,
+        read_audit_design,
+    )
     from swarmlens.classifier.posts.post import format_time
 
     start_at, end_at = dataset_window(dataset, start, end)
-    labels = read_audit(audit)
+    labels, design = read_audit_design(audit)
     population = queries.hashtag_posts(datasets.dataset_source(dataset), hashtag, start_at, end_at)
     key = population["hashtag"]
     rows = match_audit(population["post_id"], labels, key)
@@ -44,6 +50,7 @@ def estimate(
         population["label"],
         rows,
         ", ".join(versions) or None,
+        design=[design[post_id] for post_id in labels],
     )
     if as_json:
         print_json(report)

@@ -45,6 +45,7 @@ def store_audit(store: Store, body: AuditRequest) -> AuditResponse:
     if body.start is not None and body.end is not None and body.start >= body.end:
         raise QueryError("start must be before end")
     labels = {item.post_id: (item.label.value, item.annotator) for item in body.labels}
+    design = {item.post_id: (item.probability, item.stratum) for item in body.labels}
     counts = store.add_audit(
         body.audit_id,
         key,
@@ -52,6 +53,7 @@ def store_audit(store: Store, body: AuditRequest) -> AuditResponse:
         _utc(body.end),
         [(post_id, label, who) for post_id, (label, who) in labels.items()],
         body.simulated,
+        design,
     )
     return AuditResponse(audit_id=body.audit_id, hashtag=key, **counts)
 
@@ -72,8 +74,11 @@ def estimate(
     population = queries.hashtag_posts(store.posts_source(), tag, start, end, store.cursor())
     key = population["hashtag"]
     labels = store.audit_labels(key, start, end)
+    drawn = store.audit_design(key, start, end)
     where = {post_id: row for row, post_id in enumerate(population["post_id"])}
-    audited = [(where[post_id], label) for post_id, label in labels.items() if post_id in where]
+    inside = [post_id for post_id in labels if post_id in where]
+    audited = [(where[post_id], labels[post_id]) for post_id in inside]
+    design = [drawn.get(post_id, (None, None)) for post_id in inside]
     versions = sorted(set(population["model_version"]) - {None})
     report = estimate_report(
         key,
@@ -84,6 +89,7 @@ def estimate(
         audited,
         ", ".join(versions) or None,
         unaudited_ok=True,
+        design=design,
     )
     response = EstimateResponse(**report)
     if interval and len(audited) >= MIN_AUDITED:
@@ -92,7 +98,7 @@ def estimate(
         buckets = [t[:size] + suffix for t in population["t"]]
         response.series = [
             EstimatePoint(**point)
-            for point in bucket_estimates(population["scores"], buckets, audited)
+            for point in bucket_estimates(population["scores"], buckets, audited, design)
         ]
     return response
 
@@ -126,8 +132,11 @@ def load_audit_file(store: Store, path: Path) -> list[AuditResponse]:
                 },
             )
             who = record.get("annotators") or [None]
+            if record["label"] is None and record.get("probability") is not None:
+                continue  # drawn by ``annotate push --out``, not labelled yet
             audit["labels"].append(
                 {"post_id": str(record["id"]), "label": record["label"], "annotator": who[0]}
+                | {k: record[k] for k in ("probability", "stratum") if record.get(k) is not None}
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(

@@ -190,3 +190,27 @@ def test_the_ml_backend_never_pre_annotates_an_audit_task(client: TestClient) ->
     ).json()["results"]
     assert answer[0]["result"] == [] and answer[0]["score"] == 0.0
     assert answer[1]["result"] and answer[1]["score"] > 0
+
+
+def test_an_active_audit_is_stored_with_its_probabilities_and_weighted(
+    client: TestClient, audit: list[dict]
+) -> None:
+    from swarmlens.classifier.analytics.estimate import audit_weights
+
+    drawn = [dict(r, probability=0.5 if i % 2 else 0.1) for i, r in enumerate(audit)]
+    payload = body(drawn, audit_id="api-active-1")
+    for item, record in zip(payload["labels"], drawn, strict=True):
+        item["probability"] = record["probability"]
+    stored = client.post("/v1/audits", json=payload)
+    assert stored.status_code == 200, stored.text
+    store = client.app.state.store
+    from swarmlens.classifier.posts.post import parse_time
+
+    design = store.audit_design(stored.json()["hashtag"], parse_time(START), parse_time(END))
+    assert {design[r["id"]][0] for r in drawn} == {0.5, 0.1}
+    assert audit_weights([design[r["id"]][0] for r in drawn], 1000) is not None
+    answer = client.get(f"/v1/hashtags/{TAG}/estimate", params={"start": START, "end": END})
+    assert answer.status_code == 200 and answer.json()["audited"] == len(audit)
+    bad = body(audit, audit_id="api-active-2")
+    bad["labels"][0]["probability"] = 0
+    assert client.post("/v1/audits", json=bad).status_code == 422

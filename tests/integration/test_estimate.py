@@ -111,3 +111,50 @@ def test_a_stray_audited_post_is_a_clear_error(
         check=False,
     )
     assert other.returncode == 2 and "[E020]" in other.stderr and "#paris" in other.stderr
+
+
+def test_an_active_stratified_audit_written_to_a_file_is_weighted(
+    shared_env: dict[str, str], demo_dataset: Path, tmp_path: Path
+) -> None:
+    sample = tmp_path / "sample.jsonl"
+    archive = demo_dataset.parent / "demo.jsonl.gz"
+    swarmlens(
+        [
+            "annotate",
+            "push",
+            str(archive),
+            "--strategy",
+            "audit",
+            "--design",
+            "active",
+            "--stratify",
+            "lang",
+            "--dataset",
+            str(demo_dataset),
+            "--hashtag",
+            TAG,
+            "--n",
+            "120",
+            "--out",
+            str(sample),
+        ],
+        shared_env,
+    )
+    records = [json.loads(line) for line in sample.read_text().splitlines()]
+    assert len(records) == 120 and all(r["label"] is None and r["text"] for r in records)
+    assert all(0 < r["probability"] <= 1 and r["stratum"] for r in records)
+    assert len({r["probability"] for r in records}) > 1
+    truth = demo_labels(archive)
+    sample.write_text("".join(json.dumps({**r, "label": truth[r["id"]]}) + "\n" for r in records))
+    report = json.loads(
+        swarmlens(
+            ["estimate", str(demo_dataset), "--hashtag", TAG, "--audit", str(sample), "--json"],
+            shared_env,
+        ).stdout
+    )
+    population = queries.hashtag_posts(datasets.parquet_source([demo_dataset]), TAG)
+    shares = Counter(truth[i] for i in population["post_id"])
+    assert report["audited"] == 120
+    for label in LABELS:
+        row = report["labels"][label]
+        assert row["low"] <= shares[label] / report["posts"] <= row["high"]

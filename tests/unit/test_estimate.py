@@ -178,3 +178,97 @@ def test_audit_files(tmp_path: Path) -> None:
             read_audit(bad)
     with pytest.raises(AuditError, match="does not exist"):
         read_audit(tmp_path / "missing.jsonl")
+
+
+def test_weighted_estimates_match_ppi_python_with_weights() -> None:
+    ppi_py = pytest.importorskip("ppi_py")
+    from swarmlens.annotation.audit import active_probabilities, systematic, uncertainty
+    from swarmlens.classifier.analytics.estimate import audit_weights
+
+    rng = np.random.default_rng(3)
+    truth, proba = simulate(rng, 3000, np.array([0.3, 0.5, 0.2]))
+    pi = active_probabilities(uncertainty(proba), 150)
+    rows = systematic(pi, rng)
+    assert len(rows) == 150 and len(set(rows.tolist())) == 150
+    w = audit_weights(list(pi[rows]), 3000)
+    y = one_hot([LABELS[i] for i in truth[rows]])
+    for lam in (None, 1.0, 0.0):
+        ours = ppi_shares(proba, proba[rows], y, lam=lam, weights=w)
+        point = ppi_py.ppi_mean_pointestimate(y, proba[rows], proba, lam=lam, w=1 / pi[rows])
+        low, high = ppi_py.ppi_mean_ci(y, proba[rows], proba, alpha=0.05, lam=lam, w=1 / pi[rows])
+        np.testing.assert_allclose(ours.theta, point, atol=1e-12)
+        for k in range(len(LABELS)):
+            np.testing.assert_allclose(ours.interval(k), (low[k], high[k]), atol=1e-12)
+
+
+def test_a_uniform_audit_gives_exactly_the_unweighted_figures() -> None:
+    rng = np.random.default_rng(5)
+    truth, proba = simulate(rng, 800, np.array([0.2, 0.3, 0.5]))
+    rows = rng.choice(800, size=60, replace=False)
+    audited = [(int(r), LABELS[truth[r]]) for r in rows]
+    args = ("t", None, None, proba, [LABELS[i] for i in proba.argmax(axis=1)], audited, "v")
+    today = estimate_report(*args)
+    assert estimate_report(*args, design=[(None, None)] * 60) == today
+    assert estimate_report(*args, design=[(60 / 800, None)] * 60) == today
+    assert estimate_report(*args, design=[(0.5, "en")] * 60) == today
+
+
+def test_active_and_stratified_designs_cover_the_truth() -> None:
+    from swarmlens.annotation.audit import design_sample
+
+    rng = np.random.default_rng(11)
+    covered = {"active": [], "stratified": []}
+    for rep in range(150):
+        truth, proba = simulate(rng, 1000, rng.dirichlet(np.ones(3)), skill=1.5)
+        langs = ["ar" if i % 3 else "en" for i in range(1000)]
+        share = np.bincount(truth, minlength=3) / 1000
+        for design, strata in (("active", None), ("stratified", langs)):
+            rows, pi = design_sample(proba, 100, rep, "uniform" if strata else design, strata)
+            picked = [strata[i] for i in rows] if strata else None
+            result = estimate_report(
+                "t",
+                None,
+                None,
+                proba,
+                ["neutral"] * 1000,
+                [(r, LABELS[truth[r]]) for r in rows],
+                None,
+                design=list(zip(pi, picked or [None] * len(rows), strict=True)),
+            )
+            covered[design] += [
+                result["labels"][x]["low"] <= share[k] <= result["labels"][x]["high"]
+                for k, x in enumerate(LABELS)
+            ]
+    for design, hits in covered.items():
+        assert 0.9 <= np.mean(hits) <= 0.99, design
+
+
+def test_systematic_sampling_includes_each_row_with_its_probability() -> None:
+    from swarmlens.annotation.audit import active_probabilities, allocate, systematic
+
+    pi = active_probabilities(np.array([0.0, 1, 2, 3, 4, 5, 6, 40.0]), 3)
+    assert pi.sum() == pytest.approx(3) and pi.max() == 1.0
+    rng = np.random.default_rng(0)
+    hits = np.zeros(len(pi))
+    for _ in range(4000):
+        hits[systematic(pi, rng)] += 1
+    np.testing.assert_allclose(hits / 4000, pi, atol=0.03)
+    assert allocate(["a"] * 7 + ["b"] * 3, 4) == {"a": 3, "b": 1}
+
+
+def test_audit_files_with_a_design(tmp_path: Path) -> None:
+    from swarmlens.classifier.analytics.estimate import read_audit_design
+
+    path = tmp_path / "active.jsonl"
+    lines = [
+        {"id": "a", "label": "neutral", "audit": "x", "probability": 0.5, "stratum": "en"},
+        {"id": "b", "label": None, "audit": "x", "probability": 0.2},
+        {"id": "c", "label": "opposing", "audit": "x"},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    labels, design = read_audit_design(path)
+    assert labels == {"a": "neutral", "c": "opposing"}
+    assert design == {"a": (0.5, "en"), "c": (None, None)}
+    path.write_text(json.dumps({"id": "a", "label": "neutral", "probability": 1.5}) + "\n")
+    with pytest.raises(AuditError, match="probability"):
+        read_audit_design(path)
