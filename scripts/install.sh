@@ -14,16 +14,25 @@ spec="."
 # editors and lint-imports follow (the default mode's import hook they cannot). A link
 # tree does not see new files, so it is rebuilt when the list of source files changes.
 editable=(--config-settings editable_mode=strict)
+# pip's output (and setuptools' banners about the editable mode chosen here) goes to a log
+# that is shown only when pip fails.
+pip_quietly() {
+  if ! .venv/bin/python -m pip "$@" >.venv/pip.log 2>&1; then
+    cat .venv/pip.log >&2
+    return 1
+  fi
+}
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${extras:-none}"
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e "$spec" "${editable[@]}"
+  echo "Installing swarmlens and its dependencies into .venv (a few minutes the first time) ..." >&2
+  pip_quietly install --upgrade pip
+  pip_quietly install -e "$spec" "${editable[@]}"
   touch "$stamp"
 fi
 sources="$(find classifier serve annotation -type f ! -path '*/__pycache__/*' ! -name '*.pyc' \
   | LC_ALL=C sort | sha256sum | cut -c1-16)"
 if [ ! -f ".venv/.linked-$sources" ]; then
-  .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e . "${editable[@]}"
+  pip_quietly install --no-deps --no-build-isolation -e . "${editable[@]}"
   rm -f .venv/.linked-* && touch ".venv/.linked-$sources"
 fi
 # Warm numba's cache of the kernels (~/.cache/swarmlens/numba/): score a few demo posts
