@@ -67,12 +67,17 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         summary="Who really drives an extremist hashtag: stance labels and hashtag volumes.",
         version="1",
         lifespan=lifespan,
+        # /docs and /redoc come from the meta router, with local assets (no CDN).
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=meta.OPENAPI_URL,
     )
     app.state.settings = settings
     app.state.metrics = metrics
     for module in (classify, posts, datasets, audits, hashtags, domains, labelstudio, meta):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=meta.STATIC), name="static")
+    app.mount(meta.DOCS_ASSETS_URL, StaticFiles(directory=meta.DOCS_ASSETS), name="docs-assets")
     app.add_middleware(
         GuardMiddleware,
         metrics=metrics,

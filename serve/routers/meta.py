@@ -1,12 +1,19 @@
-"""Service endpoints: current model, info, health, Prometheus metrics, the dashboard."""
+"""Service endpoints: current model, info, health, Prometheus metrics, the dashboard, and the
+API docs (Swagger UI at /docs, ReDoc at /redoc) served from local assets, so they work offline."""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response
+import fastapi_offline
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from swarmlens.classifier.model.registry import SYNTHETIC_NOTE
@@ -15,6 +22,12 @@ from swarmlens.serve.schemas import Health, Info, ModelInfo
 
 router = APIRouter(tags=["service"])
 STATIC = Path(__file__).resolve().parent.parent / "static"
+# Swagger UI (5.x, which reads OpenAPI 3.1) and ReDoc as shipped by the fastapi-offline
+# package: FastAPI's own /docs page loads them from a CDN and is blank without internet.
+DOCS_ASSETS = Path(fastapi_offline.__file__).resolve().parent / "static"
+DOCS_ASSETS_URL = "/docs-assets"
+OPENAPI_URL = "/openapi.json"
+OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
 
 
 def _version() -> str:
@@ -70,3 +83,33 @@ def metrics(registry: MetricsDep) -> Response:
 @router.get("/", include_in_schema=False)
 def dashboard() -> FileResponse:
     return FileResponse(STATIC / "index.html")
+
+
+@router.get("/docs", include_in_schema=False)
+def swagger_ui(request: Request) -> HTMLResponse:
+    root = request.scope.get("root_path", "")
+    return get_swagger_ui_html(
+        openapi_url=root + OPENAPI_URL,
+        title="swarmlens API",
+        oauth2_redirect_url=root + OAUTH2_REDIRECT_URL,
+        swagger_js_url=root + DOCS_ASSETS_URL + "/swagger-ui-bundle.js",
+        swagger_css_url=root + DOCS_ASSETS_URL + "/swagger-ui.css",
+        swagger_favicon_url=root + DOCS_ASSETS_URL + "/favicon.png",
+    )
+
+
+@router.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
+def swagger_ui_redirect() -> HTMLResponse:
+    return get_swagger_ui_oauth2_redirect_html()
+
+
+@router.get("/redoc", include_in_schema=False)
+def redoc(request: Request) -> HTMLResponse:
+    root = request.scope.get("root_path", "")
+    return get_redoc_html(
+        openapi_url=root + OPENAPI_URL,
+        title="swarmlens API",
+        redoc_js_url=root + DOCS_ASSETS_URL + "/redoc.standalone.js",
+        redoc_favicon_url=root + DOCS_ASSETS_URL + "/favicon.png",
+        with_google_fonts=False,
+    )

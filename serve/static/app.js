@@ -32,6 +32,7 @@
   let volume = null; // last successful volume response + the state it was asked with
   let tablesKey = null; // filters the top/domain tables were last loaded with
   let volumeSeq = 0; // the newest volume request wins
+  let emergingKey = null; // [window, end] the emerging table was last loaded with
 
   function defaults(extra) {
     return Object.assign({}, DEFAULTS, { labels: labels.names() }, extra || {});
@@ -206,7 +207,7 @@
       if (err.name === "AbortError" || token !== volumeSeq) return;
       volume = null;
       renderVolumeFailure(st);
-      showError("Volume for #" + st.hashtag, err);
+      showError("Volume for " + SL.util.tagText(SL.tables.display(st.hashtag)), err);
     } finally {
       if (token === volumeSeq) setVolumeLoading(false);
     }
@@ -260,6 +261,8 @@
     const key = typeof data.hashtag === "string" && data.hashtag ? data.hashtag : st.hashtag;
     // Shown as people spell it; the key stays what the URL and the queries use.
     const shownAs = typeof data.display === "string" && data.display ? data.display : SL.tables.display(key);
+    SL.tables.remember(key, shownAs);
+    SL.network.retitle(); // the network's subtitle quotes the tag as written too
     const chart = $("#volume-chart");
     chart.setAttribute("data-hashtag", key);
     SL.tables.select(key);
@@ -333,6 +336,15 @@
     return SL.tables.loadTop(query, describeFilters(st, "top")).then(retryOnError);
   }
 
+  /** The emerging table follows the window selector and the selected range's end. */
+  function loadEmerging(st, force) {
+    const end = localToIso(st.end);
+    const key = JSON.stringify([st.windowHours, end]);
+    if (!force && key === emergingKey && $("#emerging-hashtags").getAttribute("data-state") !== "error") return;
+    emergingKey = key;
+    SL.tables.loadEmerging(st.windowHours, end);
+  }
+
   /* ---------------------------------------------------------------- actions */
 
   function validate(st) {
@@ -355,7 +367,7 @@
     loadVolume(state);
     loadTables(state);
     SL.network.load(state);
-    if ($("#emerging-hashtags").getAttribute("data-state") === "error") SL.tables.loadEmerging(state.windowHours);
+    loadEmerging(state);
     if ($("#model-version").textContent === "unavailable") loadModel();
   }
 
@@ -415,7 +427,7 @@
     $("#window-select").addEventListener("change", (ev) => {
       state.windowHours = ev.target.value;
       writeUrl(false);
-      SL.tables.loadEmerging(state.windowHours);
+      loadEmerging(state);
     });
     bindRowClicks($("#top-hashtags"));
     bindRowClicks($("#emerging-hashtags"));
@@ -426,6 +438,7 @@
       else {
         state = st;
         loadTables(state);
+        loadEmerging(state);
       }
     });
   }
@@ -449,7 +462,7 @@
     state = readUrl();
     fillForm(state);
     writeUrl(false); // normalise what was read
-    SL.tables.loadEmerging(state.windowHours);
+    loadEmerging(state);
     if (state.hashtag) {
       run(state, false);
       return;

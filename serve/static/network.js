@@ -10,7 +10,7 @@
 (function (SL) {
   "use strict";
 
-  const { $, esc, fmtNum, fmtPct, api, showError } = SL.util;
+  const { $, esc, tagHtml, tagText, fmtNum, fmtPct, api, showError } = SL.util;
 
   const SHOWN_COMMUNITIES = 15;
   const SHOWN_GROUPS = 10;
@@ -78,7 +78,7 @@
       return (
         '<tr data-community="' + c.id + '"><td class="num">' + c.id + '</td><td class="num">' + fmtNum(c.size) +
         "</td><td>" + mixBar(c.labels) + '</td><td class="num">' + c.centralization.toFixed(2) +
-        '</td><td class="num">' + resilience + "</td><td>" + esc(c.top_accounts.slice(0, 3).join(", ")) + "</td></tr>"
+        '</td><td class="num">' + resilience + "</td><td>" + accountsHtml(c.top_accounts.slice(0, 3)) + "</td></tr>"
       );
     });
     $("#network-communities tbody").innerHTML =
@@ -99,7 +99,7 @@
         }
         const top = found.groups[0];
         const largest = top
-          ? esc(top.accounts.slice(0, 5).join(", ") + (top.accounts.length > 5 ? ", …" : "")) +
+          ? accountsHtml(top.accounts.slice(0, 5)) + (top.accounts.length > 5 ? ", …" : "") +
             ' <span class="subtle">' + fmtNum(top.co_actions) + " co-actions on " + fmtNum(top.items.length) + " " + esc(found.items) + "</span>"
           : '<span class="subtle">none</span>';
         return (
@@ -113,7 +113,7 @@
     $("#network-min").textContent = String(coord.min_co_actions);
     const items = coord.groups.slice(0, SHOWN_GROUPS).map(
       (g) =>
-        '<li class="coord-group"><div><strong>' + esc(g.accounts.join(", ")) + "</strong> <span class=\"subtle\">" +
+        '<li class="coord-group"><div><strong>' + accountsHtml(g.accounts) + "</strong> <span class=\"subtle\">" +
         fmtNum(g.co_shares) + " co-shares</span></div><ul>" +
         g.urls.slice(0, 8).map((u) => "<li><code>" + esc(u) + "</code></li>").join("") + "</ul></li>"
     );
@@ -121,11 +121,26 @@
       items.join("") || '<li class="placeholder">No group shared the same links within ' + data.coordination_window_s + " s.</li>";
   }
 
+  /** Account handles, each isolated so that a right-to-left one cannot reorder the list. */
+  function accountsHtml(accounts) {
+    return accounts.map((a) => "<bdi>" + esc(a) + "</bdi>").join(", ");
+  }
+
+  /** The subtitle quotes the tag as people write it (the key is what the API answers with),
+   * isolated in its own direction: "#باريس_تشتعل: 135 retweets…" keeps its '#' and colon. */
+  function retitle() {
+    if (!last) return;
+    const data = last;
+    $("#network-subtitle").innerHTML =
+      tagHtml(SL.tables.display(data.hashtag)) + ": " + esc(fmtNum(data.retweets)) + " retweets among " +
+      esc(fmtNum(data.totals.accounts)) + " accounts, " + esc(fmtNum(data.totals.communities)) + " communities (" +
+      esc(data.method) + "). Coloured by majority stance (classify-and-count).";
+    $("#network-canvas").setAttribute("aria-label", "Drawing of the largest retweet communities of " + tagText(SL.tables.display(data.hashtag)));
+  }
+
   function render(data) {
     last = data;
-    $("#network-subtitle").textContent =
-      "#" + data.hashtag + ": " + fmtNum(data.retweets) + " retweets among " + fmtNum(data.totals.accounts) +
-      " accounts, " + fmtNum(data.totals.communities) + " communities (" + data.method + "). Coloured by majority stance (classify-and-count).";
+    retitle();
     $("#network-window").textContent = data.coordination_window_s + " s";
     draw(data);
     renderCommunities(data);
@@ -157,5 +172,5 @@
     if (last) draw(last);
   });
 
-  SL.network = { load: load };
+  SL.network = { load: load, retitle: retitle };
 })((window.swarmlens = window.swarmlens || {}));

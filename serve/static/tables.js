@@ -14,6 +14,7 @@
   const EMERGING_LIMIT = 20;
 
   const seq = { top: 0, domains: 0, emerging: 0 }; // the newest request per table wins
+  let emptyEmerging = "No hashtag is bursting in this window.";
   let selected = ""; // canonical key of the charted hashtag, highlighted in the tables
 
   function placeholderRow(table, text, cls) {
@@ -130,19 +131,27 @@
     );
   }
 
-  function loadEmerging(windowHours) {
+  /** windowHours: the window's length; end: the selected range's end as an API time, or ""
+   * for the default (the end of the latest post's hour). */
+  function loadEmerging(windowHours, end) {
     const table = $("#emerging-hashtags");
     return load(
       "emerging",
       table,
-      () => api("emerging", "/v1/hashtags/emerging", { window_hours: windowHours, limit: EMERGING_LIMIT }),
+      () => api("emerging", "/v1/hashtags/emerging", { window_hours: windowHours, end: end || "", limit: EMERGING_LIMIT }),
       (data) => {
         const items = Array.isArray(data.hashtags) ? data.hashtags : [];
         const w = data.window || {};
         const ws = parseTime(w.start);
         const we = parseTime(w.end);
         $("#emerging-window").textContent =
-          ws && we ? "Window " + fmtShort(ws, true) + " – " + fmtShort(we) + " UTC, against the windows before it." : "Recent bursts against their baseline.";
+          ws && we
+            ? "Window " + fmtShort(ws, true) + " – " + fmtShort(we) + " UTC" + (end ? " (ending at the range's end)" : "") +
+              ", against the windows before it."
+            : "Recent bursts against their baseline.";
+        emptyEmerging = end
+          ? "No hashtag is bursting in this window."
+          : "No hashtag is bursting in the latest window. Set the range's end to look at an earlier one.";
         const maxBurst = Math.max(...items.map((h) => Number(h.burst_score) || 0), 1e-9);
         $("tbody", table).innerHTML = items
           .map((h) => {
@@ -166,7 +175,12 @@
           .join("");
         return items;
       },
-      { empty: "No hashtag is bursting in this window.", error: "Could not load emerging hashtags." },
+      {
+        get empty() {
+          return emptyEmerging;
+        },
+        error: "Could not load emerging hashtags.",
+      },
       "Emerging hashtags"
     );
   }
@@ -187,6 +201,11 @@
     return form;
   }
 
+  /** Remember how a key is spelled (the `display` of a volume answer). */
+  function remember(key, form) {
+    if (key && typeof form === "string" && form) displays[key] = form;
+  }
+
   /** The spelling last shown for a key (the key itself when none was). */
   function display(key) {
     return displays[key] || key;
@@ -198,5 +217,5 @@
     markSelected();
   }
 
-  SL.tables = { loadTop: loadTop, loadDomains: loadDomains, loadEmerging: loadEmerging, select: select, display: display };
+  SL.tables = { loadTop: loadTop, loadDomains: loadDomains, loadEmerging: loadEmerging, select: select, display: display, remember: remember };
 })((window.swarmlens = window.swarmlens || {}));

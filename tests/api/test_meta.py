@@ -37,3 +37,20 @@ def test_a_synthetic_default_model_is_marked_without_a_quality_figure(client: Te
         "numerator": "opposing",
         "denominator": ["supportive", "opposing"],
     }
+
+
+def test_api_docs_use_local_assets(client: TestClient) -> None:
+    """/docs and /redoc load Swagger UI and ReDoc from this server, never from a CDN."""
+    for path, assets in (
+        ("/docs", ["/docs-assets/swagger-ui-bundle.js", "/docs-assets/swagger-ui.css"]),
+        ("/redoc", ["/docs-assets/redoc.standalone.js"]),
+    ):
+        page = client.get(path)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert "cdn" not in page.text.lower() and "fonts.googleapis" not in page.text
+        assert "/openapi.json" in page.text
+        for asset in assets:
+            assert asset in page.text
+            served = client.get(asset)
+            assert served.status_code == 200 and len(served.content) > 10_000, asset
+    assert client.get("/docs/oauth2-redirect").status_code == 200

@@ -439,6 +439,8 @@ def test_dashboard_shows_the_audited_estimate_where_an_audit_exists(
     assert not rec.off_host(), f"requests left the machine: {rec.off_host()}"
     assert not rec.page_errors, rec.page_errors
     assert not rec.console_errors, rec.console_errors
+
+
 def test_dashboard_draws_the_demo_network(page: tuple[Any, Recorder], live_server: str) -> None:
     pg, rec = page
     pg.goto(live_server + "/?hashtag=ParisIsBurning")
@@ -461,3 +463,217 @@ def test_dashboard_draws_the_demo_network(page: tuple[Any, Recorder], live_serve
     ARTIFACTS.mkdir(exist_ok=True)
     pg.locator("#network-card").screenshot(path=str(ARTIFACTS / "dashboard-network.png"))
     assert not rec.page_errors and not rec.console_errors and not rec.off_host()
+
+
+# Every element of every card lies inside the card, no scroll container in a card scrolls
+# sideways, no card sticks out of its column, and the page does not scroll sideways.
+OVERFLOWS = """() => {
+  const out = [];
+  const doc = document.documentElement;
+  if (doc.scrollWidth > doc.clientWidth) out.push('the page scrolls sideways: ' + doc.scrollWidth);
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (typeof el.className === 'string' && el.className
+      ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+  document.querySelectorAll('.card').forEach((card) => {
+    const cb = card.getBoundingClientRect();
+    const pb = card.parentElement.getBoundingClientRect();
+    const which = card.id || card.getAttribute('aria-labelledby') || name(card);
+    if (cb.left < pb.left - 0.5 || cb.right > pb.right + 0.5) {
+      out.push(which + ' leaves its column');
+    }
+    [card, ...card.querySelectorAll('*')].forEach((el) => {
+      const style = getComputedStyle(el);
+      if (style.display === 'none' || style.visibility === 'hidden') return;
+      // Cells ellipsize on purpose (the row's title has the text whole).
+      if (!el.matches('td, th, .domain-name') && style.overflowX !== 'visible' &&
+          el.scrollWidth > el.clientWidth + 1) {
+        out.push(which + ': ' + name(el) + ' scrolls sideways');
+      }
+      const r = el.getBoundingClientRect();
+      if (!r.width && !r.height) return;
+      if (r.left < cb.left - 0.5 || r.right > cb.right + 0.5) {
+        out.push(which + ': ' + name(el) + ' overflows');
+      }
+    });
+  });
+  return out;
+}"""
+
+WIDTHS = (1280, 1400, 1920)
+ROW_KEYS = "rs => rs.map(r => r.getAttribute('data-hashtag'))"
+
+
+def wait_for_panels(pg: Any) -> None:
+    pg.wait_for_selector("#network-card[data-state=ready]")
+    pg.wait_for_function(
+        "() => ['top-hashtags', 'emerging-hashtags', 'top-domains'].every(id =>"
+        " ['ready', 'empty'].includes(document.getElementById(id).getAttribute('data-state')))"
+    )
+    pg.wait_for_selector("#audit-panel[data-audited]")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_dashboard_layout_holds_at_common_widths(
+    browser: Any, live_server: str, width: int
+) -> None:
+    """At 1280, 1400 and 1920 px, with the widest window (24 h) and an Arabic tag charted, no
+    panel's content overflows its card, and every panel keeps its padding."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-US")
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        for view in ("/?window_hours=24", "/?hashtag=باريس_تشتعل&window_hours=24"):
+            pg.goto(live_server + view)
+            wait_for_panels(pg)
+            assert pg.input_value("#window-select") == "24"
+            assert pg.evaluate(OVERFLOWS) == [], (width, view)
+            # The window selector is whole and inside its card.
+            select = pg.locator("#window-select").bounding_box()
+            card = pg.locator("#emerging-title").evaluate(
+                "e => { const r = e.closest('.card').getBoundingClientRect();"
+                " return {x: r.x, width: r.width}; }"
+            )
+            assert select and select["x"] + select["width"] <= card["x"] + card["width"] - 8
+            # The audit block is inset like every other block of its card.
+            inset = pg.locator("#audit-panel").evaluate(
+                "e => { const p = e.getBoundingClientRect(),"
+                " c = e.closest('.card').getBoundingClientRect(),"
+                " s = document.querySelector('.stats').getBoundingClientRect();"
+                " return [p.left - c.left, c.right - p.right, s.left - c.left]; }"
+            )
+            assert inset[0] >= 12 and inset[1] >= 12 and abs(inset[0] - inset[2]) < 1, inset
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.mouse.move(0, 0)
+        pg.screenshot(path=str(ARTIFACTS / f"dashboard-{width}.png"), full_page=True)
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_network_subtitle_quotes_an_arabic_tag_as_written_in_its_direction(
+    page: tuple[Any, Recorder], live_server: str
+) -> None:
+    pg, rec = page
+    status, top = api_get(live_server, "/v1/hashtags/top", [("limit", "100")])
+    assert status == 200
+    arabic = [h for h in top["hashtags"] if ARABIC.search(h["hashtag"]) and h["display"]]
+    tag = arabic[0]
+    pg.goto(live_server + "/?" + urllib.parse.urlencode([("hashtag", tag["hashtag"])]))
+    pg.wait_for_selector("#network-card[data-state=ready]")
+    network_path = "/v1/hashtags/" + urllib.parse.quote(tag["hashtag"]) + "/network"
+    _, data = api_get(live_server, network_path)
+    subtitle = pg.locator("#network-subtitle")
+    quoted = subtitle.locator("bdi[dir=auto]")
+    pg.wait_for_function(
+        "t => document.querySelector('#network-subtitle bdi')?.textContent === t",
+        arg="#" + tag["display"],
+    )
+    assert quoted.count() == 1
+    assert quoted.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    text = subtitle.text_content()
+    assert text.startswith("#" + tag["display"] + f": {data['retweets']:,} retweets among"), text
+    # In the (left-to-right) sentence, the isolated tag comes first, its '#' on its right,
+    # and the colon after it on the right of the whole tag.
+    order = quoted.evaluate(
+        "e => { const t = e.firstChild, hash = document.createRange(),"
+        " rest = document.createRange(), colon = document.createRange();"
+        " hash.setStart(t, 0); hash.setEnd(t, 1);"
+        " rest.setStart(t, 1); rest.setEnd(t, t.length); const n = e.nextSibling;"
+        " colon.setStart(n, 0); colon.setEnd(n, 1);"
+        " return [hash.getBoundingClientRect().left, rest.getBoundingClientRect().right,"
+        " colon.getBoundingClientRect().left]; }"
+    )
+    hash_left, tag_right, colon_left = order
+    assert hash_left >= tag_right - 0.5, order  # '#' right of the Arabic letters
+    assert colon_left >= hash_left, order  # ':' right of the tag, then the sentence
+    assert not rec.page_errors and not rec.off_host()
+
+
+def test_emerging_panel_follows_the_selected_range(
+    page: tuple[Any, Recorder], live_server: str
+) -> None:
+    """The demo's burst (the night of 13 November) is found when the range ends after it."""
+    pg, rec = page
+    end = "2015-11-14T06:00:00Z"
+    query = [("window_hours", "24"), ("end", end), ("limit", "20")]
+    status, api = api_get(live_server, "/v1/hashtags/emerging", query)
+    assert status == 200 and api["hashtags"], api
+    keys = [h["hashtag"] for h in api["hashtags"]]
+    assert {"parisisburning", "باريستشتعل"} & set(keys[:3]), keys  # the planted burst
+    view = [
+        ("hashtag", "parisisburning"),
+        ("start", "2015-11-12T00:00:00Z"),
+        ("end", end),
+        ("window_hours", "24"),
+    ]
+    pg.goto(live_server + "/?" + urllib.parse.urlencode(view))
+    pg.wait_for_selector("#emerging-hashtags[data-state=ready]")
+    rows = pg.eval_on_selector_all("#emerging-hashtags tbody tr[data-hashtag]", ROW_KEYS)
+    assert rows == keys
+    assert "14 Nov 06:00" in pg.text_content("#emerging-window")
+    requested = [u for u in rec.requests if "/v1/hashtags/emerging" in u]
+    assert requested and "end=" + urllib.parse.quote(end) in requested[-1], requested
+
+    # Changing the range's end asks again (here: after the burst, where nothing is bursting).
+    pg.fill("#end-input", "2015-11-21T00:00")
+    pg.click("#update-button")
+    pg.wait_for_function(
+        "() => document.querySelector('#emerging-window').textContent.includes('21 Nov 00:00')"
+    )
+    pg.wait_for_function(
+        "() => ['ready', 'empty'].includes("
+        "document.querySelector('#emerging-hashtags').getAttribute('data-state'))"
+    )
+    _, later = api_get(
+        live_server,
+        "/v1/hashtags/emerging",
+        [("window_hours", "24"), ("end", "2015-11-21T00:00:00Z"), ("limit", "20")],
+    )
+    rows = pg.eval_on_selector_all("#emerging-hashtags tbody tr[data-hashtag]", ROW_KEYS)
+    assert rows == [h["hashtag"] for h in later["hashtags"]]
+    assert not rec.page_errors and not rec.off_host()
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_api_docs_render_with_the_network_off(browser: Any, live_server: str, path: str) -> None:
+    """Swagger UI and ReDoc come from the server itself: with every request to a host other
+    than loopback aborted, the pages still render the API."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+    blocked: list[str] = []
+
+    def only_loopback(route: Any) -> None:
+        if is_loopback(route.request.url):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", only_loopback)
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        pg.goto(live_server + path)
+        if path == "/docs":
+            pg.wait_for_selector(".swagger-ui .info .title")
+            assert "swarmlens" in pg.text_content(".swagger-ui .info .title")
+            pg.wait_for_selector(".opblock")
+            assert "/v1/hashtags/{tag}/volume" in pg.text_content(".swagger-ui")
+        else:
+            pg.wait_for_selector("redoc h1, [role=main] h1")
+            pg.wait_for_function(
+                "() => document.body.innerText.includes('/v1/hashtags/{tag}/volume')"
+            )
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / f"docs{path.replace('/', '-')}.png"))
+    finally:
+        context.close()
+    if path == "/redoc":
+        # ReDoc's sidebar credit links its logo from Redocly's CDN (no option turns it off):
+        # blocked, the page is whole without it.
+        blocked = [url for url in blocked if not url.endswith("/redoc/logo-mini.svg")]
+    assert not blocked, f"the docs page asked for other hosts: {blocked}"
+    assert not errors, errors
