@@ -33,11 +33,29 @@ the CLI prints ``error: [E004] ...`` and exits with status 2.
 | E032 | ClientOverloadedError: one client holds max_inflight_per_client requests | 429 |
 | E033 | DatasetGoneError: an attached dataset's files are missing or unreadable | 409 |
 | E034 | DatasetNotFoundError: no attached dataset has this id | 404 |
+
+Exit statuses of the ``swarmlens`` command:
+
+| status | meaning |
+|--------|---------|
+| 0 | done |
+| 1 | an unexpected failure (a bug: the traceback is printed) |
+| 2 | an error above (``error: [E###] ...``), or a command line typer cannot parse |
+| 3 | ``score``: the inputs yielded no post at all (``EXIT_NO_POSTS``) |
+
+"No post at all" is a ``score`` whose scored count is 0: every record rejected, or no
+record there (an empty file, an image renamed ``.jsonl``). The output and summary are
+still written (``--json`` prints it), and one warning line on stderr says so.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+EXIT_ERROR = 2
+"""Exit status of a command that stopped on a SwarmlensError (or an invalid setting)."""
+EXIT_NO_POSTS = 3
+"""Exit status of ``score`` when its inputs yielded no post at all (nothing was scored)."""
 
 
 class SwarmlensError(Exception):

@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+
+def progress_line(posts: int, bytes_read: int, total_bytes: int, elapsed: float) -> str:
+    """One plain progress line: posts scored, share of the input read, rate and ETA.
+
+    Every figure is a number a person can read: the share is clamped to 0-100%, the rate
+    is left out before any time has passed, and the ETA is given only once some input has
+    been read and some is left ("ETA unknown" before, "input read" after), never ``nan``
+    or ``inf``.
+    """
+    share = min(max(bytes_read / total_bytes, 0.0), 1.0) if total_bytes > 0 else 0.0
+    parts = [f"scored {posts:,} posts", f"{share:.0%} of input read"]
+    if elapsed > 0 and math.isfinite(elapsed):
+        parts.append(f"{posts / elapsed:,.0f} posts/s")
+    if share >= 1.0:
+        parts.append("input read, finishing")
+    elif share > 0 and elapsed > 0 and math.isfinite(elapsed):
+        parts.append(f"ETA {elapsed / share - elapsed:,.0f} s")
+    else:
+        parts.append("ETA unknown")
+    return ", ".join(parts)
 
 
 class Progress:
@@ -58,12 +80,7 @@ class Progress:
             self._bar.update(self._task, completed=self.bytes, rate=f"{rate:,.0f} posts/s")
         elif time.perf_counter() - self.last_log >= 10:
             self.last_log = time.perf_counter()
-            share = self.bytes / self.total
-            eta = elapsed / share - elapsed if share > 0 else float("nan")
-            log.info(
-                f"scored {self.posts:,} posts, {share:.0%} of input read, {rate:,.0f} posts/s, "
-                f"ETA {eta:,.0f} s"
-            )
+            log.info(progress_line(self.posts, self.bytes, self.total, elapsed))
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:

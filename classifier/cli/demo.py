@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from swarmlens.classifier.cli.output import out, print_json
+from swarmlens.classifier.cli.output import print_json, show
 from swarmlens.classifier.cli.scoring import score
 from swarmlens.classifier.errors import OutputError
 from swarmlens.classifier.vocab import LABELS
@@ -23,7 +23,7 @@ def demo_data(
     n: Annotated[int, typer.Option(help="Number of posts.")] = 0,
     seed: Annotated[int, typer.Option(help="Generator seed.")] = 0,
 ) -> None:
-    """Write the synthetic demo corpus (clearly marked, deterministic) as JSONL."""
+    """Write the synthetic demo corpus (deterministic, marked synthetic) as JSONL."""
     from swarmlens.classifier.demo.generator import DEMO_SEED, DEMO_SIZE, write_demo_jsonl
 
     path = write_demo_jsonl(out_path, n or DEMO_SIZE, seed or DEMO_SEED)
@@ -37,7 +37,11 @@ def demo(
     top: Annotated[int, typer.Option(help="Hashtags to show.")] = 15,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
-    """The main job on embedded defaults: default model, score the demo archive, top hashtags."""
+    """Run the main job on a synthetic demo archive and show its top hashtags.
+
+    Builds the default model if needed, scores the demo archive, and writes a simulated
+    audit of the top hashtag to try 'swarmlens estimate' on.
+    """
     from swarmlens.classifier.analytics import datasets, queries
     from swarmlens.classifier.demo.generator import write_demo_jsonl
 
@@ -79,7 +83,7 @@ def demo(
             *(str(row[label]) for label in LABELS),
             "-" if share is None else f"{share:.0%}",
         )
-    out.print(table)
+    show(table)
     if audit:
         log.info(
             f"Simulated audit (demo labels of a uniform sample, not annotators): {audit['path']}."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,7 +10,7 @@ import typer
 from rich.table import Table
 
 from swarmlens.classifier.cli.inputs import dataset_window
-from swarmlens.classifier.cli.output import out, print_json
+from swarmlens.classifier.cli.output import print_json, show
 from swarmlens.classifier.vocab import LABELS
 
 
@@ -23,11 +24,14 @@ def estimate(
     end: Annotated[str | None, typer.Option(help="ISO time, exclusive.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Label shares of a hashtag: classify-and-count, and the audited estimate (PPI) with
-    its 95% interval. The audit must be a random sample of the hashtag's posts in the
-    window (``swarmlens annotate push --strategy audit``): uniform, or drawn with the
-    inclusion probabilities its file records (``--design active``, ``--stratify lang``),
-    which weight each audited post."""
+    """Audited label shares of a hashtag (PPI, 95% interval) beside classify-and-count.
+
+    The audit must be a random sample of the hashtag's posts in the window, as
+    'swarmlens annotate push --strategy audit' draws one: uniform, or drawn with the
+    inclusion probabilities its file records ('--design active', '--stratify lang'),
+    which weight each audited post. An audit whose lines say "simulated": true (the
+    demo's) is named simulated in the table and in the JSON.
+    """
     from swarmlens.classifier.analytics import datasets, queries
     from swarmlens.classifier.analytics.estimate import (
         estimate_report,
@@ -52,10 +56,27 @@ def estimate(
         ", ".join(versions) or None,
         design=[design[post_id] for post_id in labels],
     )
+    report["simulated"] = audit_is_simulated(audit)
     if as_json:
         print_json(report)
         return
-    out.print(estimate_table(report))
+    show(estimate_table(report))
+
+
+def audit_is_simulated(path: Path) -> bool:
+    """Whether an audit file says it is simulated (any line with ``"simulated": true``,
+    as ``swarmlens demo`` writes): labels from a generator, not from annotators."""
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if '"simulated"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # read_audit_design has already accepted every line
+            if isinstance(record, dict) and record.get("simulated") is True:
+                return True
+    return False
 
 
 def _pct(value: float | None) -> str:
@@ -65,10 +86,14 @@ def _pct(value: float | None) -> str:
 def estimate_table(report: dict[str, Any]) -> Table:
     """Both figures per label, named for what they are."""
     window = f"{report['start'] or 'first post'} to {report['end'] or 'last post'}"
+    simulated = bool(report.get("simulated"))
     table = Table(
-        title=f"#{report['hashtag']}: {window}",
+        title=f"#{report['hashtag']}: {window}"
+        + (" - SIMULATED audit" if simulated else ""),
         caption=(
-            f"audited: {report['audited']} of {report['posts']:,} posts; classify-and-count = "
+            ("SIMULATED audit: its labels come from the synthetic corpus, not from people; "
+             if simulated else "")
+            + f"audited: {report['audited']} of {report['posts']:,} posts; classify-and-count = "
             "share of posts by predicted label; audited estimate = prediction-powered "
             f"inference with its 95% interval; model {report['model_version']}"
         ),

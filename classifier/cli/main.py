@@ -8,6 +8,7 @@ entry-point group, so this core never imports them.
 from __future__ import annotations
 
 import atexit
+import inspect
 import logging
 import os
 import sys
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 from swarmlens.classifier import logs
 from swarmlens.classifier.cli import demo, estimate, models, network, scoring
 from swarmlens.classifier.cli.output import err
-from swarmlens.classifier.errors import SwarmlensError
+from swarmlens.classifier.errors import EXIT_ERROR, SwarmlensError
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +55,31 @@ def _load_plugins() -> None:
             app.command(point.name)(command)
 
 
+def _reflowed(doc: str) -> str:
+    """A docstring as help-screen text: each paragraph one line, for the screen to wrap.
+
+    Typer keeps the line breaks of a docstring's later paragraphs, which then break
+    mid-sentence on the help screen; its first paragraph is the command's one-sentence
+    summary in ``swarmlens --help``.
+    """
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n"))
+
+
+def _help_from_docstrings(group: typer.Typer) -> None:
+    """Give every command of ``group`` (and of its sub-groups) its reflowed docstring."""
+    for info in group.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = _reflowed(info.callback.__doc__)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _help_from_docstrings(sub.typer_instance)
+
+
 def main() -> None:
     """Console-script entry point: clear one-line errors for expected failures."""
     logs.configure()
     _load_plugins()
+    _help_from_docstrings(app)
     try:
         app()
     except ValidationError as exc:
@@ -67,17 +89,17 @@ def main() -> None:
             for e in exc.errors()
         )
         err.print(f"[red]error:[/red] [E001] invalid setting: {problems}", highlight=False)
-        sys.exit(2)
+        sys.exit(EXIT_ERROR)
     except SwarmlensError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
-        sys.exit(2)
+        sys.exit(EXIT_ERROR)
     except OSError as exc:
         # A file the command could not read or write (full disk, read-only file system):
         # one line naming it, not a traceback. Commands raise E001/E007 where they know which.
         where = f" {exc.filename}" if exc.filename else ""
         err.print(f"[red]error:[/red] [E007] cannot use{where}: {exc.strerror or exc}",
                   highlight=False)
-        sys.exit(2)
+        sys.exit(EXIT_ERROR)
 
 
 def run() -> None:

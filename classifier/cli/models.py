@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich import box
+from rich.table import Column, Table
 
-from swarmlens.classifier.cli.output import out, print_json
+from swarmlens.classifier.cli.output import id_column, print_json, show
 from swarmlens.classifier.model import registry
 from swarmlens.classifier.vocab import LABELS
 
@@ -59,7 +60,7 @@ def train(
     table.add_row("artifact", str(out_path))
     table.add_row("registered", "yes (current)" if register else "no (use --model PATH)")
     table.add_row("seconds", str(info["seconds"]))
-    out.print(table)
+    show(table)
 
 
 def evaluate(
@@ -69,7 +70,7 @@ def evaluate(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Macro-F1, per-class and per-language F1, confusion matrix and calibration error."""
+    """Evaluate a model on labelled posts: F1 per class and language, confusion, calibration."""
     from swarmlens.classifier.batch.scoring import label_probabilities
     from swarmlens.classifier.model.evaluation import evaluate_predictions
     from swarmlens.classifier.model.training import ensure_model, load_labelled
@@ -95,7 +96,7 @@ def _print_evaluation(report: dict[str, Any]) -> None:
         f"{report['accuracy']:.3f}",
         f"{report['calibration_error']:.3f}",
     )
-    out.print(head)
+    show(head)
     classes = Table(title="Per class")
     for column in ("label", "precision", "recall", "F1", "support"):
         classes.add_column(column, justify="right")
@@ -107,13 +108,13 @@ def _print_evaluation(report: dict[str, Any]) -> None:
             f"{v['f1']:.3f}",
             str(v["support"]),
         )
-    out.print(classes)
+    show(classes)
     langs = Table(title="Per language")
     for column in ("lang", "n", "macro-F1", "accuracy"):
         langs.add_column(column, justify="right")
     for lang, v in report.get("per_language", {}).items():
         langs.add_row(lang, str(v["n"]), f"{v['macro_f1']:.3f}", f"{v['accuracy']:.3f}")
-    out.print(langs)
+    show(langs)
     confusion = Table(title="Confusion (rows: true, columns: predicted)")
     confusion.add_column("")
     names = report["confusion"]["labels"]
@@ -121,7 +122,7 @@ def _print_evaluation(report: dict[str, Any]) -> None:
         confusion.add_column(label, justify="right")
     for label, row in zip(names, report["confusion"]["matrix"], strict=True):
         confusion.add_row(label, *map(str, row))
-    out.print(confusion)
+    show(confusion)
 
 
 def models(
@@ -138,18 +139,29 @@ def models(
         ]
         print_json({"current": current, "models": listed})
         return
-    table = Table(title=f"Models in {registry.registry_dir()}")
-    for column in ("", "id", "created", "trained on", "examples", "CV macro-F1", "data"):
-        table.add_column(column)
+    table = Table(
+        Column("", no_wrap=True),
+        id_column("id", [e.id for e in entries]),
+        "created",
+        "trained on",
+        Column("posts", justify="right"),
+        "CV F1",
+        id_column("data", [e.data_fingerprint[:12] for e in entries]),
+        title=f"Models in {registry.registry_dir()}",
+        caption="* current; posts: training examples; CV F1: cross-validated macro-F1",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+    )
     for e in entries:
         f1 = e.metrics.get("macro_f1")
         table.add_row(
             "*" if e.id == current else "",
             e.id,
-            e.created_at,
+            e.created_at.replace("T", " ")[:16],
             "SYNTHETIC demo data" if e.synthetic else "labelled posts",
             str(e.n_train),
-            "none (synthetic)" if e.synthetic else f"{f1:.3f}" if isinstance(f1, float) else "-",
+            "none" if e.synthetic else f"{f1:.3f}" if isinstance(f1, float) else "-",
             e.data_fingerprint[:12],
         )
     if any(e.synthetic for e in entries):
@@ -161,4 +173,4 @@ def models(
         log.info(
             "No model registered yet: `swarmlens score` or `swarmlens demo` builds the default one."
         )
-    out.print(table)
+    show(table)

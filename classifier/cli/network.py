@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from swarmlens.classifier.cli.inputs import dataset_window
-from swarmlens.classifier.cli.output import out, print_json
+from swarmlens.classifier.cli.output import print_json, show
 from swarmlens.classifier.errors import InputError
 from swarmlens.classifier.vocab import LABELS
 
@@ -48,9 +48,13 @@ def network(
     method: Annotated[str, typer.Option(help="'auto', 'louvain' or 'leiden'.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of communities, random removal, layout.")] = 0,
 ) -> None:
-    """Retweet communities of a hashtag (size, stance mix, centralization, resilience),
-    robustness to removing accounts, coordination (co-link, co-retweet, co-reply,
-    co-similar-text) and churn."""
+    """Retweet communities, robustness, coordination and churn of a hashtag's accounts.
+
+    Communities come with their size, stance mix, centralization and resilience;
+    robustness is what is left after removing the most retweeted accounts; coordination
+    is co-link, co-retweet, co-reply and co-similar-text sharing within a time window;
+    churn counts the accounts that appear and stop per window.
+    """
     from swarmlens.classifier.analytics import datasets, network_sql, queries
     from swarmlens.classifier.network.export import write_csv, write_graphml
     from swarmlens.classifier.network.report import NetworkOptions, build_network
@@ -110,14 +114,14 @@ def _print(data: dict[str, Any]) -> None:
             resilience,
             ", ".join(c["top_accounts"][:3]),
         )
-    out.print(table)
+    show(table)
     curve = Table(title="Robustness: left after removing the most retweeted (vs random)")
     for column in ("removed", "giant (targeted)", "weight (targeted)", "giant (random)",
                    "weight (random)"):
         curve.add_column(column, justify="right")
     for t, r in zip(data["robustness"]["targeted"], data["robustness"]["random"], strict=True):
         curve.add_row(str(t[0]), f"{t[1]:.2f}", f"{t[2]:.2f}", f"{r[1]:.2f}", f"{r[2]:.2f}")
-    out.print(curve)
+    show(curve)
     groups = Table(
         title=f"Coordinated link sharing (window {data['coordination_window_s']:g} s)"
     )
@@ -131,7 +135,7 @@ def _print(data: dict[str, Any]) -> None:
             f"No coordinated group: no pair of accounts co-shared {coord['min_co_actions']} "
             "links in the window."
         )
-    out.print(groups)
+    show(groups)
     kinds = Table(
         title=f"Coordination by kind (window {coord['window_s']:g} s, at least "
         f"{coord['min_co_actions']} co-actions per pair)"
@@ -147,11 +151,11 @@ def _print(data: dict[str, Any]) -> None:
                    if top else "")
         kinds.add_row(kind, str(found["pairs"]), str(found["accounts"]),
                       str(len(found["groups"])), largest)
-    out.print(kinds)
+    show(kinds)
     churn = Table(title=f"Churn per {data['churn']['hours']} h window")
     for column in ("window start", "active", "appeared", "new", "stopped"):
         churn.add_column(column, justify="left" if column == "window start" else "right")
     for w in data["churn"]["windows"]:
         churn.add_row(w["start"], str(w["active"]), str(w["appeared"]), str(w["new"]),
                       str(w["stopped"]))
-    out.print(churn)
+    show(churn)

@@ -13,8 +13,8 @@ from rich.table import Table
 
 from swarmlens.classifier.batch.engine import BATCH_CHUNK_RECORDS
 from swarmlens.classifier.cli.inputs import dataset_window
-from swarmlens.classifier.cli.output import out, print_json
-from swarmlens.classifier.errors import OutputError
+from swarmlens.classifier.cli.output import print_json, show
+from swarmlens.classifier.errors import EXIT_NO_POSTS, OutputError
 from swarmlens.classifier.model import registry
 from swarmlens.classifier.vocab import LABELS
 
@@ -44,10 +44,12 @@ def score(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Score posts: one output record per accepted post; malformed records go to rejects.
+    """Score posts with the stance model, one output record per accepted post.
 
-    A directory output is the archive-scale path: parallel, resumable (re-run the
-    same command after a crash), hive-partitioned by day, with _summary.json.
+    Malformed records go to a rejects file. A directory output is the archive-scale
+    path: parallel, resumable (re-run the same command after a crash), partitioned by
+    day, with _summary.json. An input that yields no post at all ends with a warning and
+    exit status 3.
     """
     if model_ref is None and not registry.has_models():
         # Imported only when needed: training pulls in scikit-learn, which the reading and
@@ -83,9 +85,34 @@ def score(
         raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from None
     if as_json:
         print_json(summary)
-        return
-    if summary.get("already_complete"):
-        return
+    elif not summary.get("already_complete"):
+        _log_summary(summary, out_path)
+    if not summary["scored"]:
+        _warn_no_posts(inputs, summary, out_path)
+        raise typer.Exit(EXIT_NO_POSTS)
+
+
+def _warn_no_posts(inputs: list[str], summary: dict[str, Any], out_path: Path) -> None:
+    """One stderr line: the inputs yielded no post, and where to look (exit status 3)."""
+    rejects = summary.get("rejects") or (
+        None if out_path.suffix.lower() in (".jsonl", ".parquet") else out_path / "rejects.jsonl"
+    )
+    if summary["read"] == 0:
+        why = "they hold no record (empty files, or no file of a known format)"
+    elif summary.get("rejected") == summary["read"]:
+        why = f"all {summary['read']:,} records were rejected" + (
+            f" (reasons in {rejects})" if rejects else ""
+        )
+    else:
+        why = (f"{summary['read']:,} records read, {summary.get('rejected', 0):,} rejected, "
+               f"{summary.get('duplicates', 0):,} duplicates")
+    log.warning(
+        f"no posts: {', '.join(inputs)} yielded no post to score: {why}; check the files "
+        f"are posts in a supported format (exit status {EXIT_NO_POSTS})"
+    )
+
+
+def _log_summary(summary: dict[str, Any], out_path: Path) -> None:
     log.info(
         f"Read {summary['read']} records: scored {summary['scored']}, rejected "
         f"{summary['rejected']}"
@@ -191,7 +218,7 @@ def volumes(
     exclude_retweets: Annotated[bool, typer.Option(help="Leave retweets out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the series as JSON.")] = False,
 ) -> None:
-    """Volume of a hashtag over time, per label, from a scored dataset (DuckDB)."""
+    """Count a hashtag's posts per label over time in a scored dataset (classify-and-count)."""
     from swarmlens.classifier.analytics import datasets, queries
 
     start_at, end_at = dataset_window(dataset, start, end)
@@ -220,4 +247,4 @@ def volumes(
         table.add_row(point["t"], *(str(point[x]) for x in chosen), str(point["total"]))
     if not result["series"]:
         log.info(f"No post with #{result['hashtag']} matches these filters.")
-    out.print(table)
+    show(table)

@@ -54,7 +54,9 @@ def test_estimate_json_covers_the_demo_truth(
         "model_version",
         "labels",
         "flood_share",
+        "simulated",
     }
+    assert report["simulated"] is True  # the demo's labels, not annotators'
     assert (report["hashtag"], report["posts"], report["audited"]) == (
         "parisisburning",
         len(population["post_id"]),
