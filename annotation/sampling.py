@@ -13,6 +13,20 @@
   character-trigram Jaccard similarity to one already chosen exceeds
   ``NEAR_DUPLICATE_JACCARD``. When the pool holds fewer than n distinct texts,
   the skipped posts fill the rest, most uncertain first.
+- ``margin``: breaking ties, by its name in the literature: the same ranking as
+  ``uncertainty`` (smallest margin between the top two probabilities first).
+- ``entropy``: the posts whose predicted distribution has the highest entropy
+  (kept to compare with ``margin``; on three labels it favours posts spread over
+  all three over posts torn between two).
+- ``margin-diverse``: a batch that is uncertain *and* spread out. The
+  ``CLUSTER_FACTOR * n`` smallest-margin posts without near-duplicates (as
+  ``diversity`` filters them) are clustered into n groups by k-means on their
+  embeddings (``embed``), and each group gives its smallest-margin post, so one
+  batch does not spend ten labels on ten phrasings of the same confusion.
+- ``typical``: a cold start that needs no model: k-means with n clusters on the
+  embeddings of the distinct texts (weighted by how many posts share each text),
+  and from each cluster the distinct text nearest its centre, largest cluster
+  first: the posts most representative of the pool, not its outliers.
 - ``random``: a uniform sample.
 - ``hashtag-stratified``: picks spread over hashtags. Posts without hashtags
   form a stratum of their own. Round-robin weighted by volume: the first round
@@ -39,17 +53,36 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from swarmlens.classifier.batch.scoring import READ_CHUNK_SIZE
+from swarmlens.classifier.model import subwords
 from swarmlens.classifier.model.features import MENTION_TOKEN, URL_TOKEN, TokenFeaturizer
+from swarmlens.classifier.model.linear import prepared_texts
 from swarmlens.classifier.posts.post import Post
 
 if TYPE_CHECKING:
     from swarmlens.classifier.model.estimator import StanceClassifier
 
-STRATEGIES: tuple[str, ...] = ("uncertainty", "diversity", "random", "hashtag-stratified")
+STRATEGIES: tuple[str, ...] = (
+    "uncertainty",
+    "diversity",
+    "random",
+    "hashtag-stratified",
+    "margin",
+    "entropy",
+    "margin-diverse",
+    "typical",
+)
 """The strategy names ``select`` accepts."""
 
-NEEDS_MODEL: frozenset[str] = frozenset({"uncertainty", "diversity"})
+NEEDS_MODEL: frozenset[str] = frozenset(
+    {"uncertainty", "diversity", "margin", "entropy", "margin-diverse"}
+)
 """Strategies that cannot run without a fitted model."""
+
+CLUSTER_FACTOR = 5
+"""``margin-diverse`` clusters the ``CLUSTER_FACTOR * n`` most uncertain distinct posts."""
+
+KMEANS_BATCH_ABOVE = 20_000
+"""Above this many points, k-means runs in mini-batches (``MiniBatchKMeans``)."""
 
 CANDIDATE_FACTOR = 5
 """``diversity`` considers the most uncertain ``CANDIDATE_FACTOR * n`` posts at a time."""
@@ -112,18 +145,21 @@ def select(
             else rng.permutation(len(posts))
         )
         return _stratified(posts, n, order)
+    if strategy == "typical":
+        return _typical(posts, n, seed)
     assert model is not None
+    if strategy == "entropy":
+        return [int(i) for i in entropy_order(posts, model, rng)[:n]]
     order = uncertainty_order(posts, model, rng)
-    if strategy == "uncertainty":
+    if strategy in ("uncertainty", "margin"):
         return [int(i) for i in order[:n]]
+    if strategy == "margin-diverse":
+        return _margin_diverse(posts, n, order, seed)
     return _diverse(posts, n, order)
 
 
-def margins(posts: Sequence[Post], model: Any) -> np.ndarray:
-    """Margin between the two highest predicted probabilities of each post (0 = undecided).
-
-    posts: the posts to score. model: anything with ``predict_proba(texts)``.
-    """
+def probabilities(posts: Sequence[Post], model: Any) -> np.ndarray:
+    """``model.predict_proba`` of the posts' texts, read in chunks: (len(posts), classes)."""
     texts = [post.text for post in posts]
     parts = [
         np.asarray(model.predict_proba(texts[start : start + READ_CHUNK_SIZE]), dtype=float)
@@ -132,6 +168,15 @@ def margins(posts: Sequence[Post], model: Any) -> np.ndarray:
     proba = np.vstack(parts) if parts else np.zeros((0, 2))
     if proba.ndim != 2 or proba.shape[0] != len(posts):
         raise ValueError(f"model.predict_proba returned shape {proba.shape} for {len(posts)} posts")
+    return proba
+
+
+def margins(posts: Sequence[Post], model: Any) -> np.ndarray:
+    """Margin between the two highest predicted probabilities of each post (0 = undecided).
+
+    posts: the posts to score. model: anything with ``predict_proba(texts)``.
+    """
+    proba = probabilities(posts, model)
     if proba.shape[1] < 2:  # a one-class model is never uncertain
         return np.ones(len(posts))
     top_two = np.partition(proba, proba.shape[1] - 2, axis=1)[:, -2:]
@@ -147,6 +192,102 @@ def uncertainty_order(posts: Sequence[Post], model: Any, rng: np.random.Generato
     margin = np.round(margins(posts, model), 12)
     tiebreak = rng.random(len(posts))
     return np.lexsort((tiebreak, margin))
+
+
+def entropy_order(posts: Sequence[Post], model: Any, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``posts`` from the highest to the lowest predictive entropy.
+
+    Entropies equal to 12 decimals count as equal; ``rng`` breaks the ties.
+    """
+    proba = np.clip(probabilities(posts, model), 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(proba > 0, -proba * np.log(proba), 0.0)
+    entropy = np.round(terms.sum(axis=1), 12)
+    tiebreak = rng.random(len(posts))
+    return np.lexsort((tiebreak, -entropy))
+
+
+def embed(posts: Sequence[Post]) -> np.ndarray:
+    """One L2-normalised vector per post, for clustering: (len(posts), 256) float64.
+
+    The pretrained multilingual subword vectors the classifier ships (wordllama's
+    ``l2_supercat_256``, see ``classifier.model.subwords``) pooled over the post's pieces,
+    on the text as the model prepares it (URLs and mentions masked). A post with no piece
+    gets zeros. No fitting, no network: the same post always gets the same vector.
+    """
+    texts = [post.text for post in posts]
+    if not texts:
+        return np.zeros((0, 256))
+    prepared = prepared_texts(texts, {"mask_urls": True, "mask_mentions": True})
+    vectors = np.asarray(subwords.pooled(prepared, subwords.load_wordllama()), dtype=float)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+
+def kmeans(
+    points: np.ndarray, k: int, seed: int, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cluster of each point, centres) of k-means with ``k`` clusters (k-means++, seeded).
+
+    ``k`` is capped by the number of distinct points. Mini-batches above
+    ``KMEANS_BATCH_ABOVE`` points.
+    """
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    distinct = len(np.unique(np.round(points, 9), axis=0))
+    k = max(1, min(k, distinct))
+    if len(points) > KMEANS_BATCH_ABOVE:
+        algo: Any = MiniBatchKMeans(k, random_state=seed, n_init=3, batch_size=4096)
+    else:
+        algo = KMeans(k, random_state=seed, n_init=1)
+    labels = algo.fit_predict(points, sample_weight=weights)
+    return np.asarray(labels), np.asarray(algo.cluster_centers_)
+
+
+def _typical(posts: Sequence[Post], n: int, seed: int) -> list[int]:
+    # One point per distinct text (weighted by its posts), so duplicates neither crowd the
+    # clusters nor get picked twice; the first post of a text stands for it.
+    first_of: dict[str, int] = {}
+    weight: dict[str, int] = {}
+    for index, post in enumerate(posts):
+        key = dedupe_key(post.text)
+        first_of.setdefault(key, index)
+        weight[key] = weight.get(key, 0) + 1
+    keys = list(first_of)
+    reps = [first_of[key] for key in keys]
+    weights = np.array([weight[key] for key in keys], dtype=float)
+    points = embed([posts[i] for i in reps])
+    labels, centres = kmeans(points, n, seed, weights)
+    distance = np.linalg.norm(points - centres[labels], axis=1)
+    size = np.bincount(labels, weights=weights, minlength=len(centres))
+    chosen: list[int] = []
+    for cluster in sorted(range(len(centres)), key=lambda c: (-size[c], c)):
+        members = np.flatnonzero(labels == cluster)
+        if len(members):
+            best = members[np.lexsort((members, distance[members]))[0]]
+            chosen.append(reps[int(best)])
+    if len(chosen) < n:  # fewer clusters than n: the rest nearest their centres, then duplicates
+        taken = set(chosen)
+        rest = [reps[int(j)] for j in np.lexsort((np.arange(len(reps)), distance))]
+        rest += [i for i in range(len(posts)) if i not in set(reps)]
+        chosen += [i for i in rest if i not in taken][: n - len(chosen)]
+    return chosen[:n]
+
+
+def _margin_diverse(posts: Sequence[Post], n: int, order: np.ndarray, seed: int) -> list[int]:
+    candidates = _diverse(posts, min(len(posts), CLUSTER_FACTOR * n), order, fill=False)
+    if len(candidates) <= n:  # too few distinct texts to cluster: as ``diversity``
+        return _diverse(posts, n, order)
+    rank = {index: r for r, index in enumerate(order.tolist())}
+    points = embed([posts[i] for i in candidates])
+    labels, _ = kmeans(points, n, seed)
+    chosen: list[int] = []
+    for cluster in np.unique(labels):  # candidates are in margin order: the first is the best
+        chosen.append(candidates[int(np.flatnonzero(labels == cluster)[0])])
+    if len(chosen) < n:  # fewer distinct embeddings than n
+        taken = set(chosen)
+        chosen += [i for i in candidates if i not in taken][: n - len(chosen)]
+    return sorted(chosen, key=rank.__getitem__)
 
 
 def dedupe_key(text: str) -> str:
@@ -198,7 +339,7 @@ def _jaccard(matrix: sp.csr_matrix, sizes: np.ndarray, other: sp.csr_matrix) -> 
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def _diverse(posts: Sequence[Post], n: int, order: np.ndarray) -> list[int]:
+def _diverse(posts: Sequence[Post], n: int, order: np.ndarray, fill: bool = True) -> list[int]:
     chosen: list[int] = []
     chosen_keys: set[str] = set()
     chosen_rows: list[sp.csr_matrix] = []
@@ -229,6 +370,8 @@ def _diverse(posts: Sequence[Post], n: int, order: np.ndarray) -> list[int]:
             np.maximum(max_sim, _jaccard(matrix, sizes, row)[:, 0], out=max_sim)
         if len(chosen) == n:
             return chosen
+    if not fill:
+        return chosen
     # Fewer than n distinct texts: near-duplicates first, exact duplicates last.
     for _, index in sorted(skipped, key=lambda item: item[0])[: n - len(chosen)]:
         chosen.append(index)

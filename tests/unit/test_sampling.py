@@ -102,19 +102,19 @@ def shingle_jaccard(a: str, b: str) -> float:
 
 
 def test_unknown_strategy_names_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="unknown sampling strategy 'entropy'") as info:
-        select([post(0, "x")], 1, "entropy")
+    with pytest.raises(ValueError, match="unknown sampling strategy 'bald'") as info:
+        select([post(0, "x")], 1, "bald")
     for name in STRATEGIES:
         assert name in str(info.value)
 
 
-@pytest.mark.parametrize("strategy", ["uncertainty", "diversity"])
+@pytest.mark.parametrize("strategy", sorted(sampling.NEEDS_MODEL))
 def test_strategies_needing_a_model_refuse_to_run_without_one(strategy: str) -> None:
     with pytest.raises(ValueError, match="needs a fitted model"):
         select([post(0, "x")], 1, strategy)
 
 
-@pytest.mark.parametrize("strategy", ["random", "hashtag-stratified"])
+@pytest.mark.parametrize("strategy", ["random", "hashtag-stratified", "typical"])
 def test_strategies_without_model_run_without_one(strategy: str) -> None:
     assert sorted(select([post(i, f"text {i}") for i in range(5)], 3, strategy)) != []
 
@@ -324,3 +324,136 @@ def test_diversity_fill_prefers_near_duplicates_to_exact_ones() -> None:
     model = FakeModel({SLOGAN: 0.0, typo: 0.05})
     chosen = select(posts, 2, "diversity", model=model)
     assert posts[chosen[0]].text == SLOGAN and chosen[1] == 3
+
+
+# -- margin (breaking ties), entropy -------------------------------------------------------
+
+
+class TableModel:
+    """predict_proba from a table: text -> probability row."""
+
+    classes_ = CLASSES
+
+    def __init__(self, rows: dict[str, list[float]]) -> None:
+        self.rows = rows
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return np.array([self.rows[t] for t in texts])
+
+
+def test_margin_picks_the_smallest_margins_in_order() -> None:
+    margin_of = {t: 0.05 * k for k, t in enumerate(reversed(DISTINCT))}
+    posts = [post(i, t) for i, t in enumerate(DISTINCT)]
+    model = FakeModel(margin_of)
+    chosen = select(posts, 4, "margin", model=model, seed=5)
+    assert [posts[i].text for i in chosen] == list(reversed(DISTINCT))[:4]
+    assert chosen == select(posts, 4, "uncertainty", model=model, seed=5)
+
+
+def test_margin_and_entropy_disagree_where_the_literature_says_they_do() -> None:
+    # torn between two labels: margin 0, entropy ln 2; spread over three: margin 0.2, entropy ~1.05
+    model = TableModel(
+        {"torn": [0.5, 0.5, 0.0], "spread": [0.2, 0.4, 0.4], "sure": [0.9, 0.05, 0.05]}
+    )
+    posts = [post(0, "sure"), post(1, "spread"), post(2, "torn")]
+    assert select(posts, 1, "margin", model=model) == [2]
+    assert select(posts, 1, "entropy", model=model) == [1]
+    assert select(posts, 3, "entropy", model=model) == [1, 2, 0]
+
+
+# -- typical (cold start) and margin-diverse: clustering on embeddings ---------------------
+
+CENTRES = {
+    "a": np.array([1.0, 0.0, 0.0]),
+    "b": np.array([0.0, 1.0, 0.0]),
+    "c": np.array([0.0, 0.0, 1.0]),
+}
+
+
+def clustered_pool(monkeypatch: pytest.MonkeyPatch) -> tuple[list[Post], dict[str, np.ndarray]]:
+    """Three tight clusters (sizes 9, 7, 5) in a 3-d embedding; in each, 'X centre' sits on
+    the centre and 'X member k' in pairs on either side of it, further and further out."""
+    vectors: dict[str, np.ndarray] = {}
+    for name, size in (("a", 9), ("b", 7), ("c", 5)):
+        vectors[f"{name} centre"] = CENTRES[name].copy()
+        for k in range(1, size):
+            sign = 1 if k % 2 else -1  # symmetric, so the centroid stays on the centre
+            offset = sign * 0.02 * ((k + 1) // 2)
+            vectors[f"{name} member {k}"] = CENTRES[name] + offset * (
+                np.arange(3) != "abc".index(name)
+            )
+    monkeypatch.setattr(sampling, "embed", lambda posts: np.array([vectors[p.text] for p in posts]))
+    texts = list(vectors)
+    np.random.default_rng(1).shuffle(texts)
+    return [post(i, t) for i, t in enumerate(texts)], vectors
+
+
+def test_typical_picks_the_post_nearest_each_cluster_centre(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    posts, _ = clustered_pool(monkeypatch)
+    chosen = select(posts, 3, "typical", seed=0)
+    # largest cluster first, and from each the post on its centre
+    assert [posts[i].text for i in chosen] == ["a centre", "b centre", "c centre"]
+    assert select(posts, 3, "typical", seed=0, model=FakeModel({})) == chosen  # model ignored
+
+
+def test_typical_counts_duplicates_as_weight_but_picks_a_text_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Nine retweets of one slogan and three distinct texts: the slogan is the typical post,
+    # picked once; with n = 4 every distinct text comes before any second copy.
+    points = {
+        SLOGAN: [1.0, 0.0],
+        DISTINCT[0]: [0.0, 1.0],
+        DISTINCT[1]: [0.6, 0.8],
+        DISTINCT[2]: [0.8, 0.6],
+    }
+    monkeypatch.setattr(
+        sampling, "embed", lambda posts: np.array([points[dedupe_key(p.text)] for p in posts])
+    )
+    texts = [SLOGAN_VARIANTS[i % 7] for i in range(9)] + DISTINCT[:3]
+    posts = [post(i, t) for i, t in enumerate(texts)]
+    chosen = select(posts, 1, "typical")
+    assert dedupe_key(posts[chosen[0]].text) == SLOGAN
+    chosen = select(posts, 4, "typical")
+    assert len({dedupe_key(posts[i].text) for i in chosen}) == 4
+
+
+def test_margin_diverse_takes_the_most_uncertain_post_of_each_cluster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    posts, _ = clustered_pool(monkeypatch)
+    # Cluster a holds all the most uncertain posts: plain margin would take only from it.
+    margin_of = {p.text: (0.01 if p.text.startswith("a") else 0.5) for p in posts}
+    margin_of["a member 3"] = 0.001
+    margin_of["b member 2"] = 0.2
+    margin_of["c member 1"] = 0.3
+    model = FakeModel(margin_of)
+    assert {posts[i].text[0] for i in select(posts, 3, "margin", model=model)} == {"a"}
+    chosen = select(posts, 3, "margin-diverse", model=model, seed=0)
+    assert [posts[i].text for i in chosen] == ["a member 3", "b member 2", "c member 1"]
+
+
+def test_margin_diverse_never_picks_near_duplicates_when_alternatives_exist() -> None:
+    posts, model = duplicate_pool()  # the 20 most uncertain posts are one slogan
+    for seed in range(3):
+        chosen = select(posts, 8, "margin-diverse", model=model, seed=seed)
+        keys = [dedupe_key(posts[i].text) for i in chosen]
+        pairs = [(a, b) for k, a in enumerate(keys) for b in keys[k + 1 :]]
+        assert all(shingle_jaccard(a, b) <= sampling.NEAR_DUPLICATE_JACCARD for a, b in pairs)
+        assert sum(SLOGAN in k for k in keys) == 1
+
+
+def test_embed_is_normalised_deterministic_and_puts_paraphrases_close() -> None:
+    posts = [
+        post(0, "paris stands together tonight"),
+        post(1, "RT @x: Paris stands together tonight! http://t.co/1"),
+        post(2, "glory to the soldiers of the caliphate"),
+        post(3, ""),
+    ]
+    vectors = sampling.embed(posts)
+    assert vectors.shape == (4, 256)
+    assert np.allclose(np.linalg.norm(vectors[:3], axis=1), 1.0)
+    assert np.array_equal(vectors, sampling.embed(posts))
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
