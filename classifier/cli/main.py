@@ -100,6 +100,15 @@ def main() -> None:
         err.print(f"[red]error:[/red] [E007] cannot use{where}: {exc.strerror or exc}",
                   highlight=False)
         sys.exit(EXIT_ERROR)
+    except Exception as exc:
+        # DuckDB reads datasets lazily: a scored file torn after its first line (which
+        # analytics.datasets checks) fails only when a query runs. One line, not a traceback.
+        if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        err.print(f"[red]error:[/red] [E001] a dataset cannot be read ({first}): pass what "
+                  "`swarmlens score --out` wrote, intact", highlight=False)
+        sys.exit(EXIT_ERROR)
 
 
 def run() -> None:

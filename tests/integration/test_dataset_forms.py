@@ -72,6 +72,10 @@ def test_forms_mix_in_one_command(shared_env: dict[str, str], outputs: Path) -> 
         ("posts.csv", "post_id,label\n1,neutral\n", "neither JSON lines"),
         ("raw.jsonl", '{"id": "1", "text": "#ParisIsBurning"}\n', "holds no scored posts"),
         ("broken.jsonl", "not json\n", "is not JSON lines"),
+        ("torn.jsonl", '{"post_id": "1", "label": "neutral", "scores": {"supportive": 0.1, '
+         '"opposing": 0.1, "neutral": 0.8}, "hashtags": ["parisisburning"], '
+         '"created_at": "2015-11-14T10:00:00Z"}\n{"post_id": "2", "label"\n',
+         "a dataset cannot be read"),
         ("fake.parquet", "PAR1 and then no Parquet at all", "not a readable Parquet file"),
         ("empty.parquet", "", "neither JSON lines"),
     ],
