@@ -392,6 +392,11 @@ class EstimateResponse(BaseModel):
     model_version: str | None
     labels: EstimateLabels
     flood_share: FloodEstimate
+    simulated: bool = Field(
+        default=False,
+        description="the audit used is simulated (the synthetic demo corpus's own labels), "
+        "not labelled by people",
+    )
     series: list[EstimatePoint] | None = Field(
         default=None,
         description="per-bucket audited shares (only with ?interval=), assuming the model's "

@@ -91,6 +91,9 @@ def estimate(
         unaudited_ok=True,
         design=design,
     )
+    # As the CLI says of an audit file: simulated when an audit used says so (the demo's).
+    report["simulated"] = bool(inside) and any(
+        audit["simulated"] for audit in store.audits(key, start, end))
     response = EstimateResponse(**report)
     if interval and len(audited) >= MIN_AUDITED:
         size = 13 if interval == "hour" else 10  # "YYYY-MM-DDTHH" or "YYYY-MM-DD"
