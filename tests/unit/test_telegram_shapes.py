@@ -23,12 +23,9 @@ from swarmlens.classifier.posts.post import Post, post_from_record
 from swarmlens.classifier.posts.readers import Rejected, iter_source
 from swarmlens.classifier.posts.sources import TelegramMessage, iter_raw
 from swarmlens.classifier.posts.telegram import telegram_links, telegram_record
+from tests.support.shapes import FIELDS, read_fields
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram"
-
-FIELDS = ("post_id", "author", "created_at", "retweet_of", "retweet_of_author", "reply_to",
-          "urls", "hashtags", "platform")
-
 
 def _row(post_id: str, author: str, created_at: str, retweet_of_author: str | None = None,
          reply_to: str | None = None, urls: tuple[str, ...] = (),
@@ -69,25 +66,13 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def _fields(post: Post) -> dict[str, Any]:
-    row = {name: getattr(post, name) for name in FIELDS}
-    row["created_at"] = post.created_at.isoformat() if post.created_at else None
-    return row
-
-
-def _read(path: Path) -> tuple[list[dict[str, Any]], list[Rejected]]:
-    items = list(iter_source(path))
-    return ([_fields(i) for i in items if isinstance(i, Post)],
-            [i for i in items if isinstance(i, Rejected)])
-
-
 @pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_export_reads_every_field(name: str, gzipped: bool, tmp_path: Path) -> None:
     data = (FIXTURES / name).read_bytes()
     path = tmp_path / "result.json"
     path.write_bytes(gzip.compress(data) if gzipped else data)
-    posts, rejects = _read(path)
+    posts, rejects = read_fields(path)
     assert posts == EXPECTED[name]
     assert [r.reason for r in rejects] == ["Telegram service message, not a post"]
 

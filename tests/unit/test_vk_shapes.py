@@ -21,16 +21,12 @@ import pytest
 
 from swarmlens.classifier.errors import RecordError
 from swarmlens.classifier.posts.columnar import read_batches
-from swarmlens.classifier.posts.post import Post
 from swarmlens.classifier.posts.readers import Rejected, iter_source
 from swarmlens.classifier.posts.shapes import MARKER_KEYS, record_format, vk_response_items
 from swarmlens.classifier.posts.vkontakte import vk_comment_record, vk_feed_record, vk_record
+from tests.support.shapes import FIELDS, read_fields
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vk"
-
-FIELDS = ("post_id", "author", "created_at", "retweet_of", "retweet_of_author", "reply_to",
-          "urls", "hashtags", "platform")
-
 
 def _row(post_id: str, author: str, created_at: str, retweet_of: str | None = None,
          retweet_of_author: str | None = None, reply_to: str | None = None,
@@ -105,18 +101,6 @@ def _document(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-def _fields(post: Post) -> dict[str, Any]:
-    row = {name: getattr(post, name) for name in FIELDS}
-    row["created_at"] = post.created_at.isoformat() if post.created_at else None
-    return row
-
-
-def _read(path: Path) -> tuple[list[dict[str, Any]], list[Rejected]]:
-    items = list(iter_source(path))
-    return ([_fields(i) for i in items if isinstance(i, Post)],
-            [i for i in items if isinstance(i, Rejected)])
-
-
 def _write(path: Path, data: bytes, gzipped: bool) -> Path:
     path.write_bytes(gzip.compress(data) if gzipped else data)
     return path
@@ -128,7 +112,7 @@ def _lines(records: list[Any]) -> bytes:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_document_reads_every_field(name: str) -> None:
-    posts, rejects = _read(FIXTURES / name)
+    posts, rejects = read_fields(FIXTURES / name)
     assert posts == EXPECTED[name]
     assert [r.reason for r in rejects] == REJECTED.get(name, [])
 
@@ -147,7 +131,7 @@ def test_every_form_reads_as_the_document(name: str, gzipped: bool, tmp_path: Pa
         "items.jsonl": _lines(items),
     }
     for form, data in forms.items():
-        posts, _ = _read(_write(tmp_path / form, data, gzipped))
+        posts, _ = read_fields(_write(tmp_path / form, data, gzipped))
         expected = EXPECTED[name] * 2 if form == "responses.jsonl" else EXPECTED[name]
         assert posts == expected, form
 
