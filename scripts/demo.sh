@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # README's first command: install, run the main job on the embedded defaults (build the
-# default model if needed, score the demo archive, print the top hashtags by label), then
+# default model if needed, from a synthetic training corpus, not the demo archive; score the
+# demo archive; print the top hashtags by label and the top hashtag's flood share three ways:
+# classify-and-count, the simulated audit's estimate with its interval, the truth), then
 # serve the API and dashboard with the scored demo archive attached, and the demo's simulated
 # audit of its top hashtag stored (the dashboard shows that hashtag's audited estimate).
 set -euo pipefail

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -39,8 +39,11 @@ def demo(
 ) -> None:
     """Run the main job on a synthetic demo archive and show its top hashtags.
 
-    Builds the default model if needed, scores the demo archive, and writes a simulated
-    audit of the top hashtag to try 'swarmlens estimate' on.
+    Builds the default model if needed (trained on another synthetic corpus, without the
+    demo's sarcasm, quoted slogans and news that repeats them), scores the demo archive,
+    writes a simulated audit of the top hashtag to try 'swarmlens estimate' on, and ends
+    with that hashtag's flood share three ways: classify-and-count, the audited estimate
+    with its 95% interval, and the truth (known only because the corpus is synthetic).
     """
     from swarmlens.classifier.analytics import datasets, queries
     from swarmlens.classifier.demo.generator import write_demo_jsonl
@@ -58,12 +61,17 @@ def demo(
         log.info(f"{scored} holds scores from another model: scoring the demo archive again.")
         shutil.rmtree(scored)
         score([str(archive)], scored, as_json=False)
+    _warn_if_trained_on_the_archive()
     rows = queries.top_hashtags(datasets.parquet_source([scored]), limit=top)
     basis = "classify-and-count"  # what these figures are: no audit, no interval
     audit = _simulated_audit(archive, scored, rows)
+    figures = _figures(scored, audit)
+    if figures:
+        figures["display"] = rows[0]["display"]
     if as_json:
         print_json(
-            {"scored": str(scored), "counts": basis, "top_hashtags": rows, "simulated_audit": audit}
+            {"scored": str(scored), "counts": basis, "top_hashtags": rows, "simulated_audit": audit,
+             "synthetic": True, "flood_share_of_top_hashtag": figures}
         )
         return
     table = Table(
@@ -84,12 +92,68 @@ def demo(
             "-" if share is None else f"{share:.0%}",
         )
     show(table)
-    if audit:
+    if audit and figures:
         log.info(
             f"Simulated audit (demo labels of a uniform sample, not annotators): {audit['path']}."
             f" Audited estimate: swarmlens estimate {scored} --hashtag {audit['hashtag']} "
             f"--audit {audit['path']}"
         )
+        show(*closing_lines(figures))
+
+
+def _warn_if_trained_on_the_archive() -> None:
+    """An older default model was trained on the demo archive itself: its counts equal the
+    truth and the demo cannot show what an audit corrects. Say so, and how to rebuild."""
+    from swarmlens.classifier.model import registry
+    from swarmlens.classifier.model.training import demo_data
+
+    current = {e.id: e for e in registry.list_models()}.get(registry.current_id() or "")
+    if current is None or not current.synthetic:
+        return
+    # The older default model's manifest says so; any other, by the very same examples.
+    older = "synthetic demo corpus (swarmlens demo-data)"
+    if older in str(current.training_data.get("description", "")) or (
+        current.data_fingerprint == demo_data(training=False).fingerprint()
+    ):
+        log.warning(
+            f"the current model {current.id} was trained on this demo archive itself (an older "
+            "default model): its classify-and-count equals the truth. Register another model, "
+            f"or move {registry.registry_dir()} away so the default model is rebuilt on the "
+            "training corpus"
+        )
+
+
+def closing_lines(figures: dict[str, Any]) -> list[str]:
+    """The demo's point in three lines: the flood share of its top hashtag by
+    classify-and-count, by the audited estimate (95% interval), and the truth, which only
+    a synthetic corpus knows."""
+    flood = figures["flood_share"]
+    tag = figures.get("display") or figures["hashtag"]
+    raw, truth = flood["classify_and_count"], flood["truth"]
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    def off(value: float | None) -> str:
+        if value is None or truth is None:
+            return ""
+        return f" ({abs(value - truth) * 100:.1f} points from the truth)"
+
+    return [
+        f"Flood share of #{tag} (opposing / (supportive + opposing), {figures['posts']} posts):",
+        f"  classify-and-count (the model's labels, counted): {pct(raw)}{off(raw)}",
+        f"  audited estimate ({figures['audited']} posts audited, SIMULATED audit): "
+        f"{pct(flood['audited_estimate'])}, 95% interval {pct(flood['low'])} - "
+        f"{pct(flood['high'])}{off(flood['audited_estimate'])}",
+        f"  truth (SYNTHETIC corpus: known here, never for real posts): {pct(truth)}",
+    ]
+
+
+def _figures(scored: Path, audit: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The three flood-share figures of the audited hashtag (see ``demo_figures``)."""
+    from swarmlens.classifier.analytics.simulated_audit import demo_figures
+
+    return demo_figures(scored, audit) if audit else None
 
 
 def _simulated_audit(archive: Path, scored: Path, rows: list[dict]) -> dict | None:

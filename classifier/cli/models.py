@@ -26,7 +26,12 @@ def train(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Train a stance model on labelled posts and save it (with its SHA-256 sidecar)."""
-    from swarmlens.classifier.model.training import entry_fields, load_labelled, train_model
+    from swarmlens.classifier.model.training import (
+        entry_fields,
+        load_labelled,
+        synthetic_examples,
+        train_model,
+    )
 
     dataset = load_labelled(data)
     log.info(f"Training on {len(dataset)} examples from {len(data)} file(s)...")
@@ -36,6 +41,19 @@ def train(
         "description": f"{len(dataset)} labelled posts",
         "files": [str(path) for path in data],
     }
+    synthetic = synthetic_examples(dataset)
+    if synthetic:
+        # Generated posts: the manifest says so (all of them: the model is marked
+        # synthetic everywhere, as the default model is, and keeps no quality figure).
+        described["synthetic_posts"] = synthetic
+        if synthetic == len(dataset):
+            described["kind"] = registry.SYNTHETIC_DEMO
+            described["description"] = f"{len(dataset)} posts of swarmlens's synthetic generator"
+        info["synthetic_posts"] = synthetic
+        log.warning(
+            f"{synthetic} of the {len(dataset)} training posts come from swarmlens's SYNTHETIC "
+            "generator: the model and its cross-validated figures say nothing about real posts"
+        )
     fields = entry_fields(name, model, info, described)
     entry = registry.save_artifact(model, out_path, fields)
     if register:
@@ -73,7 +91,11 @@ def evaluate(
     """Evaluate a model on labelled posts: F1 per class and language, confusion, calibration."""
     from swarmlens.classifier.batch.scoring import label_probabilities
     from swarmlens.classifier.model.evaluation import evaluate_predictions
-    from swarmlens.classifier.model.training import ensure_model, load_labelled
+    from swarmlens.classifier.model.training import (
+        ensure_model,
+        load_labelled,
+        synthetic_examples,
+    )
 
     model, entry = ensure_model(model_ref)
     dataset = load_labelled(data)
@@ -81,14 +103,41 @@ def evaluate(
     predicted = [LABELS[i] for i in proba.argmax(axis=1)]
     report = evaluate_predictions(dataset.labels, predicted, proba.max(axis=1), dataset.langs)
     report["model_version"] = entry.id
+    # Figures on generated posts (or by a model trained on them) read as quality and are
+    # not: both are said, in the JSON and above the table.
+    synthetic = synthetic_examples(dataset)
+    report["synthetic_data"] = {"posts": synthetic, "share": round(synthetic / len(dataset), 4)}
+    report["model_synthetic"] = entry.synthetic
+    notes = synthetic_notes(report)
+    if notes:
+        report["notes"] = notes
     if as_json:
         print_json(report)
         return
+    for note in notes:
+        log.warning(note)
     _print_evaluation(report)
 
 
+def synthetic_notes(report: dict[str, Any]) -> list[str]:
+    """What an evaluation report must say about synthetic data (none for real data)."""
+    notes = []
+    synthetic = report["synthetic_data"]["posts"]
+    if synthetic:
+        notes.append(
+            f"{synthetic} of the {report['n']} posts come from swarmlens's SYNTHETIC generator: "
+            "these figures say nothing about real posts; evaluate on posts labelled by people"
+        )
+    if report.get("model_synthetic"):
+        notes.append(f"the model was {registry.SYNTHETIC_NOTE}")
+    return notes
+
+
 def _print_evaluation(report: dict[str, Any]) -> None:
-    head = Table(title=f"Evaluation of {report['model_version']} on {report['n']} posts")
+    synthetic = report["synthetic_data"]["posts"]
+    on = f"{report['n']} SYNTHETIC posts" if synthetic == report["n"] else (
+        f"{report['n']} posts ({synthetic} SYNTHETIC)" if synthetic else f"{report['n']} posts")
+    head = Table(title=f"Evaluation of {report['model_version']} on {on}")
     for column in ("macro-F1", "accuracy", "calibration error (ECE)"):
         head.add_column(column, justify="right")
     head.add_row(

@@ -42,27 +42,37 @@ def syllables(number: int) -> str:
     return "".join(out)
 
 
-def handle(global_id: int, kind: int, news_suffixes: Sequence[str]) -> str:
+def handle(global_id: int, kind: int, news_suffixes: Sequence[str], namespace: str = "") -> str:
     """Obviously fake author handle.
 
     global_id: unique author number across all pools.
     kind: 0 individual Twitter account, 1 Twitter news outlet, 2 Telegram channel.
     news_suffixes: suffixes of news outlet handles (the 'outlets' word bank).
+    namespace: '' for the demo corpus; the training corpus's ('tr_') makes its accounts
+        others ('tr' is no syllable, so no handle of one corpus is one of the other's).
     """
     syl = syllables(global_id)
     if kind == 2:
-        return f"demo_ch_{syl}"
+        return f"demo_{namespace}ch_{syl}"
     if kind == 1:
-        return f"demo_{syl}_{news_suffixes[global_id % len(news_suffixes)]}"
-    return f"demo_{syl}{global_id % 89}" if global_id % 3 == 0 else f"demo_{syl}"
+        return f"demo_{namespace}{syl}_{news_suffixes[global_id % len(news_suffixes)]}"
+    if global_id % 3 == 0:
+        return f"demo_{namespace}{syl}{global_id % 89}"
+    return f"demo_{namespace}{syl}"
 
 
 class Authors:
     """The author pools of one generation run, with a bounded handle cache."""
 
-    def __init__(self, n_posts: int, news_suffixes: Sequence[str]) -> None:
-        """n_posts: corpus size (scales the pools); news_suffixes: see ``handle``."""
+    def __init__(self, n_posts: int, news_suffixes: Sequence[str], namespace: str = "") -> None:
+        """n_posts: corpus size (scales the pools); news_suffixes, namespace: see ``handle``.
+
+        Group ids are 'demo-u' + number in the demo corpus and 'demo-t' + number in the
+        training corpus (same length: ``swarm.Swarm.is_hub`` reads the number at [6:]).
+        """
         self.news_suffixes = news_suffixes
+        self.namespace = namespace
+        self.group_prefix = "demo-t" if namespace else "demo-u"
         # Author pools per (class, language, platform); pool p owns the
         # author numbers congruent to p, so handles never collide.
         self.pools: dict[tuple[int, str, int], tuple[int, int, int]] = {}
@@ -90,7 +100,7 @@ class Authors:
                 # Bounded cache keeps a 1M-post run at constant memory.
                 self.handles.clear()
             known = self.handles[gid] = (
-                handle(gid, kind, self.news_suffixes),
-                f"demo-u{gid:07d}",
+                handle(gid, kind, self.news_suffixes, self.namespace),
+                f"{self.group_prefix}{gid:07d}",
             )
         return known

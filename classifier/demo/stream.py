@@ -36,28 +36,39 @@ from swarmlens.classifier.demo.wordbanks import load_banks
 __all__ = ["records"]
 
 
-def records(n_posts: int, seed: int) -> Iterator[dict[str, Any]]:
+TRAINING_NAMESPACE = "tr_"
+"""Handle namespace of the training corpus (``accounts.handle``): other accounts."""
+
+
+def records(n_posts: int, seed: int, training: bool = False) -> Iterator[dict[str, Any]]:
     """Iterator over the n_posts records of the run ``seed``, in time order.
 
     n_posts: corpus size (>= 0, checked by the caller); seed: the run's seed.
+    training: the default model's training corpus instead of the demo corpus: other
+        accounts (handles 'demo_tr_...', groups 'demo-t...', post ids 'demo-tr-...') and
+        clear-cut texts (``texts.Composer``'s ``clear``), so the demo corpus's confusable
+        posts are ones the model has not seen.
     The plan, pools and banks are set up now; records are made lazily.
     """
     banks = load_banks()
-    authors = Authors(n_posts, banks.news_suffixes)
-    composer = Composer(random.Random(seed), banks, authors)
+    namespace = TRAINING_NAMESPACE if training else ""
+    authors = Authors(n_posts, banks.news_suffixes, namespace)
+    composer = Composer(random.Random(seed), banks, authors, clear=training)
     width = max(6, len(str(max(n_posts - 1, 0))))
-    return _run(composer, Swarm(seed, authors.n_pools), plan(n_posts), width)
+    swarm = Swarm(seed, authors.n_pools, namespace)
+    prefix = "demo-tr-" if training else "demo-"
+    return _run(composer, swarm, plan(n_posts), width, prefix)
 
 
 def _run(
-    composer: Composer, swarm: Swarm, bins: list[Bin], width: int
+    composer: Composer, swarm: Swarm, bins: list[Bin], width: int, id_prefix: str = "demo-"
 ) -> Iterator[dict[str, Any]]:
     """Yield the records of ``bins`` in time order.
 
     composer: the run's text composer (and its random source and authors);
     bins: per-bin counts and class mixes from ``scenario.plan``;
     swarm: the run's network structure (hubs, relay pushes, returning accounts);
-    width: zero-padded width of the numeric part of post ids.
+    width: zero-padded width of the numeric part of post ids; id_prefix: what precedes it.
     """
     rnd = composer.rnd
     author = composer.author
@@ -94,7 +105,7 @@ def _run(
             langs, cum, tg_share, label, compose = per_class[cls]
             lang = langs[bisect_right(cum, rnd())]
             tg = 1 if rnd() < tg_share else 0
-            post_id = "demo-" + str(index).zfill(width)
+            post_id = id_prefix + str(index).zfill(width)
             index += 1
             handle, group = author(cls, lang, tg, rnd())
             if cls == SUP and not tg:
@@ -155,7 +166,7 @@ def _run(
                     if members >= 2:
                         text = f"{text} {swarm.push_link(created)}"
                         handles = swarm.relays[:members]
-                        handle, group = handles.pop(0), "demo-relay0"
+                        handle, group = handles.pop(0), swarm.relay_group + "0"
                         pool[-1] = (post_id, handle, text)
                         push = (handles, text, lang)
                         swarm.retime(offsets, position, members)
@@ -163,7 +174,7 @@ def _run(
                 # The stream's draws for this post were made as usual; its content is
                 # the push's.
                 handle = push[0].pop(0)
-                group = "demo-relay" + str(swarm.relays.index(handle))
+                group = swarm.relay_group + str(swarm.relays.index(handle))
                 text, lang, label, tg = push[1], push[2], LABELS[SUP], 0
                 retweet_of = reply_to = None
                 recent.setdefault((SUP, lang), []).append((post_id, handle, text))

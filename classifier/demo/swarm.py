@@ -44,10 +44,13 @@ def _hash(text: str) -> int:
 class Swarm:
     """The structural choices of one demo run."""
 
-    def __init__(self, seed: int, n_pools: int) -> None:
+    def __init__(self, seed: int, n_pools: int, namespace: str = "") -> None:
+        """namespace: '' for the demo corpus, the training corpus's otherwise (see
+        ``accounts.handle``): its relay accounts are others too."""
         self.rng = random.Random(seed * 7919 + 17)
         self.n_pools = n_pools
-        self.relays = [f"demo_relay_{syllables(i)}" for i in range(RELAY_SIZE)]
+        self.relays = [f"demo_{namespace}relay_{syllables(i)}" for i in range(RELAY_SIZE)]
+        self.relay_group = f"demo-{namespace}relay"
         self.hub_posts: dict[tuple[int, str], list[Original]] = {}
 
     # -- hubs ------------------------------------------------------------------------------

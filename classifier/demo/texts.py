@@ -17,19 +17,30 @@ from swarmlens.classifier.demo.draws import Draws
 from swarmlens.classifier.demo.scenario import NEU, OPP, SUP, flood_probability
 from swarmlens.classifier.demo.wordbanks import Banks
 
-__all__ = ["Composer"]
+__all__ = ["CLEAR_FLOOD", "Composer"]
+
+CLEAR_FLOOD = 0.5
+"""In the training corpus, the share of the demo's flooding into supporters' tags."""
 
 
 class Composer(Draws):
     """Writes the text of one post of a class, given its language, time and platform."""
 
-    def __init__(self, rng: random.Random, banks: Banks, authors: Authors) -> None:
+    def __init__(
+        self, rng: random.Random, banks: Banks, authors: Authors, clear: bool = False
+    ) -> None:
         """rng: the run's random source; banks: the word banks; authors: the run's pools.
 
         Authors are needed for '@' mentions of other accounts of the same pool.
+        clear: write the training corpus's clear-cut posts: no counter-speech that quotes
+        a slogan (mockery, sarcasm), no news that repeats a slogan or a supporters' tag,
+        and less flooding of the supporters' tags. A model trained on those meets the
+        demo corpus's confusable posts as it would meet real ones: unseen, so
+        classify-and-count is biased and an audit has something to correct.
         """
         super().__init__(rng, banks.news_domains)
         self.banks = banks
+        self.clear = clear
         self.author = authors.author
         # Headline hours and texts split once, for bisect on the hours.
         self.neu_heads = {
@@ -110,19 +121,20 @@ class Composer(Draws):
         tags: list[str]
         if t < 0.5:
             # Background counter-extremism before the attacks.
-            if rnd() < 0.3:
+            if rnd() < 0.3 and not self.clear:
                 slogan = self.pick(b.sup_text[lang]["generic"])
                 core = self.pick(bank["mock"]).format(slogan=slogan)
                 tags = [self.tag(b.sup_generic_tags[lang])]
             else:
                 core = self.pick(bank["counter"])
                 tags = [self.tag(b.opp_generic_tags[lang])]
-        elif rnd() < flood_probability(t):
+        elif rnd() < flood_probability(t) * (CLEAR_FLOOD if self.clear else 1.0):
             r = rnd()
             if r < 0.45:
                 category = "flood"
             elif r < 0.65:
-                category = "mock"
+                # Counter-speech that quotes a slogan: mockery and sarcasm.
+                category = "condemn" if self.clear else "mock"
             elif r < 0.8:
                 category = "condemn"
             elif r < 0.9:
@@ -141,7 +153,7 @@ class Composer(Draws):
                 core = self.pick(bank["solidarity"])
             elif r < 0.8:
                 core = self.pick(bank["condemn"])
-            elif r < 0.95:
+            elif r < 0.95 or self.clear:
                 core = self.pick(bank["counter"])
             else:
                 core = self.pick(bank["mock"]).format(slogan=self.pick(b.sup_text[lang]["paris"]))
@@ -186,8 +198,14 @@ class Composer(Draws):
                 tags = [self.tag(b.neu_pre_tags)]
         else:
             r = rnd()
-            if t >= 1.5 and r < 0.06:
-                core = self.pick(b.neu_quote[lang]).format(tag=self.tag(b.sup_tags[lang]))
+            if t >= 1.5 and r < 0.06 and not self.clear:
+                # News about the supporters' tags, some repeating a slogan in quotes; the
+                # slogan comes from the draw already made (no new draw: the stream stays).
+                slogans = b.sup_text[lang]["paris"]
+                slogan = slogans[int(r * 1e6) % len(slogans)]
+                core = self.pick(b.neu_quote[lang]).format(
+                    tag=self.tag(b.sup_tags[lang]), slogan=slogan
+                )
                 tags = [self.tag(b.neu_tags[lang])]
             elif doc and r < 0.07:
                 core = self.pick(doc)

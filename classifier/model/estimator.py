@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from swarmlens.classifier.errors import TrainingDataError
 from swarmlens.classifier.model import hashing, subwords
 from swarmlens.classifier.model.calibration import GroupCalibratedClassifier
+from swarmlens.classifier.model.evidence import answer, no_text
 from swarmlens.classifier.model.fused import scoring_table
 from swarmlens.classifier.model.linear import (
     ARCHITECTURE,
@@ -275,9 +276,19 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
                                  self.piece_weights_)
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
-        """Calibrated probabilities, shape (len(X), n_classes), columns in ``classes_`` order."""
+        """Calibrated probabilities, shape (len(X), n_classes), columns in ``classes_`` order.
+
+        A text without usable features gets ``evidence.NO_TEXT_ANSWER`` (neutral, no side),
+        and no probability is ever 0 or 1 (``evidence.answer``)."""
         check_is_fitted(self, "scorer_")
-        return self.scorer_.proba_from_scores(self.decision_function(X))
+        scores = self.decision_function(X)
+        return answer(self.scorer_.proba_from_scores(scores), scores,
+                      np.asarray(self.intercept_, np.float32), self.classes_)
+
+    def no_text(self, X: Sequence[str] | pa.Array) -> np.ndarray:
+        """Which texts have no usable feature (and get ``evidence.NO_TEXT_ANSWER``)."""
+        check_is_fitted(self, "scorer_")
+        return no_text(self.decision_function(X), np.asarray(self.intercept_, np.float32))
 
     def predict(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         """The most probable label of each text."""

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from swarmlens.classifier.errors import ArtifactFormatError
 from swarmlens.classifier.model import hashing
+from swarmlens.classifier.model.evidence import answer
 from swarmlens.classifier.model.fused import ScoringTable, scoring_table
 from swarmlens.classifier.model.subwords import SubwordTable, pieces, pooled
 from swarmlens.classifier.text.prepare import prepare
@@ -311,10 +312,14 @@ class LinearStanceModel:
                                  self.piece_weights_)
 
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
+        """Calibrated probabilities; a text without usable features gets the documented
+        no-text answer and none is ever 0 or 1 (``evidence.answer``, as ``StanceClassifier``)."""
         scores = self.decision_function(X)
         if self.calibration_ is None:
-            return softmax(scores)
-        return calibrated(scores, *self.calibration_)
+            proba = softmax(scores)
+        else:
+            proba = calibrated(scores, *self.calibration_)
+        return answer(proba, scores, self.intercept_, self.classes_)
 
     def predict(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -3,7 +3,8 @@
  * Counts on the chart are classify-and-count (each post under the label the model predicts).
  * Where a stored audit covers the hashtag and the chosen range (POST /v1/audits), this panel
  * shows the audited estimate from GET /v1/hashtags/{tag}/estimate: each label's share by
- * prediction-powered inference with its 95% interval, and "audited: n of N posts". Where none
+ * prediction-powered inference with its 95% interval, and "audited: n of N posts" (and, for
+ * the demo's simulated audit, the synthetic corpus's true shares, marked so). Where none
  * does, it says the figures are unaudited and shows the command that creates an audit.
  */
 (function (SL) {
@@ -31,15 +32,32 @@
       '<pre class="audit-cmd"><code>' + esc(cmd) + "</code></pre>";
   }
 
-  function audited(panel, data, st, simulated) {
+  // The true shares of a simulated audit's population (the demo's synthetic corpus knows
+  // every post's stance; the audit file carries them as "truth", marked simulated). Shown
+  // only for exactly that population: same number of posts as this estimate's window.
+  function truthOf(audits, data) {
+    for (const a of audits || []) {
+      const t = a.truth;
+      if (a.simulated && t && t.simulated && t.shares && t.posts === data.posts) return t;
+    }
+    return null;
+  }
+
+  function truthCell(value) {
+    return '<td class="num audit-truth">' + (value === null || value === undefined ? "–" : fmtPct(value)) + "</td>";
+  }
+
+  function audited(panel, data, st, simulated, truth) {
     panel.setAttribute("data-audited", "true");
     panel.setAttribute("data-simulated", simulated ? "true" : "false");
+    panel.setAttribute("data-truth", truth ? "true" : "false");
     const rows = labels.names().map((l) => {
       const r = data.labels[l];
       return (
         "<tr><td>" + esc(l) + '</td><td class="num">' + fmtPct(r.share) +
         '</td><td class="num audit-estimate">' + fmtPct(r.estimate) +
-        '</td><td class="num">' + range(r.low, r.high) + "</td></tr>"
+        '</td><td class="num">' + range(r.low, r.high) + "</td>" +
+        (truth ? truthCell(truth.shares[l]) : "") + "</tr>"
       );
     });
     const f = data.flood_share;
@@ -47,7 +65,8 @@
       '<tr class="audit-flood"><td>flood share</td><td class="num">' +
         (f.count_based === null ? "–" : fmtPct(f.count_based)) +
         '</td><td class="num audit-estimate">' + (f.estimate === null ? "–" : fmtPct(f.estimate)) +
-        '</td><td class="num">' + range(f.low, f.high) + "</td></tr>"
+        '</td><td class="num">' + range(f.low, f.high) + "</td>" +
+        (truth ? truthCell(truth.flood_share) : "") + "</tr>"
     );
     let series = "";
     if (Array.isArray(data.series) && data.series.length) {
@@ -71,8 +90,14 @@
       (simulated ? '<span class="audit-simulated">simulated audit: the demo corpus\'s own labels, not annotators</span> · ' : "") +
       '<span class="audit-count">audited: ' + fmtNum(data.audited) + " of " + fmtNum(data.posts) + " posts</span></p>" +
       '<table class="data-table audit-table"><thead><tr><th>Label</th><th class="num">Classify-and-count</th>' +
-      '<th class="num">Audited estimate</th><th class="num">95% interval</th></tr></thead><tbody>' +
-      rows.join("") + "</tbody></table>" + series;
+      '<th class="num">Audited estimate</th><th class="num">95% interval</th>' +
+      (truth ? '<th class="num audit-truth">Truth (synthetic)</th>' : "") + "</tr></thead><tbody>" +
+      rows.join("") + "</tbody></table>" +
+      (truth
+        ? '<p class="subtle audit-truth-note">Truth: the true shares of these posts, known only because the demo corpus ' +
+          "is synthetic (simulated); for real posts only the audited estimate and its interval exist.</p>"
+        : "") +
+      series;
   }
 
   async function load(st) {
@@ -94,7 +119,7 @@
           end: localToIso(st.end),
         });
         if (token !== seq) return;
-        audited(panel, data, st, (list.audits || []).some((a) => a.simulated));
+        audited(panel, data, st, (list.audits || []).some((a) => a.simulated), truthOf(list.audits, data));
       } else unaudited(panel, data, st);
     } catch (err) {
       if (err.name === "AbortError" || token !== seq) return;

@@ -441,6 +441,77 @@ def test_dashboard_shows_the_audited_estimate_where_an_audit_exists(
     assert not rec.console_errors, rec.console_errors
 
 
+def test_dashboard_shows_the_truth_of_a_simulated_audit_beside_the_estimate(
+    page: tuple[Any, Recorder], live_server: str, demo_dataset: Any
+) -> None:
+    """The demo's point on the dashboard: classify-and-count, the audited estimate with its
+    interval, and the synthetic corpus's truth (the simulated audit file's ``truth``, marked
+    synthetic), for exactly the audited population. ``GET /v1/audits`` is answered through
+    the browser with ``truth`` added, as the server gives it once it passes on the audit
+    file's ``truth`` (the dashboard's side is what is checked here)."""
+    from swarmlens.classifier.analytics import datasets, queries
+    from swarmlens.classifier.analytics.estimate import sample_rows
+    from swarmlens.classifier.analytics.simulated_audit import demo_labels, true_shares
+    from swarmlens.classifier.posts.post import parse_time
+
+    pg, rec = page
+    tag, start, end = "parisisburning", "2015-11-10T00:00:00Z", "2015-11-21T00:00:00Z"
+    population = queries.hashtag_posts(
+        datasets.parquet_source([demo_dataset]), tag, parse_time(start), parse_time(end)
+    )
+    ids, labels = population["post_id"], demo_labels(demo_dataset.parent / "demo.jsonl.gz")
+    truth = true_shares([labels[i] for i in ids])
+    chosen = [ids[i] for i in sample_rows(len(ids), 100, seed=0)]
+    request = urllib.request.Request(
+        live_server + "/v1/audits",
+        data=json.dumps(
+            {
+                "audit_id": f"truth-{uuid.uuid4().hex[:8]}",
+                "hashtag": tag,
+                "start": start,
+                "end": end,
+                "labels": [{"post_id": i, "label": labels[i], "annotator": "sim"} for i in chosen],
+                "simulated": True,
+            }
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        assert resp.status == 200
+
+    def with_truth(route: Any) -> None:
+        response = route.fetch()
+        body = response.json()
+        for audit in body.get("audits", []):
+            if audit["simulated"]:
+                audit.setdefault("truth", truth)
+        route.fulfill(response=response, json=body)
+
+    pg.route(re.compile(r".*/v1/audits\?.*"), with_truth)
+    view = [("hashtag", tag), ("start", start), ("end", end), ("interval", "day")]
+    pg.goto(live_server + "/?" + urllib.parse.urlencode(view))
+    wait_for_chart(pg, tag)
+    pg.wait_for_selector('#audit-panel[data-audited="true"]')
+    assert pg.get_attribute("#audit-panel", "data-truth") == "true"
+    _, answer = api_get(live_server, "/v1/hashtags/" + tag + "/estimate",
+                        [("start", start), ("end", end)])
+    assert answer["posts"] == truth["posts"]
+    head = pg.text_content("#audit-panel thead")
+    assert "Classify-and-count" in head and "Audited estimate" in head
+    assert "Truth (synthetic)" in head
+    flood = pg.inner_text("#audit-panel tr.audit-flood").split("\t")
+    raw, estimate, interval, shown_truth = (cell.strip() for cell in flood[1:5])
+    assert raw == f"{100 * answer['flood_share']['count_based']:.1f}%"
+    assert estimate == f"{100 * answer['flood_share']['estimate']:.1f}%"
+    low, high = answer["flood_share"]["low"], answer["flood_share"]["high"]
+    assert interval == f"{100 * low:.1f}% – {100 * high:.1f}%"
+    assert shown_truth == f"{100 * truth['flood_share']:.1f}%"
+    assert "synthetic" in pg.text_content("#audit-panel .audit-truth-note")
+    pg.screenshot(path=str(ARTIFACTS / "dashboard-audit-truth.png"), full_page=True)
+    assert not rec.off_host(), f"requests left the machine: {rec.off_host()}"
+    assert not rec.page_errors, rec.page_errors
+
+
 def test_dashboard_draws_the_demo_network(page: tuple[Any, Recorder], live_server: str) -> None:
     pg, rec = page
     pg.goto(live_server + "/?hashtag=ParisIsBurning")

@@ -684,3 +684,82 @@ def test_package_re_exports_the_public_api() -> None:
     assert demo_package.write_demo_jsonl is write_demo_jsonl
     assert (demo_package.DEMO_SEED, demo_package.DEMO_SIZE) == (DEMO_SEED, DEMO_SIZE)
     assert demo_package.to_twitter_v1 is to_twitter_v1
+
+
+# -- the default model's training corpus: another run, other accounts, no confusions ------
+
+
+@pytest.fixture(scope="module")
+def training() -> list[Record]:
+    """The default model's training corpus (``generate_training``), as built."""
+    from swarmlens.classifier.demo.generator import generate_training
+
+    return list(generate_training())
+
+
+def _slogans() -> dict[str, tuple[str, ...]]:
+    return {lang: bank["paris"] + bank["generic"] for lang, bank in load_banks().sup_text.items()}
+
+
+def _quotes_a_slogan(record: Record) -> bool:
+    """An original (not a retweet) whose text quotes a supporters' slogan."""
+    text = record["text"]
+    return record["retweet_of"] is None and any(
+        f"{q}{s}" in text for s in _slogans()[record["lang"]] for q in ("'", "«", "« ", '"', "„")
+    )
+
+
+def test_training_corpus_is_another_run_by_other_accounts(
+    corpus: list[Record], training: list[Record]
+) -> None:
+    from swarmlens.classifier.demo.generator import TRAIN_SEED
+
+    assert TRAIN_SEED != DEMO_SEED
+    assert not {r["id"] for r in training} & {r["id"] for r in corpus}
+    assert not {r["author"] for r in training} & {r["author"] for r in corpus}
+    assert not {r["group"] for r in training} & {r["group"] for r in corpus}
+    assert all(r["author"].startswith("demo_tr_") and r["synthetic"] for r in training)
+    texts = {r["text"] for r in corpus}
+    assert sum(r["text"] in texts for r in training) < 0.2 * len(training)
+
+
+def test_demo_corpus_holds_confusions_the_training_corpus_lacks(
+    corpus: list[Record], training: list[Record]
+) -> None:
+    """Sarcasm and counter-speech quoting a slogan (opposing), news repeating a slogan or a
+    supporters' tag (neutral): in the demo archive, not in what the default model learns
+    from, so the demo's classify-and-count has an error an audit can show."""
+    def confusable(records: list[Record], label: str) -> list[Record]:
+        return [r for r in records if r["label"] == label and _quotes_a_slogan(r)]
+
+    assert len(confusable(corpus, "opposing")) >= 100
+    assert len(confusable(corpus, "neutral")) >= 5
+    assert not confusable(training, "opposing") and not confusable(training, "neutral")
+    # Flooding reuses the supporters' tags in both, less in the training corpus.
+    def flood(records: list[Record]) -> int:
+        return sum(r["label"] == "opposing" and has_supporter_tag(r) for r in records)
+
+    assert 0 < flood(training) < flood(corpus)
+    # Every confusable text is written neutrally: the blocklist holds for both corpora.
+    for record in training:
+        folded = record["text"].casefold()
+        assert not [p for p in BLOCKLIST if p.casefold() in folded], record["text"]
+
+
+def test_default_model_is_trained_on_the_training_corpus() -> None:
+    from swarmlens.classifier.model.training import demo_data
+
+    data = demo_data(limit=50)
+    assert all(i.startswith("demo-tr-") for i in data.ids)
+    assert all(g.startswith("demo-t") for g in data.groups if g)
+    assert demo_data(limit=5, training=False).ids[0] == "demo-000000"
+
+
+def test_evaluation_and_training_know_synthetic_posts() -> None:
+    from swarmlens.classifier.model.training import LabelledData, demo_data, synthetic_examples
+
+    assert synthetic_examples(demo_data(limit=40)) == 40
+    assert synthetic_examples(demo_data(limit=40, training=False)) == 40
+    real = LabelledData(ids=["1", "demo-2"], texts=["a", "b"], labels=["neutral"] * 2,
+                        langs=["en"] * 2, groups=["u1", "someone"])
+    assert synthetic_examples(real) == 0

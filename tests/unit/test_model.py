@@ -146,3 +146,71 @@ def test_scores_do_not_depend_on_the_batch(
     first = fitted.predict_proba(probe)
     mixed = fitted.predict_proba([*reversed(texts), *probe, "other words entirely"])
     assert np.array_equal(first, mixed[len(texts) : len(texts) + len(probe)])
+
+
+# -- a model that knows what it does not know (issue 24) ----------------------------------
+
+NO_FEATURES = ["", "   ", "\n\t  \n"]
+SLOGAN = "باقية وتتمدد #باريس_تشتعل"
+
+
+def _by_label(proba: np.ndarray, classes: np.ndarray) -> list[dict[str, float]]:
+    return [{str(c): float(p) for c, p in zip(classes, row, strict=True)} for row in proba]
+
+
+@pytest.mark.parametrize("scorer", ["estimator", "linear"])
+def test_a_text_without_features_is_neutral_and_takes_no_side(
+    fitted: StanceClassifier, scorer: str
+) -> None:
+    """Empty and whitespace-only texts get the documented answer: neutral, no side favoured
+    (they used to get whatever the intercepts said, e.g. opposing 0.59). The scoring model
+    (``LinearStanceModel``, what ``score`` and the API use) must answer the same; it does
+    once ``linear.LinearStanceModel.predict_proba`` ends with ``evidence.answer``."""
+    from swarmlens.classifier.model.evidence import NO_TEXT_ANSWER, PROBABILITY_FLOOR
+
+    model = fitted if scorer == "estimator" else LinearStanceModel.from_arrays(*fitted.to_arrays())
+    proba = model.predict_proba(NO_FEATURES)
+    assert list(model.predict(NO_FEATURES)) == ["neutral"] * len(NO_FEATURES)
+    for row in _by_label(proba, model.classes_):
+        assert row["supportive"] == pytest.approx(row["opposing"])
+        for label, share in NO_TEXT_ANSWER.items():
+            assert row[label] == pytest.approx(share, abs=3 * PROBABILITY_FLOOR)
+    assert fitted.no_text(NO_FEATURES).all()
+    assert not fitted.no_text(["not in my name, murderers", SLOGAN]).any()
+
+
+@pytest.mark.parametrize("scorer", ["estimator", "linear"])
+def test_no_probability_is_exactly_0_or_1(fitted: StanceClassifier, scorer: str) -> None:
+    """However sure the calibrator is (here made 50 times surer than the tiny corpus
+    allows, as the default model was of "باقية وتتمدد #باريس_تشتعل": 1.0 / 0.0 / 0.0), no
+    probability is 0 or 1, in float32 as outputs store them."""
+    import copy
+
+    from swarmlens.classifier.batch.scoring import label_probabilities
+    from tests.support import SUPPORTIVE
+
+    sure = copy.deepcopy(fitted)
+    sure.scorer_.calibrator_.coef_ = sure.scorer_.calibrator_.coef_ * 50
+    arrays, config = sure.to_arrays()
+    model = sure if scorer == "estimator" else LinearStanceModel.from_arrays(arrays, config)
+    texts = [SLOGAN, " ".join(SUPPORTIVE * 5), *SUPPORTIVE, *NO_FEATURES]
+    raw = sure.scorer_.proba_from_scores(sure.decision_function(texts)).astype(np.float32)
+    assert ((raw == 0) | (raw == 1)).any()  # the case this test is about does arise
+    proba = label_probabilities(model, texts)
+    assert (proba > 0).all() and (proba < 1).all(), proba
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_the_floor_and_the_no_text_answer_keep_explanations_exact(
+    fitted: StanceClassifier,
+) -> None:
+    """Probabilities change, decision scores do not: explanations still add up, and the
+    label of every text with features is its calibrated argmax as before."""
+    from swarmlens.classifier.model.evidence import bounded
+
+    texts = ["glory to the soldiers of the caliphate", "not in my name, murderers", SLOGAN]
+    raw = fitted.scorer_.proba_from_scores(fitted.decision_function(texts))
+    np.testing.assert_allclose(fitted.predict_proba(texts), bounded(raw), rtol=1e-12)
+    assert list(fitted.predict(texts)) == list(fitted.classes_[raw.argmax(axis=1)])
+    assert_explanations_add_up(fitted, texts[0])
+    assert fitted.explain("") == []
