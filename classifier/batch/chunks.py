@@ -8,6 +8,7 @@ the chunk's marker ``_chunks/<chunk>.json`` is written last.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -52,16 +53,18 @@ class ChunkResult:
 # -- the worker side -------------------------------------------------------------------
 
 _MODELS: dict[str, Any] = {}
+_MODELS_LOCK = threading.Lock()  # the scoring threads of one job load its model once
 
 
 def _model(ref: ModelRef) -> Any:
     """The model, loaded once per worker process, after checking its SHA-256."""
-    model = _MODELS.get(ref.sha256)
-    if model is None:
-        from swarmlens.classifier.model.registry import model_from_bytes, verified_bytes
+    with _MODELS_LOCK:
+        model = _MODELS.get(ref.sha256)
+        if model is None:
+            from swarmlens.classifier.model.registry import model_from_bytes, verified_bytes
 
-        data = verified_bytes(Path(ref.path), ref.sha256, ref.version, ref.source)
-        model = _MODELS[ref.sha256] = model_from_bytes(data, ref.version)
+            data = verified_bytes(Path(ref.path), ref.sha256, ref.version, ref.source)
+            model = _MODELS[ref.sha256] = model_from_bytes(data, ref.version)
     return model
 
 
@@ -76,8 +79,8 @@ def score_chunk(
     """
     started = time.perf_counter()
     root = Path(out_dir)
-    # Imported here, in the workers: the driver, which only reads and dispatches, never
-    # loads the scoring stack (numba, its compiled kernels), which keeps its memory small.
+    # Imported here, where chunks are scored: a Dask scheduler or client that only
+    # dispatches never loads the scoring stack (numba, its compiled kernels).
     from swarmlens.classifier.batch.scoring import READ_CHUNK_SIZE, score_table
     from swarmlens.classifier.posts.columnar import POST_SCHEMA, decode_batch, record_parts
 

@@ -1,15 +1,21 @@
-"""Where chunks are scored: in this process, a local process pool, or a Dask cluster.
+"""Where chunks are scored: in this process, by a pool of its threads, or on a Dask cluster.
 
 Each executor keeps a bounded number of chunks in flight (flat memory however large the
 archive) and yields ``ChunkResult``s as chunks finish.
+
+Local workers are threads, not processes: the scoring stages run in Arrow compute and in
+numba kernels compiled ``nogil``, which release the GIL, so threads of one process keep the
+cores busy while sharing one copy of the model, of numba and of its compiled code. A pool of
+spawned processes loaded all three once per worker: +120 MiB of RSS a worker (numba and
+LLVM alone), and each worker's start-up costs a second of CPU (bench/archive.py measures
+both modes' CPU and peak RSS; figures in bench/results/archive.txt).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from multiprocessing import get_context
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from swarmlens.classifier.batch.chunks import ChunkResult, ModelRef, score_chunk
@@ -36,16 +42,15 @@ def _bounded(
 
 
 def _single_threaded_workers() -> None:
-    # Each worker scores on one core: BLAS thread pools would only oversubscribe the
-    # machine and allocate a buffer per thread. Inherited by the spawned workers.
+    # Each Dask worker scores on one core: BLAS thread pools would only oversubscribe the
+    # machine and allocate a buffer per thread. Inherited by the worker processes.
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
 
 
 def run_local(todo: Iterator, ref: ModelRef, out_dir: str, workers: int) -> Iterator[ChunkResult]:
-    _single_threaded_workers()
-    context = get_context("spawn")  # no inherited locks or threads from the driver
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    """Score chunks on ``workers`` threads of this process while this thread reads ahead."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="swarmlens-score") as pool:
         yield from _bounded(
             lambda c, s, i: pool.submit(score_chunk, c, s, i, ref, out_dir), todo, workers + 1
         )

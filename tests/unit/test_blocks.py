@@ -217,3 +217,30 @@ def test_rows_go_to_the_utc_day_strftime_names() -> None:
                 for day in sorted(set(names))]
     assert got == expected
     assert [day for day, _ in got] == ["1969-12-31", "2015-11-13", "2015-11-14", "unknown"]
+
+
+def test_lines_that_cannot_be_an_object_cost_one_line_each() -> None:
+    # A real archive's broken lines (cut off, a log line, CRLF around them) are screened
+    # by their first and last byte: the block is still read by Arrow, not bisected.
+    rows, bad = [], []
+    for i in range(1000):
+        record = json.dumps({"id": f"p{i}", "text": f"post {i} #Paris @u{i % 7}"})
+        if i % 97 == 5:
+            rows.append(record[:-9]), bad.append(len(rows))  # cut off mid-record
+        elif i % 97 == 50:
+            rows.append("{not json"), bad.append(len(rows))
+        elif i % 131 == 7:
+            rows.append("<html>502 Bad Gateway</html>\r"), bad.append(len(rows))
+        elif i % 89 == 3:
+            rows.append(record + "\r")  # CRLF: still a whole record
+        else:
+            rows.append(record)
+        if i % 150 == 0:
+            rows.append("")
+    block = LineBlock(1, ("\n".join(rows) + "\n").encode(), 1000)
+    by_block = decode_block("s.jsonl", block)
+    by_lines = decode_batch("s.jsonl", block.lines())
+    assert by_block.table.to_pylist() == by_lines.table.to_pylist()
+    assert [r.to_dict() for r in by_block.rejects] == [r.to_dict() for r in by_lines.rejects]
+    assert [r.line for r in by_block.rejects] == bad
+    assert by_block.read == 1000 and by_block.vectorised == 1000 - len(bad)
