@@ -1,15 +1,26 @@
-"""End-to-end archive scoring: posts/s and peak RSS, processes vs Dask, and kill -9 resume.
+"""End-to-end archive scoring: posts/s, CPU and peak RSS, local threads vs Dask, kill -9 resume.
 
     python bench/archive.py [--n 1000000] [--workers 2] [--repeats 1]
+    python bench/archive.py --real ../shared/data/dev.jsonl [--n 300000] [--malformed 0 0.01]
     python bench/archive.py --kill 5 [--n 1000000]
 
-Generates an N-post gzip JSONL archive with the demo generator (cached in the temp
-directory), scores it with `swarmlens score ... --out DIR --workers W` as a real
-process, samples the RSS of the whole process tree, then does the same run with
-`--scheduler local` (a dask.distributed LocalCluster). With --kill N, it instead
-kills the job with SIGKILL at N random moments, resumes it each time, and compares
-the final dataset with an uninterrupted run: rows lost / duplicated / differing.
-Figures are printed, never asserted.
+Default: an N-post gzip JSONL archive from the demo generator (cached in the temp
+directory), scored by the default model (trained on synthetic demo data).
+
+``--real FILE`` (labelled JSON lines, e.g. ../shared/data/dev.jsonl): the archive a user
+has. Each post is a real text of FILE plus one of its hashtags and a token never seen
+before (so no two texts are equal), 2% of the posts repeat an earlier post id (overlapping
+crawls), and a share of lines (``--malformed``, one run per value: 0 and 1% by default)
+are broken JSON (``{not json``); the model is trained on FILE's real labels
+(``swarmlens train``), untimed.
+
+Each run is ``swarmlens score ... --out DIR --workers W`` as a real process, then the same
+with ``--scheduler local`` (a dask.distributed LocalCluster of worker processes). The
+RSS of the whole process tree is sampled (a sum over processes: pages shared between
+processes count once per process), and the CPU seconds of each process are printed
+beside the wall time. With --kill N, it instead kills the job with SIGKILL at N random
+moments, resumes it each time, and compares the final dataset with an uninterrupted run:
+rows lost / duplicated / differing. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -40,6 +51,57 @@ def archive_path(n: int) -> Path:
         print(f"generating {n:,} demo posts into {path} ...", flush=True)
         write_demo_jsonl(path, n_posts=n, seed=DEMO_SEED + 2)
     return path
+
+
+def real_archive_path(source: Path, n: int, malformed: float, seed: int = 7) -> Path:
+    """A gzip JSONL archive of ``n`` posts built from the real texts of ``source`` (cached)."""
+    import gzip
+    import hashlib
+    import re
+    import string
+
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:10]
+    path = Path(tempfile.gettempdir()) / (
+        f"swarmlens-bench-real-{digest}-{n}-{malformed:g}.jsonl.gz"
+    )
+    if path.exists():
+        return path
+    print(f"building {n:,} posts from the texts of {source} into {path} ...", flush=True)
+    texts = [json.loads(line)["text"] for line in source.open(encoding="utf-8") if line.strip()]
+    tags = sorted({t for text in texts for t in re.findall(r"#\w+", text)}) or ["#isis"]
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    partial = path.with_suffix(".partial")
+    with gzip.open(partial, "wt", encoding="utf-8", compresslevel=6) as out:
+        for i in range(n):
+            if rng.random() < malformed:
+                out.write("{not json\n")
+                continue
+            while (token := "".join(rng.choices(string.ascii_lowercase, k=10))) in seen:
+                pass
+            seen.add(token)
+            post_id = f"p{rng.randrange(i)}" if i and rng.random() < 0.02 else f"p{i}"
+            record = {
+                "id": post_id,
+                "text": f"{rng.choice(texts)} {rng.choice(tags)} {token}",
+                "author": f"a{rng.randrange(max(1, n // 20))}",
+                "created_at": f"2015-11-{14 + i * 7 // n:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    partial.rename(path)
+    return path
+
+
+def train_real_model(source: Path, models: Path) -> None:
+    """Train and register a model on the real labels of ``source`` (untimed)."""
+    subprocess.run(
+        [
+            sys.executable, "-m", "swarmlens.classifier.cli", "train", "--data", str(source),
+            "--out", str(models / "real.safetensors"), "--register",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def command(archive: Path, out: Path, workers: int, scheduler: str | None) -> list[str]:
@@ -79,12 +141,15 @@ def timed_run(archive: Path, out: Path, workers: int, scheduler: str | None) -> 
     )
     watched = psutil.Process(process.pid)
     peak_driver = peak_total = peak_worker = 0
+    child_cpu: dict[int, float] = {}  # last CPU seconds sampled of each descendant
     while process.poll() is None:
         driver, total = tree_rss(watched)
         peak_driver, peak_total = max(peak_driver, driver), max(peak_total, total)
         try:
             for child in watched.children(recursive=True):
                 peak_worker = max(peak_worker, child.memory_info().rss)
+                times = child.cpu_times()
+                child_cpu[child.pid] = times.user + times.system
         except psutil.Error:
             pass
         time.sleep(0.2)
@@ -95,6 +160,9 @@ def timed_run(archive: Path, out: Path, workers: int, scheduler: str | None) -> 
     return {
         "seconds": seconds,
         "cpu_seconds": cpu,
+        # the driver's CPU: the tree's minus what its descendants were last seen using
+        "cpu_driver": max(0.0, cpu - sum(child_cpu.values())),
+        "cpu_children": sorted(child_cpu.values(), reverse=True),
         "posts": summary["read"],
         "peak_driver": peak_driver,
         "peak_worker": peak_worker,
@@ -129,7 +197,14 @@ def main() -> None:
     parser.add_argument("--kill", type=int, default=0, help="kill -9 the job N times, resume")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=1, help="runs of each scheduler")
+    parser.add_argument("--real", type=Path, help="labelled JSON lines: real texts and labels")
+    parser.add_argument(
+        "--malformed", type=float, nargs="+", default=[0.0, 0.01],
+        help="with --real: shares of broken lines, one run each",
+    )
     args = parser.parse_args()
+    if args.real and not args.real.exists():
+        sys.exit(f"--real {args.real}: no such file (../shared/ is not in a user's clone)")
 
     # The current default model, built fresh in a registry of the bench's own (a user's
     # registry may hold a model from an older swarmlens, which would be measured instead);
@@ -138,7 +213,10 @@ def main() -> None:
     os.environ["SWARMLENS_MODELS_DIR"] = str(models)
     from swarmlens.classifier.model.training import ensure_default_model
 
-    ensure_default_model()
+    if args.real:
+        train_real_model(args.real, models)
+    else:
+        ensure_default_model()
     # numba's cache of the kernels, warmed as scripts/install.sh warms it (untimed; the
     # kernels compile here only if it is cold for this code).
     import numba
@@ -150,38 +228,55 @@ def main() -> None:
                    capture_output=True)
     shutil.rmtree(warm, ignore_errors=True)
     described = f"numba {numba.__version__} JIT, cached in {numba.config.CACHE_DIR}"
-    archive = archive_path(args.n)
-    size_mb = archive.stat().st_size / 1e6
+    if args.real:
+        archives = [
+            (f"real, {share:.0%} malformed", real_archive_path(args.real, args.n, share))
+            for share in args.malformed
+        ]
+        model_note = f"model trained on the real labels of {args.real}"
+    else:
+        archives = [("demo posts", archive_path(args.n))]
+        model_note = "default model (trained on synthetic demo data)"
+    archive = archives[0][1]
     work = Path(tempfile.mkdtemp(prefix="swarmlens-archive-bench-"))
     mb = 1024 * 1024
     try:
         if not args.kill:
             print(
-                f"\narchive: {args.n:,} posts, {size_mb:,.0f} MB gzip JSONL; workers={args.workers}"
+                f"\narchive: {args.n:,} posts per run; workers={args.workers}; {model_note}"
                 f"; kernels: {described}"
             )
             print(
-                f"{'run':28} {'posts/s':>9} {'seconds':>8} {'CPU s':>7} {'CPU us/post':>12} "
-                f"{'driver MiB':>11} {'worker MiB':>11} {'tree MiB':>9}"
+                f"{'run':42} {'posts/s':>9} {'seconds':>8} {'CPU s':>7} {'CPU us/post':>12} "
+                f"{'driver MiB':>11} {'worker MiB':>11} {'tree MiB':>9}  CPU s per process"
             )
             for repeat in range(args.repeats):
-                for name, scheduler in (("processes", None), ("dask LocalCluster", "local")):
-                    out = work / f"{name.replace(' ', '-')}-{repeat}"
-                    result = timed_run(archive, out, args.workers, scheduler)
-                    shutil.rmtree(out, ignore_errors=True)
-                    rate = result["posts"] / result["seconds"]
-                    cpu = result["cpu_seconds"]
-                    print(
-                        f"{name:28} {rate:>9,.0f} {result['seconds']:>8.1f} {cpu:>7.1f} "
-                        f"{1e6 * cpu / max(result['posts'], 1):>12.1f} "
-                        f"{result['peak_driver'] / mb:>11,.0f} {result['peak_worker'] / mb:>11,.0f} "
-                        f"{result['peak_total'] / mb:>9,.0f}",
-                        flush=True,
-                    )
+                for label, path in archives:
+                    for mode, scheduler in (("threads", None), ("dask LocalCluster", "local")):
+                        name = f"{label}, {mode}"
+                        out = work / f"run-{repeat}-{len(name)}-{mode.replace(' ', '-')}"
+                        result = timed_run(path, out, args.workers, scheduler)
+                        shutil.rmtree(out, ignore_errors=True)
+                        rate = result["posts"] / result["seconds"]
+                        cpu = result["cpu_seconds"]
+                        per_process = " ".join(
+                            f"{c:.1f}" for c in [result["cpu_driver"], *result["cpu_children"]]
+                            if c >= 0.05
+                        )
+                        print(
+                            f"{name:42} {rate:>9,.0f} {result['seconds']:>8.1f} {cpu:>7.1f} "
+                            f"{1e6 * cpu / max(result['posts'], 1):>12.1f} "
+                            f"{result['peak_driver'] / mb:>11,.0f} "
+                            f"{result['peak_worker'] / mb:>11,.0f} "
+                            f"{result['peak_total'] / mb:>9,.0f}  {per_process}",
+                            flush=True,
+                        )
             print(
                 "(wall time of the whole command: process start-up, model load, reading, "
                 "scoring, writing, dedup pass and summary; CPU: user + system seconds of the "
-                "whole process tree, which a shared machine's neighbours disturb less)"
+                "whole process tree, which a shared machine's neighbours disturb less; per "
+                "process: the command's own process first, then its descendants; posts: lines "
+                "read, malformed ones included)"
             )
         else:
             reference = work / "reference"
@@ -221,7 +316,9 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(models, ignore_errors=True)
-    extra = f" --kill {args.kill}" if args.kill else ""
+    extra = f" --real {args.real} --malformed {' '.join(f'{m:g}' for m in args.malformed)}" \
+        if args.real else ""
+    extra += f" --kill {args.kill}" if args.kill else ""
     extra += f" --repeats {args.repeats}" if args.repeats != 1 else ""
     print(f"command: python bench/archive.py --n {args.n} --workers {args.workers}{extra}")
 
