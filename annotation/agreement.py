@@ -22,12 +22,15 @@ from swarmlens.classifier.vocab import LABELS
 
 @dataclass
 class AnnotatedTask:
-    """One task and its annotations: (annotator, label) pairs, one per annotator."""
+    """One task and its annotations: (annotator, label) pairs, one per annotator;
+    ``seconds``: Label Studio's lead time of each annotator's label, where known."""
 
     post_id: str
     text: str
     annotations: list[tuple[str, str]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    task_id: int | None = None
 
 
 @dataclass

@@ -11,12 +11,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from swarmlens.annotation.teamcli import (
+    Store,
+    annotators_app,
+    annotators_table,
+    gold_app,
+    routing_lines,
+)
 from swarmlens.classifier.vocab import LABELS
 
 app = typer.Typer(
-    help="Annotate posts in Label Studio: setup, push, pull, status, retrain, review.",
+    help="Annotate posts in Label Studio: setup, push, pull, status, retrain, review, "
+    "gold, annotators.",
     no_args_is_help=True,
 )
+app.add_typer(gold_app, name="gold")
+app.add_typer(annotators_app, name="annotators")
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -93,16 +103,33 @@ def push(
         Path | None,
         typer.Option("--out", help="audit: write the sample to this JSONL, not Label Studio."),
     ] = None,
+    overlap: Annotated[
+        float, typer.Option(help="Share of the pushed posts labelled by --overlap-k annotators.")
+    ] = 0.0,
+    overlap_k: Annotated[int, typer.Option(help="Annotators per overlapped task.")] = 2,
+    gold_rate: Annotated[
+        float, typer.Option(help="Share of the N tasks that are gold (known answers).")
+    ] = 0.0,
+    store: Store = None,
     url: Url = None,
     api_key: Key = None,
     as_json: AsJson = False,
 ) -> None:
     """Import N posts not yet in the project, with the model's prediction as pre-annotation.
 
+    --overlap 0.2 --overlap-k 2: a fifth of them go to two annotators each (Label Studio's
+    labelling stream serves each task until it has its overlap). --gold-rate 0.05: 5% of
+    the N tasks are gold from `annotate gold add`, placed at random, served to everyone.
+
     --strategy audit imports a seeded uniform sample of one hashtag's posts in a window of
     a scored dataset instead, as audit tasks without pre-annotation (for `swarmlens
     estimate`); texts come from INPUTS, or from the inputs the dataset was scored from.
     """
+    if strategy == "audit" and (overlap or gold_rate):
+        raise typer.BadParameter(
+            "--overlap and --gold-rate apply to labelling pushes, not audits",
+            param_hint="--strategy",
+        )
     if strategy == "audit":
         _push_audit(
             inputs or [], n, project, seed, dataset, hashtag, start, end, url, api_key, as_json,
@@ -115,13 +142,19 @@ def push(
     from swarmlens.classifier.model.training import ensure_model
 
     loaded, entry = ensure_model(model)
-    report = do_push(_client(url, api_key), project, inputs, n, strategy, loaded, entry.id, seed)
+    report = do_push(
+        _client(url, api_key), project, inputs, n, strategy, loaded, entry.id, seed,
+        overlap, overlap_k, gold_rate, store,
+    )  # fmt: skip
     if as_json:
         _json(report.__dict__)
         return
     err.print(
         f"Imported {report.imported} task(s) into {project!r} ({strategy}; "
-        f"{report.already_in_project} post(s) already there; model {report.model_version})."
+        f"{report.already_in_project} post(s) already there; model {report.model_version})"
+        + (f"; {report.overlapped} for {report.overlap_k} annotators" if report.overlap_k else "")
+        + (f"; {report.gold} gold" if report.gold else "")
+        + "."
     )
 
 
@@ -207,16 +240,32 @@ def pull(
     include_audits: Annotated[
         bool, typer.Option(help="Also train on audited posts (biases their audit).")
     ] = False,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--resolve", help="majority | dawid-skene (votes weighted by annotator quality)."
+        ),
+    ] = "majority",
+    min_gold_accuracy: Annotated[
+        float, typer.Option(help="Flag annotators whose gold accuracy is surely below this.")
+    ] = 0.7,
+    store: Store = None,
     url: Url = None,
     api_key: Key = None,
     as_json: AsJson = False,
 ) -> None:
-    """Export annotations, resolve by majority, write a training file; print agreement.
+    """Export annotations, resolve them, write a training file; print agreement and each
+    annotator's quality (gold accuracy, agreement with the others, speed, flags).
 
-    Audit tasks are written to their own file and kept out of the training file."""
+    Audit tasks are written to their own file and kept out of the training file; gold
+    tasks score the annotators and are kept out of both."""
+    from swarmlens.annotation.quality import Thresholds
     from swarmlens.annotation.workflow import pull as do_pull
 
-    report = do_pull(_client(url, api_key), project, out_path, audit_out, include_audits)
+    report = do_pull(
+        _client(url, api_key), project, out_path, audit_out, include_audits, method, store,
+        Thresholds(min_gold_accuracy=min_gold_accuracy),
+    )  # fmt: skip
     if as_json:
         _json(report.__dict__)
         return
@@ -232,19 +281,22 @@ def pull(
         )
     )
     out.print(_agreement_table(report.agreement))
+    out.print(annotators_table(report.annotators))
 
 
 @app.command()
 def status(
     project: ProjectName = "swarmlens stance",
+    store: Store = None,
     url: Url = None,
     api_key: Key = None,
     as_json: AsJson = False,
 ) -> None:
-    """Tasks, annotated, pending, agreement so far and the project's model version."""
+    """Tasks, annotated, pending, agreement so far, the project's model version, and the
+    languages of open tasks no annotator reads (unrouted)."""
     from swarmlens.annotation.workflow import status as do_status
 
-    result = do_status(_client(url, api_key), project)
+    result = do_status(_client(url, api_key), project, store)
     if as_json:
         _json(result)
         return
@@ -255,6 +307,8 @@ def status(
         table.add_row(key, str(result[key]))
     out.print(table)
     out.print(_agreement_table(result["agreement"]))
+    for line in routing_lines(result):
+        out.print(line)
 
 
 @app.command()
@@ -266,6 +320,7 @@ def retrain(
         list[Path] | None, typer.Option("--data", help="Extra labelled files to train on too.")
     ] = None,
     project: ProjectName = "swarmlens stance",
+    store: Store = None,
     url: Url = None,
     api_key: Key = None,
     as_json: AsJson = False,
@@ -273,9 +328,7 @@ def retrain(
     """Pull, train, register a new model version, push its predictions for open tasks."""
     from swarmlens.annotation.workflow import retrain as do_retrain
 
-    result = do_retrain(
-        _client(url, api_key), project, out_path, data or []
-    )
+    result = do_retrain(_client(url, api_key), project, out_path, data or [], store=store)
     if as_json:
         _json(result)
         return

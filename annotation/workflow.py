@@ -20,9 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from swarmlens.annotation import audit
-from swarmlens.annotation.agreement import AnnotatedTask, agreement, resolve
+from swarmlens.annotation import assign, audit, routing
+from swarmlens.annotation import store as store_mod
+from swarmlens.annotation.agreement import AnnotatedTask, Resolution, agreement, resolve
 from swarmlens.annotation.project import ensure_project, label_of
+from swarmlens.annotation.quality import (
+    Thresholds,
+    annotator_quality,
+    dawid_skene,
+    resolve_weighted,
+)
 from swarmlens.annotation.tasks import (
     PUSH_BATCH,
     REVIEW_KEY,
@@ -33,7 +40,7 @@ from swarmlens.annotation.tasks import (
     task_data,
     task_post_ids,
 )
-from swarmlens.classifier.errors import AnnotationError
+from swarmlens.classifier.errors import AnnotationError, InputError, NoGoldError
 from swarmlens.classifier.fsio import atomic_write_text
 from swarmlens.classifier.model import registry
 from swarmlens.classifier.posts.post import Post
@@ -58,6 +65,9 @@ class PushReport:
     model_version: str
     strategy: str
     task_ids: list[int] = field(default_factory=list)
+    gold: int = 0
+    overlapped: int = 0
+    overlap_k: int | None = None
 
 
 def push(
@@ -69,34 +79,73 @@ def push(
     model: Any,
     model_version: str,
     seed: int = 0,
+    overlap: float = 0.0,
+    overlap_k: int = 2,
+    gold_rate: float = 0.0,
+    store: Path | None = None,
 ) -> PushReport:
-    """Choose ``n`` posts not yet in the project and import them with pre-annotations."""
+    """Choose ``n`` posts not yet in the project and import them with pre-annotations.
+
+    overlap: share of the chosen posts whose task needs ``overlap_k`` annotators.
+    gold_rate: share of the ``n`` tasks that are gold (known answers from the store), in
+        random places among the others, with pre-annotations like them.
+    """
     from swarmlens.annotation.sampling import select
 
+    assign.check_overlap_request(overlap, overlap_k, gold_rate)
     pid = project_id(ls, name)
+    if overlap > 0 or gold_rate > 0:
+        assign.check_project_overlap(ls, pid, name)
+    gold = store_mod.load_gold(name, store)
     present = call(task_post_ids, ls, pid)
     pool: dict[str, Post] = {}
     total = 0
     for post in read_posts(inputs):
         total += 1
-        if post.post_id not in present:
+        # A gold post is never pushed as an ordinary task (its answer would be trained on).
+        if post.post_id not in present and post.post_id not in gold:
             pool.setdefault(post.post_id, post)
     candidates = list(pool.values())
-    chosen = [candidates[i] for i in select(candidates, n, strategy, model=model, seed=seed)]
-    proba = model.predict_proba([p.text for p in chosen]) if chosen else np.zeros((0, 3))
+    regular, gold_n = assign.split_budget(n, gold_rate)
+    rng = np.random.default_rng(seed)
+    gold_items: list[store_mod.GoldItem] = []
+    if gold_n:
+        left = sorted(
+            (g for g in gold.values() if g.post_id not in present), key=lambda g: g.post_id
+        )
+        if not left:
+            raise NoGoldError(
+                f"--gold-rate {gold_rate}: no gold answer for {name!r} is left outside the "
+                "project: add some with `swarmlens annotate gold add --data FILE`"
+            )
+        picks = rng.choice(len(left), size=min(gold_n, len(left)), replace=False)
+        gold_items = [left[i] for i in sorted(picks)]
+    chosen = [candidates[i] for i in select(candidates, regular, strategy, model=model, seed=seed)]
+    texts = [p.text for p in chosen] + [str(g.data.get("text", "")) for g in gold_items]
+    proba = model.predict_proba(texts) if texts else np.zeros((0, 3))
     classes = [str(c) for c in model.classes_]
+    entries = [(p.post_id, task_data(p)) for p in chosen]
+    entries += [(g.post_id, g.data) for g in gold_items]
+    # Gold goes in random places: import order sets task ids, which annotators can see.
+    order = rng.permutation(len(entries))
+    overlapped = assign.choose_overlap([p.post_id for p in chosen], overlap, rng)
+    wanted = dict.fromkeys(overlapped, overlap_k)
+    if gold_items:
+        wanted.update(dict.fromkeys((g.post_id for g in gold_items), assign.GOLD_OVERLAP))
     imported = 0
-    for start in range(0, len(chosen), PUSH_BATCH):
-        batch = chosen[start : start + PUSH_BATCH]
-        rows = proba[start : start + PUSH_BATCH]
-        tasks = {
-            post.post_id: {
-                "data": task_data(post),
+    for start in range(0, len(order), PUSH_BATCH):
+        batch = order[start : start + PUSH_BATCH]
+        tasks = {}
+        for i in batch:
+            post_id, data = entries[i]
+            row = proba[i]
+            tasks[post_id] = {
+                "data": data,
                 "predictions": [prediction(classes[int(row.argmax())], row.max(), model_version)],
             }
-            for post, row in zip(batch, rows, strict=True)
-        }
         imported += call(import_missing, ls, pid, tasks)
+        # Right after each batch, so a failed run leaves few tasks without their overlap.
+        assign.set_overlap(ls, pid, {p: k for p, k in wanted.items() if p in tasks})
     if imported:
         # Label Studio accepts a project model_version only once predictions carry it.
         call(ls.projects.update, id=pid, model_version=model_version)
@@ -104,10 +153,13 @@ def push(
         pid,
         len(candidates),
         total - len(candidates),
-        len(chosen),
+        len(chosen) + len(gold_items),
         imported,
         model_version,
         strategy,
+        gold=len(gold_items),
+        overlapped=len(wanted) - len(gold_items),
+        overlap_k=overlap_k if overlap > 0 else None,
     )
 
 
@@ -139,6 +191,7 @@ def to_annotated(tasks: Sequence[dict[str, Any]], names: dict[int, str]) -> list
     for task in tasks:
         data = task.get("data") or {}
         votes: dict[str, str] = {}
+        seconds: dict[str, float] = {}
         for annotation in sorted(task.get("annotations") or [], key=lambda a: a.get("id", 0)):
             if annotation.get("was_cancelled"):
                 continue
@@ -148,13 +201,21 @@ def to_annotated(tasks: Sequence[dict[str, Any]], names: dict[int, str]) -> list
             who = annotation.get("completed_by")
             if isinstance(who, dict):
                 who = who.get("email") or who.get("id")
-            votes[names.get(who, str(who)) if isinstance(who, int) else str(who)] = label
+            name = names.get(who, str(who)) if isinstance(who, int) else str(who)
+            votes[name] = label
+            lead = annotation.get("lead_time")
+            if isinstance(lead, (int, float)) and lead >= 0:
+                seconds[name] = float(lead)
+            else:
+                seconds.pop(name, None)
         out.append(
             AnnotatedTask(
                 post_id=str(data.get("post_id", task.get("id"))),
                 text=str(data.get("text", "")),
                 annotations=sorted(votes.items()),
                 data=data,
+                seconds=seconds,
+                task_id=task.get("id") if isinstance(task.get("id"), int) else None,
             )
         )
     return out
@@ -174,18 +235,46 @@ class PullReport:
     audited: int = 0
     audit_file: str | None = None
     audit_review: int = 0
+    resolution: str = "majority"
+    gold_tasks: int = 0
+    annotators: dict[str, Any] = field(default_factory=dict)
+    overlap: dict[str, Any] = field(default_factory=dict)
+
+
+RESOLUTIONS = ("majority", "dawid-skene")
 
 
 def pull(
-    ls: Any, name: str, out: Path, audit_out: Path | None = None, include_audits: bool = False
+    ls: Any,
+    name: str,
+    out: Path,
+    audit_out: Path | None = None,
+    include_audits: bool = False,
+    method: str = "majority",
+    store: Path | None = None,
+    thresholds: Thresholds | None = None,
 ) -> PullReport:
-    """Export, resolve by majority, write the training file (+ meta and review list).
+    """Export, resolve (by majority, or by Dawid-Skene), write the training file (+ meta
+    and review list), and measure each annotator.
 
     Audit tasks go to their own file (``audit_out``, default ``<out stem>.audit.jsonl``);
-    their posts stay out of the training file unless ``include_audits``.
+    their posts stay out of the training file unless ``include_audits``. Gold tasks (known
+    answers in the store) score the annotators and go to neither file.
     """
+    if method not in RESOLUTIONS:
+        raise InputError(f"--resolve {method!r}: use one of {', '.join(RESOLUTIONS)}")
     pid = project_id(ls, name)
+    gold = {post_id: item.label for post_id, item in store_mod.load_gold(name, store).items()}
     everything = to_annotated(export_tasks(ls, pid), annotator_names(ls))
+    scored = [t for t in everything if t.annotations and (t.data or {}).get(REVIEW_KEY) is not True]
+    quality = dawid_skene(scored, gold)
+    annotators = annotator_quality(scored, gold, quality, thresholds)
+    gold_tasks = sum(1 for t in everything if t.post_id in gold)
+    everything = [t for t in everything if t.post_id not in gold]
+
+    def resolver(tasks: Sequence[AnnotatedTask]) -> Resolution:
+        return resolve(tasks) if method == "majority" else resolve_weighted(tasks, quality)
+
     audits = [t for t in everything if audit.is_audit(t.data)]
     audited_ids = {t.post_id for t in audits}
     tasks = [
@@ -197,7 +286,7 @@ def pull(
     # post's own task resolved to (or gives it one, after a tie), and never adds a row.
     reviews = [t for t in tasks if (t.data or {}).get(REVIEW_KEY) is True]
     tasks = [t for t in tasks if (t.data or {}).get(REVIEW_KEY) is not True]
-    audit_resolution = resolve(audits)
+    audit_resolution = resolver(audits)
     audit_path = None
     if audits:
         audit_path = audit_out or out.with_name(out.stem + ".audit.jsonl")
@@ -209,10 +298,11 @@ def pull(
                 for r in audit.audit_records(audit_resolution.resolved)
             ),
         )
-    resolution = resolve(tasks)
+    resolution = resolver(tasks)
     figures = agreement([t for t in tasks if t.annotations])
+    overlaps = {task_id: k for task_id, (_, k) in assign.task_overlaps(ls, pid).items()}
     final = {task.post_id: (task, label) for task, label in resolution.resolved}
-    final.update({task.post_id: (task, label) for task, label in resolve(reviews).resolved})
+    final.update({task.post_id: (task, label) for task, label in resolver(reviews).resolved})
     records = [
         {
             "id": task.post_id,
@@ -262,6 +352,8 @@ def pull(
         "examples": len(records),
         "label_counts": counts,
         "agreement": figures,
+        "resolution": method,
+        "annotators": annotators,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     atomic_write_text(out.with_name(out.name + ".meta.json"), json.dumps(meta, indent=2) + "\n")
@@ -278,17 +370,35 @@ def pull(
         len(audit_resolution.resolved),
         str(audit_path) if audit_path else None,
         len([1 for _, why in audit_resolution.review if why.startswith("tie")]),
+        method,
+        gold_tasks,
+        annotators,
+        assign.overlap_figures(tasks, overlaps),
     )
 
 
 # -- status and retrain -----------------------------------------------------------------
 
 
-def status(ls: Any, name: str) -> dict[str, Any]:
+def status(ls: Any, name: str, store: Path | None = None) -> dict[str, Any]:
+    """Counts, agreement (gold tasks left out), overlap so far, and language routing: the
+    languages of the open tasks (fewer labels than their overlap) no annotator reads."""
     pid = project_id(ls, name)
     project = call(ls.projects.get, id=pid)
     tasks = to_annotated(export_tasks(ls, pid), annotator_names(ls))
+    gold = store_mod.load_gold(name, store)
+    overlaps = {task_id: k for task_id, (_, k) in assign.task_overlaps(ls, pid).items()}
     annotated = sum(1 for t in tasks if t.annotations)
+    plain = [
+        t
+        for t in tasks
+        if t.post_id not in gold
+        and not audit.is_audit(t.data)
+        and (t.data or {}).get(REVIEW_KEY) is not True
+    ]
+    still_open = [
+        t.data for t in tasks if len(t.annotations) < overlaps.get(t.task_id or -1, 1)
+    ]
     return {
         "project": name,
         "project_id": pid,
@@ -296,7 +406,11 @@ def status(ls: Any, name: str) -> dict[str, Any]:
         "annotated": annotated,
         "pending": len(tasks) - annotated,
         "model_version": getattr(project, "model_version", None),
-        "agreement": agreement([t for t in tasks if t.annotations]),
+        "agreement": agreement([t for t in tasks if t.annotations and t.post_id not in gold]),
+        "gold_tasks": sum(1 for t in tasks if t.post_id in gold),
+        "gold_in_store": len(gold),
+        "overlap": assign.overlap_figures(plain, overlaps),
+        "routing": routing.routing(still_open, store_mod.load_annotators(name, store)),
     }
 
 
@@ -329,14 +443,16 @@ def retrain(
     extra_data: Sequence[Path] = (),
     cv_folds: int = 3,
     models_dir: Path | None = None,
+    store: Path | None = None,
 ) -> dict[str, Any]:
     """Pull, train on the labels (plus ``extra_data``), register, predict open tasks.
 
     models_dir: the registry to register into (default: ``Settings().models_dir``).
+    store: swarmlens's annotation store, whose gold tasks are kept out of training.
     """
     from swarmlens.classifier.model.training import entry_fields, load_labelled, train_model
 
-    report = pull(ls, name, out)
+    report = pull(ls, name, out, store=store)
     if report.examples == 0:
         raise AnnotationError("no resolved annotation yet: nothing to train on")
     data = load_labelled([out, *extra_data])

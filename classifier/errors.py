@@ -33,6 +33,15 @@ the CLI prints ``error: [E004] ...`` and exits with status 2.
 | E032 | ClientOverloadedError: one client holds max_inflight_per_client requests | 429 |
 | E033 | DatasetGoneError: an attached dataset's files are missing or unreadable | 409 |
 | E034 | DatasetNotFoundError: no attached dataset has this id | 404 |
+| E040 | WorkBusyError: the pool for expensive work (explain, network) is full | 503 |
+| E041 | WorkTimeoutError: expensive work did not finish within its time limit | 503 |
+| E045 | StoreDamagedError: the store's DuckDB file is damaged or no database | 503 |
+| E046 | StoreFullError: the store cannot write (data disk full); retry later | 503 |
+| E050 | GoldError: a gold file holds no usable known answer | 400 |
+| E051 | OverlapConflictError: the project uses Label Studio's own project-wide overlap | 409 |
+| E052 | AnnotatorError: no such Label Studio user, or a language code is malformed | 400 |
+| E053 | AnnotationStoreError: the local annotation store (gold, annotators) is unreadable | 400 |
+| E054 | NoGoldError: --gold-rate asked but no gold answer is left to mix in | 400 |
 
 Exit statuses of the ``swarmlens`` command:
 
@@ -50,7 +59,7 @@ still written (``--json`` prints it), and one warning line on stderr says so.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 EXIT_ERROR = 2
 """Exit status of a command that stopped on a SwarmlensError (or an invalid setting)."""
@@ -257,3 +266,69 @@ class DatasetNotFoundError(SwarmlensError):
 
     code = "E034"
     http_status = 404
+
+
+class WorkBusyError(SwarmlensError):
+    """Expensive work (explanations, networks) runs in small bounded pools: this one is
+    full (or the server is shutting down). Retry shortly; ``headers`` go on the answer."""
+
+    code = "E040"
+    http_status = 503
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "5"}
+
+
+class WorkTimeoutError(SwarmlensError):
+    """Expensive work did not finish within its time limit (``explain_timeout``,
+    ``network_timeout``) and was stopped: ask for less (a shorter range, fewer posts)."""
+
+    code = "E041"
+    http_status = 503
+
+
+class StoreDamagedError(SwarmlensError):
+    """The server's DuckDB file is damaged, empty or no DuckDB database: never served over."""
+
+    code = "E045"
+    http_status = 503
+
+
+class StoreFullError(SwarmlensError):
+    """The store could not write (the data disk is full): nothing was stored; retry later.
+
+    ``headers`` go on the API answer (``Retry-After``)."""
+
+    code = "E046"
+    http_status = 503
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "30"}
+
+
+class GoldError(SwarmlensError):
+    """A gold file holds no usable known answer (each needs an id, a text and a label)."""
+
+    code = "E050"
+
+
+class OverlapConflictError(SwarmlensError):
+    """The project has Label Studio's own project-wide overlap settings (maximum annotations
+    above 1 with a cohort below 100%): they redraw every task's overlap at each import."""
+
+    code = "E051"
+    http_status = 409
+
+
+class AnnotatorError(SwarmlensError):
+    """No Label Studio user has this email, or a language code is not an ISO 639 code."""
+
+    code = "E052"
+
+
+class AnnotationStoreError(SwarmlensError):
+    """swarmlens's local annotation store (gold answers, annotators' languages) is unreadable."""
+
+    code = "E053"
+
+
+class NoGoldError(SwarmlensError):
+    """A push asked for gold tasks but the store holds none that is not in the project yet."""
+
+    code = "E054"

@@ -31,6 +31,10 @@ class StandIn:
             list=lambda: [SimpleNamespace(id=7, title="p")],
             exports=SimpleNamespace(download_sync=lambda **_: [payload]),
         )
+        # Every task at its default overlap of one annotator.
+        self.tasks = SimpleNamespace(
+            list=lambda **_: [SimpleNamespace(id=t["id"], data=t["data"], overlap=1) for t in tasks]
+        )
         self.users = SimpleNamespace(list=lambda: [
             SimpleNamespace(id=1, email="a@x", username="a"),
             SimpleNamespace(id=2, email="b@x", username="b"),
