@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -20,7 +20,7 @@ from swarmlens.classifier.errors import (
 )
 from swarmlens.classifier.model.training import ensure_model
 from swarmlens.serve.metrics import Metrics
-from swarmlens.serve.middleware import GuardMiddleware
+from swarmlens.serve.middleware import BODY_LIMITS, GuardMiddleware
 from swarmlens.serve.routers import (
     audits,
     classify,
@@ -33,14 +33,22 @@ from swarmlens.serve.routers import (
 )
 from swarmlens.serve.services.serving import ServingModel
 from swarmlens.serve.services.training import Trainer
+from swarmlens.serve.services.work import ClientGone, Pools, WorkPool
 from swarmlens.serve.settings import ServerSettings
 from swarmlens.serve.store import Store
 
 log = logging.getLogger(__name__)
 
 
+CLIENT_GONE = 499
+"""Status recorded (in /metrics) for a request whose client left before its answer (nginx's
+"client closed request"); nobody receives it."""
+
+
 def error_response(error: SwarmlensError, headers: dict[str, str] | None = None) -> JSONResponse:
-    """Every API error as ``{"code", "message", "detail"}`` with the error's HTTP status."""
+    """Every API error as ``{"code", "message", "detail"}`` with the error's HTTP status, and
+    the error's own headers (``Retry-After``) when it has some."""
+    headers = {**getattr(error, "headers", {}), **(headers or {})} or None
     return JSONResponse(status_code=error.http_status, content=error.body(), headers=headers)
 
 
@@ -57,9 +65,18 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         app.state.store = Store(settings.data_dir)
         app.state.store.tune_for_serving()
         metrics.model.labels(entry.id).set(1)
+        # Expensive work runs here, apart from the cheap path (see services.work); the CLI
+        # closes the pools as soon as a shutdown starts, so it never waits for them.
+        app.state.pools = Pools(
+            explain=WorkPool("explain", settings.explain_workers, settings.explain_timeout,
+                             metrics),
+            network=WorkPool("network", settings.network_workers, settings.network_timeout,
+                             metrics),
+        )
         try:
             yield
         finally:
+            app.state.pools.close()
             app.state.store.close()
 
     app = FastAPI(
@@ -86,6 +103,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         max_inflight_per_client=settings.max_inflight_per_client,
         body_timeout=settings.body_timeout,
         allowed_hosts=settings.hosts,
+        trusted_proxies=settings.proxy_networks,
+        body_limits={path: (getattr(settings, name), name) for path, name in BODY_LIMITS.items()},
     )
 
     @app.exception_handler(RequestValidationError)
@@ -108,6 +127,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         return error_response(
             InternalError(f"unexpected {type(exc).__name__}: this is a bug, please report it")
         )
+
+    @app.exception_handler(ClientGone)
+    async def client_gone(request: Request, exc: ClientGone) -> Response:
+        return Response(status_code=CLIENT_GONE)
 
     @app.exception_handler(SwarmlensError)
     async def swarmlens_error(request: Request, exc: SwarmlensError) -> JSONResponse:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import ipaddress
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from swarmlens.classifier.errors import BindError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from swarmlens.serve.settings import ServerSettings
 
 
 def is_loopback(host: str) -> bool:
@@ -45,8 +50,6 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the dashboard (/)."""
-    import uvicorn
-
     from swarmlens.serve.app import create_app
     from swarmlens.serve.settings import ServerSettings
 
@@ -90,4 +93,48 @@ def serve(
         f"swarmlens dashboard: http://{shown}:{port}/   API docs: http://{shown}:{port}/docs",
         err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    run(app, settings)
+
+
+def run(app: FastAPI, settings: ServerSettings) -> None:
+    """uvicorn with the server's limits (see ``serve.connections``): headers within
+    ``header_timeout``, at most ``max_connections`` (fitted to the raised descriptor
+    limit, the longest idle dropped first, so /healthz always gets in), X-Forwarded-For
+    left to the app (believed from ``trusted_proxies`` only), and a shutdown that stops
+    expensive work at once instead of waiting for it."""
+    import uvicorn
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    from swarmlens.serve.connections import (
+        MAX_HEADER_BYTES,
+        ConnectionGuard,
+        guarded_protocol,
+        plan,
+        raise_fd_limit,
+    )
+
+    limit, backlog = plan(settings.max_connections, raise_fd_limit())
+    guard = ConnectionGuard(limit, settings.header_timeout, app.state.metrics)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        http=guarded_protocol(AutoHTTPProtocol, guard),
+        proxy_headers=False,  # the app's guard reads X-Forwarded-For from trusted proxies only
+        backlog=backlog,
+        timeout_keep_alive=max(1, round(settings.header_timeout)),
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+    )
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            # Stop explanations and networks first: uvicorn waits for requests in flight.
+            pools = getattr(app.state, "pools", None)  # none if the start-up failed
+            if pools is not None:
+                pools.close()
+            await super().shutdown(sockets)
+
+    Server(config).run()

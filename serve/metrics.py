@@ -36,6 +36,31 @@ class Metrics:
             "Requests answered 503 because the server was busy.",
             registry=self.registry,
         )
+        self.work_running = Gauge(
+            "swarmlens_work_running",
+            "Expensive jobs (explain, network) running now.",
+            ["pool"],
+            registry=self.registry,
+        )
+        self.work_waiting = Gauge(
+            "swarmlens_work_waiting",
+            "Expensive jobs waiting for a worker of their pool.",
+            ["pool"],
+            registry=self.registry,
+        )
+        self.work_cancelled = Counter(
+            "swarmlens_work_cancelled",
+            "Expensive jobs stopped: time limit, client gone, or shutdown.",
+            ["pool", "reason"],
+            registry=self.registry,
+        )
+        self.connections_dropped = Counter(
+            "swarmlens_connections_dropped",
+            "Connections closed before a request: header time limit, over max_connections "
+            "(the longest idle one goes), or headers too large.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.model = Gauge(
             "swarmlens_model_info",
             "The model being served (value 1).",

@@ -1,5 +1,5 @@
 """ASGI middleware: Host check (421), body size (413) and time (408) limits, load shedding
-(503 overall, 429 per client), metrics."""
+(503 overall, 429 per client), the client behind trusted proxies, metrics."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ UNSHED_PATHS = frozenset({"/healthz"})
 """Answered whatever the load: a health check that fails under load restarts a server
 that is merely busy."""
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+BODY_LIMITS = {"/labelstudio/webhook": "max_webhook_bytes"}
+"""Paths with a smaller body limit than ``max_body_bytes``: the setting that gives it."""
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class _Refused(Exception):
@@ -69,6 +72,58 @@ def is_loopback_name(name: str) -> bool:
         return False
 
 
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address of an ``X-Forwarded-For`` hop (``1.2.3.4``, ``1.2.3.4:80``,
+    ``[::1]:80``, ``::1``), or None when it is none."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].split("]", 1)[0]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def forwarded_client(peer: str, forwarded: list[bytes], proxies: list[Network]) -> str:
+    """Who sent the request: ``peer`` (the TCP peer's address), unless ``peer`` is one of
+    the trusted ``proxies``; then the last ``X-Forwarded-For`` hop that is no trusted proxy
+    (each proxy appends the address it was reached from, so only the hops right of the
+    first untrusted one are vouched for). A hop that is no IP address ends the walk: the
+    last address vouched for (a trusted proxy's) is kept rather than believe it."""
+
+    def trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
+        return address is not None and any(address in net for net in proxies)
+
+    if not proxies or not forwarded or not trusted(_address(peer)):
+        return peer
+    hops = [hop for value in forwarded for hop in value.decode("latin-1").split(",")]
+    client = peer
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:
+            return client
+        client = str(address)
+        if not trusted(address):
+            return client
+    return client
+
+
+def client_key(client: str) -> str:
+    """What one client's share is counted under: its address; for IPv6 its /64, which a
+    single host is normally given whole (one address per request costs it nothing)."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 class GuardMiddleware:
     """What every request passes before any route runs.
 
@@ -78,7 +133,11 @@ class GuardMiddleware:
       address) already sending ``max_inflight_per_client`` request bodies gets 429 for
       another, so a few slow clients cannot take every slot. ``/healthz`` is never shed.
     - Body: over ``max_body_bytes`` (declared or streamed, chunked included) 413; a body
-      that does not finish arriving within ``body_timeout`` seconds 408.
+      that does not finish arriving within ``body_timeout`` seconds 408. Paths in
+      ``body_limits`` have their own, smaller limit (the Label Studio webhook).
+    - Client: the TCP peer, or behind one of ``trusted_proxies`` the client named in
+      ``X-Forwarded-For`` (``scope["client"]`` is set to it for the routes); the header is
+      ignored from anyone else, so one client cannot pose as many.
     """
 
     def __init__(
@@ -90,6 +149,8 @@ class GuardMiddleware:
         max_inflight_per_client: int | None = None,
         body_timeout: float = 10.0,
         allowed_hosts: Iterable[str] = ("*",),
+        trusted_proxies: Iterable[Network] = (),
+        body_limits: dict[str, tuple[int, str]] | None = None,
     ):
         self.app = app
         self.metrics = metrics
@@ -98,6 +159,8 @@ class GuardMiddleware:
         self.per_client = max_inflight_per_client or max_inflight
         self.body_timeout = body_timeout
         self.allowed = {h.strip().lower() for h in allowed_hosts if h.strip()}
+        self.proxies = list(trusted_proxies)
+        self.body_limits = body_limits or {}
         self.inflight = 0
         self.by_client: dict[str, int] = {}
 
@@ -123,7 +186,7 @@ class GuardMiddleware:
             self._record(scope, 421, started)
             return
         shed = scope.get("path") not in UNSHED_PATHS
-        client = (scope.get("client") or ("?", 0))[0]
+        client = self._client(scope)
         if shed and self.inflight >= self.max_inflight:
             self.metrics.rejected_busy.inc()
             await _problem(
@@ -132,6 +195,9 @@ class GuardMiddleware:
             self._record(scope, 503, started)
             return
         headers = dict(scope.get("headers") or [])
+        max_body, limit_name = self.body_limits.get(scope.get("path", ""), (self.max_body, ""))
+        if max_body >= self.max_body:
+            max_body, limit_name = self.max_body, "max_body_bytes"
         has_body = (headers.get(b"content-length") not in (None, b"0")) or (
             b"transfer-encoding" in headers
         )
@@ -146,8 +212,8 @@ class GuardMiddleware:
             self._record(scope, 429, started)
             return
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await _problem(send, self._too_large())
+        if declared is not None and declared.isdigit() and int(declared) > max_body:
+            await _problem(send, self._too_large(max_body, limit_name))
             self._record(scope, 413, started)
             return
         status = {"code": 500}
@@ -183,8 +249,8 @@ class GuardMiddleware:
                 ))
             if message["type"] == "http.request":
                 state["received"] += len(message.get("body", b""))
-                if state["received"] > self.max_body:
-                    await refuse(self._too_large())
+                if state["received"] > max_body:
+                    await refuse(self._too_large(max_body, limit_name))
                 if not message.get("more_body", False):
                     body_done()
             else:
@@ -211,10 +277,25 @@ class GuardMiddleware:
             body_done()
             self._record(scope, status["code"], started)
 
-    def _too_large(self) -> PayloadTooLargeError:
+    def _too_large(self, limit: int, name: str) -> PayloadTooLargeError:
         return PayloadTooLargeError(
-            f"request body over {self.max_body} bytes (max_body_bytes): send less per request"
+            f"request body over {limit} bytes ({name}): send less per request"
         )
+
+    def _client(self, scope: Scope) -> str:
+        """The client's share key; behind a trusted proxy ``scope["client"]`` becomes the
+        forwarded client (what uvicorn's proxy headers would do, for trusted peers only)."""
+        peer = (scope.get("client") or ("?", 0))[0]
+        if self.proxies:
+            forwarded = [v for k, v in scope.get("headers") or [] if k == b"x-forwarded-for"]
+            client = forwarded_client(peer, forwarded, self.proxies)
+            if client != peer:
+                scope["client"] = (client, 0)
+                proto = dict(scope.get("headers") or []).get(b"x-forwarded-proto")
+                if proto in (b"http", b"https"):
+                    scope["scheme"] = proto.decode()
+            peer = client
+        return client_key(peer)
 
     def _record(self, scope: Scope, status: int, started: float) -> None:
         route: Any = scope.get("route")

@@ -20,6 +20,7 @@ from swarmlens.serve.schemas import (
 )
 from swarmlens.serve.services import analytics, estimates
 from swarmlens.serve.services import network as network_service
+from swarmlens.serve.services.work import Job
 
 QUERY_THREADS = 4
 """Volume queries running at once (DuckDB uses one thread per query here)."""
@@ -132,8 +133,9 @@ def estimate(
 
 
 @router.get("/{tag}/network", response_model=NetworkResponse)
-def network(
+async def network(
     tag: str,
+    request: Request,
     store: StoreDep,
     serving: ModelDep,
     start: datetime | None = None,
@@ -156,9 +158,17 @@ def network(
     same links, retweeting or replying to the same posts, or posting near-identical texts
     where texts are kept, within the window, on at least ``min_co_actions`` distinct
     items: ``coordination.by``); churn between windows; and
-    a layout of the largest communities. Lists are bounded; ``totals`` has full counts."""
+    a layout of the largest communities. Lists are bounded; ``totals`` has full counts.
+
+    Runs in the network pool: at most ``network_workers`` at once (503 E040 beyond a
+    short queue), stopped after ``network_timeout`` seconds (503 E041), when the client
+    disconnects, or when the server shuts down."""
     window = None if estimate_window else (coordination_window or 60.0)
     options = NetworkOptions(window, min_co_actions, churn_hours=churn_hours)
-    return network_service.network(
-        store, tag, aware(start, "start"), aware(end, "end"), options, serving.version
-    )
+    since, until, version = aware(start, "start"), aware(end, "end"), serving.version
+    tables = await anyio.to_thread.run_sync(network_service.sources, store)
+
+    def work(job: Job) -> NetworkResponse:
+        return network_service.network(store, tag, since, until, options, version, tables, job)
+
+    return await request.app.state.pools.network.run(work, request.receive)

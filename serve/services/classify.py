@@ -100,27 +100,49 @@ def sliced(
     return out, last
 
 
-def classify(
-    items: Sequence[ClassifyItem], serving: ServingModel, metrics: Metrics, explain: bool = False
-) -> ClassifyResponse:
-    """Labels, scores, language, hashtags (and top terms) of each item, in input order."""
+class Scored:
+    """A classify request's cheap part: cut texts, probabilities, hashtags, the model used."""
+
+    def __init__(
+        self, texts: list[str], cut: list[bool], rows: list[np.ndarray], entry: ModelEntry
+    ) -> None:
+        self.texts, self.cut, self.rows, self.entry = texts, cut, rows, entry
+
+    @property
+    def labels(self) -> list[str]:
+        return [LABELS[int(row.argmax())] for row in self.rows]
+
+
+def score(items: Sequence[ClassifyItem], serving: ServingModel, metrics: Metrics) -> Scored:
+    """Probabilities of each item's (cut) text, the shared model used slice by slice."""
     texts, cut = cut_texts([item.text for item in items], metrics)
-
-    def work(model: Any, part: list[str]) -> list[tuple[np.ndarray, list | None]]:
-        proba = label_probabilities(model, part)
-        if not explain:
-            return [(row, None) for row in proba]
-        return [
-            (row, model.explain(text, label=LABELS[int(row.argmax())]))
-            for text, row in zip(part, proba, strict=True)
-        ]
-
-    scored, entry = sliced(serving, texts, work)
+    rows, entry = sliced(serving, texts, lambda model, part: list(label_probabilities(model, part)))
     metrics.classified.inc(len(texts))
-    hashtags = post_entity_columns(pa.array(texts, pa.string()))["hashtags"].to_pylist()
+    return Scored(texts, cut, rows, entry)
+
+
+def explain_texts(
+    model: Any, texts: Sequence[str], labels: Sequence[str]
+) -> list[list[Contribution]]:
+    """Each text's top terms for its label, with ``model``: a copy of the served model
+    (``ServingModel.replica``) that only this call uses. Costly (it grows faster than the
+    text), so the API runs it in the explain pool, where it can be stopped at any point."""
+    return [
+        [Contribution(term=c.term, weight=c.weight) for c in model.explain(text, label=label)]
+        for text, label in zip(texts, labels, strict=True)
+    ]
+
+
+def respond(
+    items: Sequence[ClassifyItem],
+    scored: Scored,
+    explanations: Sequence[list[Contribution]] | None = None,
+) -> ClassifyResponse:
+    """The answer: labels, scores, language, hashtags (and top terms), in input order."""
+    hashtags = post_entity_columns(pa.array(scored.texts, pa.string()))["hashtags"].to_pylist()
     results = []
-    for item, text, tags, was_cut, (row, explanation) in zip(
-        items, texts, hashtags, cut, scored, strict=True
+    for index, (item, text, tags, was_cut, row) in enumerate(
+        zip(items, scored.texts, hashtags, scored.cut, scored.rows, strict=True)
     ):
         results.append(
             ClassifyResult(
@@ -130,12 +152,18 @@ def classify(
                 lang=resolve_lang(item.lang, text),
                 hashtags=tags,
                 truncated=True if was_cut else None,
-                explanation=[Contribution(term=c.term, weight=c.weight) for c in explanation]
-                if explanation is not None
-                else None,
+                explanation=explanations[index] if explanations is not None else None,
             )
         )
-    return ClassifyResponse(model_version=entry.id, results=results)
+    return ClassifyResponse(model_version=scored.entry.id, results=results)
+
+
+def classify(
+    items: Sequence[ClassifyItem], serving: ServingModel, metrics: Metrics
+) -> ClassifyResponse:
+    """Labels, scores, language and hashtags of each item, in input order (no
+    explanations: the API gives those through ``score``, ``explain_texts``, ``respond``)."""
+    return respond(items, score(items, serving, metrics))
 
 
 def ingest(

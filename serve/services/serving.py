@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -9,6 +10,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from swarmlens.classifier.model.registry import ModelEntry
+
+SPARE_REPLICAS = 2
+"""Model copies kept for explanations between requests (each the model's size, about
+11 MB for the default one): fewer copies made while explanations keep coming."""
 
 
 class FairLock:
@@ -55,6 +60,8 @@ class ServingModel:
         self._model = model
         self._entry = entry
         self._lock = FairLock()
+        self._spares: list[tuple[Any, ModelEntry]] = []
+        self._spares_lock = threading.Lock()
 
     @property
     def entry(self) -> ModelEntry:
@@ -69,6 +76,24 @@ class ServingModel:
         """Hold the model for one piece of work: ``with serving.use() as (model, entry):``."""
         with self._lock:
             yield self._model, self._entry
+
+    def replica(self) -> tuple[Any, ModelEntry]:
+        """A copy of the model for one caller alone (explanations): used without the lock,
+        so hours of explaining never hold the model others wait for, and it may be thrown
+        away half-used (a stopped job). Give it back with ``give_back`` when done."""
+        with self._spares_lock:
+            while self._spares:
+                model, entry = self._spares.pop()
+                if entry.id == self._entry.id:
+                    return model, entry
+        with self._lock:  # a memory copy (milliseconds), once per version and concurrent use
+            return copy.deepcopy(self._model), self._entry
+
+    def give_back(self, model: Any, entry: ModelEntry) -> None:
+        """Keep a replica that finished its work cleanly for the next caller."""
+        with self._spares_lock:
+            if entry.id == self._entry.id and len(self._spares) < SPARE_REPLICAS:
+                self._spares.append((model, entry))
 
     def swap(self, model: Any, entry: ModelEntry) -> None:
         """Serve ``model`` from now on (requests in flight finish with the old one)."""

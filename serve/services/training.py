@@ -8,6 +8,7 @@ predictions and then makes it the served model. Failures are logged and kept for
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from typing import Any
@@ -17,6 +18,19 @@ from swarmlens.serve.services.serving import ServingModel
 from swarmlens.serve.settings import ServerSettings
 
 log = logging.getLogger(__name__)
+
+
+MAX_ID_CHARS = 64
+"""Annotation ids up to this long are kept as they are; longer ones by their digest."""
+
+
+def id_key(annotation_id: object) -> str:
+    """A short key for an annotation id: Label Studio's ids are integers; anything longer
+    than ``MAX_ID_CHARS`` is kept as its BLAKE2 digest (equal ids, equal keys)."""
+    key = str(annotation_id)
+    if len(key) <= MAX_ID_CHARS:
+        return key
+    return "#" + hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _safe(name: str) -> str:
@@ -32,7 +46,9 @@ class Trainer:
         self.metrics = metrics
         self.lock = threading.Lock()
         self.new_labels = 0
-        self.counted: set[str] = set()  # annotation ids already counted (kept across retrains)
+        # Annotation ids already counted (kept across retrains), as short keys: a body's
+        # megabytes-long "id" must not stay in memory for the server's life.
+        self.counted: set[str] = set()
         self.thread: threading.Thread | None = None
         self.last_result: dict[str, Any] | None = None
         self.last_error: str | None = None
@@ -46,7 +62,7 @@ class Trainer:
         not a new label. An event without an id counts (nothing to recognise it by)."""
         with self.lock:
             if annotation_id is not None:
-                key = str(annotation_id)
+                key = id_key(annotation_id)
                 if key in self.counted:
                     return
                 self.counted.add(key)
@@ -76,7 +92,11 @@ class Trainer:
             ls = connect(settings.label_studio_url, settings.label_studio_api_key)
             out = settings.data_dir / "annotations" / f"{_safe(project)}.jsonl"
             out.parent.mkdir(parents=True, exist_ok=True)
-            result = retrain(ls, project, out, models_dir=settings.models_dir)
+            result = retrain(
+                ls, project, out, models_dir=settings.models_dir,
+                # the server's own data dir, however it was set: gold tasks stay out
+                store=settings.data_dir / "annotation",
+            )
             model, entry = registry.load(result["model_version"], settings.models_dir)
             self.serving.swap(model, entry)
             self.metrics.model.clear()

@@ -255,6 +255,25 @@ def test_the_webhook_counts_each_annotation_once(own_client: TestClient) -> None
     assert own_client.get("/labelstudio/status").json()["new_labels"] == 4
 
 
+def test_the_webhook_body_has_its_own_smaller_cap(
+    api_settings: ServerSettings, tmp_path: Path
+) -> None:
+    # Label Studio's events are small; before the cap a 7.5 MB one (under max_body_bytes)
+    # was read, parsed and its id kept: +419 MB over 60 of them.
+    settings = api_settings.model_copy(
+        update={"data_dir": tmp_path / "store", "max_webhook_bytes": 4096}
+    )
+    event = {"action": "ANNOTATION_CREATED", "annotation": {"id": "x" * 5000}}
+    with TestClient(create_app(settings)) as own:
+        refused = error_of(own.post("/labelstudio/webhook", json=event), 413, "E015")
+        assert "4096 bytes (max_webhook_bytes)" in refused["message"]
+        # Other routes keep max_body_bytes, and a normal event still counts.
+        posts = {"posts": [{"id": "1", "text": "x" * 5000}]}
+        assert own.post("/v1/classify", json=posts).is_success
+        event["annotation"] = {"id": 1}
+        assert own.post("/labelstudio/webhook", json=event).json()["new_labels"] == 1
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -1,14 +1,17 @@
-"""Hostile clients against a real uvicorn: stalled bodies, per-client slots, chunked bodies,
-Host checks, and one huge request never holding the model for everyone."""
+"""Hostile clients against a real uvicorn: stalled bodies, per-client slots (which a forged
+X-Forwarded-For does not multiply), chunked bodies, Host checks, one huge request or a
+crowd of explanations never holding the model for everyone, webhook bodies."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
 from collections.abc import Iterator
 
 import httpx
+import psutil
 import pytest
 
 from tests.support.processes import LiveServer
@@ -23,20 +26,26 @@ def server(shared_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
         "SWARMLENS_MAX_INFLIGHT": "12",
         "SWARMLENS_MAX_INFLIGHT_PER_CLIENT": "6",
         "SWARMLENS_BODY_TIMEOUT": "6",
+        # Well under the 20+ s one 99,000-character explanation takes, well over what a
+        # one-post classify needs: explanations in flight are still running when it answers.
+        "SWARMLENS_EXPLAIN_TIMEOUT": "15",
     }
     live = LiveServer(env, tmp_path_factory.mktemp("hardening") / "data")
     yield live
     live.stop()
 
 
-def stall(url: str, count: int) -> list[socket.socket]:
-    """``count`` connections that send headers and half a body, then nothing."""
+def stall(url: str, count: int, forged: bool = False) -> list[socket.socket]:
+    """``count`` connections that send headers and half a body, then nothing.
+
+    forged: each claims another client in ``X-Forwarded-For``."""
     host, port = url.removeprefix("http://").split(":")
     sockets = []
-    for _ in range(count):
+    for i in range(count):
         sock = socket.create_connection((host, int(port)))
+        forwarded = f"X-Forwarded-For: 203.0.113.{i + 1}\r\n".encode() if forged else b""
         sock.sendall(
-            b"POST /v1/classify HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"POST /v1/classify HTTP/1.1\r\nHost: 127.0.0.1\r\n" + forwarded +
             b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
             b'{"posts": [{"id": "a", "text": "'
         )
@@ -128,3 +137,95 @@ def test_a_huge_predict_does_not_hold_the_model(server: LiveServer) -> None:
     thread.join()
     assert small.status_code == 200
     assert "huge" in done and done["small"] < done["huge"] / 3, done
+
+
+def test_a_forged_forwarded_for_does_not_multiply_a_client(server: LiveServer) -> None:
+    # 12 stalled bodies (max_inflight), each claiming another client: the header is not
+    # believed from a peer outside SWARMLENS_TRUSTED_PROXIES (unset), so they are one
+    # client, which gets its 6 slots and 429 for the rest, not every slot of the server.
+    sockets = stall(server.url, 12, forged=True)
+    try:
+        refused = []
+        for sock in sockets:
+            sock.settimeout(0.5)
+            with contextlib.suppress(TimeoutError):  # admitted: waiting for its body
+                refused.append(sock.recv(4096))
+        assert len(refused) == 6 and all(r.startswith(b"HTTP/1.1 429") for r in refused)
+        with other_client(server.url) as client:
+            body = {"posts": [{"id": "1", "text": "hello"}]}
+            answer = client.post("/v1/classify", json=body, timeout=10)
+            assert answer.status_code == 200, answer.text
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def wait_for_metric(url: str, line: str) -> None:
+    """Poll /metrics until it shows ``line`` (a hang guard of 60 s, no timing)."""
+    for _ in range(240):
+        if line in httpx.get(url + "/metrics", timeout=10).text.splitlines():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"/metrics never showed {line}")
+
+
+def long_text(seed: int) -> str:
+    # 99,000 characters of distinct words: explaining one takes tens of seconds.
+    return " ".join(f"w{seed}x{j}" for j in range(14_000))[:99_000]
+
+
+def test_explanations_never_hold_up_a_plain_classify(server: LiveServer) -> None:
+    answers: dict[int, tuple[float, httpx.Response]] = {}
+
+    def explain(i: int) -> None:
+        body = {"posts": [{"id": str(i), "text": long_text(i)}]}
+        answer = httpx.post(server.url + "/v1/classify", params={"explain": "true"},
+                            json=body, timeout=600)
+        answers[i] = (time.monotonic(), answer)
+
+    threads = [threading.Thread(target=explain, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    wait_for_metric(server.url, 'swarmlens_work_waiting{pool="explain"} 3.0')
+    with other_client(server.url) as client:
+        small = client.post("/v1/classify", json={"posts": [{"id": "1", "text": "hi"}]},
+                            timeout=120)
+        small_done = time.monotonic()
+    health = httpx.get(server.url + "/healthz", timeout=60)
+    for thread in threads:
+        thread.join()
+    assert small.status_code == 200 and health.status_code == 200
+    # Before the fix the one-post classify queued behind the explanations for the model
+    # (none had a time limit); now they run on a copy of it, in their own pool (1 runs,
+    # 3 wait), and the time limit stops each, running or waiting, with 503 E041.
+    assert all(small_done < done for done, _ in answers.values())
+    for _, answer in answers.values():
+        assert answer.status_code == 503 and answer.json()["code"] == "E041", answer.text
+        assert "explain_timeout" in answer.json()["message"]
+    wait_for_metric(server.url, 'swarmlens_work_running{pool="explain"} 0.0')
+    # The pool is free again, and a short explanation still works.
+    short = httpx.post(server.url + "/v1/classify", params={"explain": "true"},
+                       json={"posts": [{"id": "1", "text": "hello world"}]}, timeout=60)
+    assert short.status_code == 200 and short.json()["results"][0]["explanation"]
+
+
+def test_webhook_bodies_are_capped(server: LiveServer) -> None:
+    webhook = server.url + "/labelstudio/webhook"
+    huge = {"action": "ANNOTATION_CREATED", "annotation": {"id": "x" * 7_500_000}}
+    refused = httpx.post(webhook, json=huge, timeout=60)
+    assert refused.status_code == 413 and refused.json()["code"] == "E015"
+    assert "max_webhook_bytes" in refused.json()["message"]
+
+
+def test_webhook_annotation_ids_are_not_kept_whole(server: LiveServer) -> None:
+    # Bodies under the cap whose annotation ids are huge: the ids were kept forever (to
+    # count each annotation once), +0.9 MB of memory per request.
+    webhook = server.url + "/labelstudio/webhook"
+    process = psutil.Process(server.process.pid)
+    before = process.memory_info().rss
+    for i in range(100):
+        event = {"action": "ANNOTATION_CREATED", "annotation": {"id": f"{i}-" + "y" * 900_000}}
+        assert httpx.post(webhook, json=event, timeout=60).status_code == 200
+    grown = process.memory_info().rss - before
+    print(f"RSS grew by {grown / 2**20:.0f} MiB")  # about 90 before the fix
+    assert grown < 25 * 1024 * 1024, f"RSS grew by {grown / 2**20:.0f} MiB"
