@@ -53,6 +53,20 @@ def stall(url: str, count: int, forged: bool = False) -> list[socket.socket]:
     return sockets
 
 
+def received_so_far(sock: socket.socket) -> bytes:
+    """What the server has sent on ``sock`` until now, without waiting for more."""
+    sock.setblocking(False)
+    received = b""
+    try:
+        while chunk := sock.recv(4096):
+            received += chunk
+    except BlockingIOError:
+        pass  # nothing more yet
+    finally:
+        sock.setblocking(True)
+    return received
+
+
 def other_client(url: str) -> httpx.Client:
     # Another client IP: all of 127.0.0.0/8 is loopback.
     return httpx.Client(base_url=url, transport=httpx.HTTPTransport(local_address="127.0.0.2"))
@@ -65,22 +79,21 @@ def test_stalled_bodies_take_neither_health_nor_other_clients(server: LiveServer
         # The stalling client itself holds its share: another body from it is refused (429).
         busy = httpx.post(server.url + "/v1/classify", json={"posts": [{"id": "1", "text": "x"}]})
         assert busy.status_code == 429 and busy.json()["code"] == "E032"
-        started = time.monotonic()
-        assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200
+        assert httpx.get(server.url + "/healthz", timeout=30).status_code == 200
         with other_client(server.url) as client:
             body = {"posts": [{"id": "1", "text": "hello"}]}
-            assert client.post("/v1/classify", json=body, timeout=5).status_code == 200
+            assert client.post("/v1/classify", json=body, timeout=30).status_code == 200
             # Its reads (no body) are not counted against it.
-            assert httpx.get(server.url + "/v1/hashtags/top", timeout=5).status_code == 200
-        assert time.monotonic() - started < 5
+            assert httpx.get(server.url + "/v1/hashtags/top", timeout=30).status_code == 200
+        # ... answered while the stalled bodies were still held (none cut off yet), not
+        # after body_timeout freed their slots.
+        answers = [received_so_far(sock) for sock in sockets]
+        assert not [a for a in answers if a.startswith(b"HTTP/1.1 408")]
         # The stalled bodies are cut off with 408 once body_timeout has passed.
-        answers = []
-        for sock in sockets:
-            sock.settimeout(10)
-            answer = b""
+        for i, sock in enumerate(sockets):
+            sock.settimeout(30)
             while chunk := sock.recv(4096):  # the server closes after its answer
-                answer += chunk
-            answers.append(answer)
+                answers[i] += chunk
         timed_out = [a for a in answers if a.startswith(b"HTTP/1.1 408")]
         assert len(timed_out) == 6 and all(b"E030" in a for a in timed_out)
         assert all(a.startswith((b"HTTP/1.1 408", b"HTTP/1.1 429")) for a in answers)
@@ -117,26 +130,26 @@ def test_a_huge_predict_does_not_hold_the_model(server: LiveServer) -> None:
         {"id": i, "data": {"text": " ".join(f"w{i}x{j}" for j in range(14_000))[:100_000]}}
         for i in range(60)
     ]
-    done: dict[str, float] = {}
+    order: list[str] = []  # which answer came first
 
     def huge() -> None:
-        started = time.monotonic()
         answer = httpx.post(server.url + "/labelstudio/predict", json={"tasks": tasks},
                             timeout=300)
         assert answer.status_code == 200 and len(answer.json()["results"]) == 60
-        done["huge"] = time.monotonic() - started
+        order.append("huge")
 
     thread = threading.Thread(target=huge)
     thread.start()
     time.sleep(0.7)
     with other_client(server.url) as client:
-        started = time.monotonic()
         small = client.post("/v1/classify", json={"posts": [{"id": "1", "text": "hi"}]},
-                            timeout=120)
-        done["small"] = time.monotonic() - started
+                            timeout=300)
+        order.append("small")
     thread.join()
     assert small.status_code == 200
-    assert "huge" in done and done["small"] < done["huge"] / 3, done
+    # The one-post classify is answered while the huge predict is still being scored
+    # (before the fix it waited for the whole predict to release the model).
+    assert order == ["small", "huge"], order
 
 
 def test_a_forged_forwarded_for_does_not_multiply_a_client(server: LiveServer) -> None:
