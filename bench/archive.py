@@ -8,8 +8,8 @@ Default: an N-post gzip JSONL archive from the demo generator (cached in the tem
 directory), scored by the default model (trained on synthetic demo data).
 
 ``--real FILE`` (labelled JSON lines, e.g. ../shared/data/dev.jsonl): the archive a user
-has. Each post is a real text of FILE plus one of its hashtags and a token never seen
-before (so no two texts are equal), 2% of the posts repeat an earlier post id (overlapping
+has. Each post is a real text of FILE (with its `lang`, as a Twitter archive has) plus one
+of its hashtags and a token never seen before (so no two texts are equal), 2% of the posts repeat an earlier post id (overlapping
 crawls), and a share of lines (``--malformed``, one run per value: 0 and 1% by default)
 are broken JSON (``{not json``); the model is trained on FILE's real labels
 (``swarmlens train``), untimed.
@@ -62,13 +62,15 @@ def real_archive_path(source: Path, n: int, malformed: float, seed: int = 7) -> 
 
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:10]
     path = Path(tempfile.gettempdir()) / (
-        f"swarmlens-bench-real-{digest}-{n}-{malformed:g}.jsonl.gz"
+        f"swarmlens-bench-real2-{digest}-{n}-{malformed:g}.jsonl.gz"
     )
     if path.exists():
         return path
     print(f"building {n:,} posts from the texts of {source} into {path} ...", flush=True)
-    texts = [json.loads(line)["text"] for line in source.open(encoding="utf-8") if line.strip()]
-    tags = sorted({t for text in texts for t in re.findall(r"#\w+", text)}) or ["#isis"]
+    records = [json.loads(line) for line in source.open(encoding="utf-8") if line.strip()]
+    # (text, the source's language tag): a Twitter archive carries each tweet's `lang`
+    texts = [(r["text"], r.get("lang")) for r in records]
+    tags = sorted({t for text, _ in texts for t in re.findall(r"#\w+", text)}) or ["#isis"]
     rng = random.Random(seed)
     seen: set[str] = set()
     partial = path.with_suffix(".partial")
@@ -81,9 +83,11 @@ def real_archive_path(source: Path, n: int, malformed: float, seed: int = 7) -> 
                 pass
             seen.add(token)
             post_id = f"p{rng.randrange(i)}" if i and rng.random() < 0.02 else f"p{i}"
+            text, lang = rng.choice(texts)
             record = {
                 "id": post_id,
-                "text": f"{rng.choice(texts)} {rng.choice(tags)} {token}",
+                "text": f"{text} {rng.choice(tags)} {token}",
+                "lang": lang,
                 "author": f"a{rng.randrange(max(1, n // 20))}",
                 "created_at": f"2015-11-{14 + i * 7 // n:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
             }
