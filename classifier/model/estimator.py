@@ -184,7 +184,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         C: float = 1.0,
         alpha: float = 1.0,
         class_weight: str | None = "balanced",
-        nb_scaling: bool = True,
+        nb_scaling: bool | float = True,
         calibration_folds: int = 3,
         random_state: int = 0,
     ) -> None:
