@@ -69,25 +69,26 @@ def serve(
             "or bind to 127.0.0.1"
         )
     app = create_app(settings)
-    if attach or audit:
-        from swarmlens.serve.services.estimates import load_audit_file
-        from swarmlens.serve.store import Store
+    from swarmlens.serve.services.estimates import load_audit_file
+    from swarmlens.serve.store import Store
 
-        # Attach before the server opens the store: DuckDB allows one writer process.
-        store = Store(settings.data_dir)
-        try:
-            for path in attach or []:
-                result = store.attach(path)
-                typer.echo(f"attached {result['path']} ({result['rows']} posts)", err=True)
-            for path in audit or []:
-                for stored in load_audit_file(store, path):
-                    typer.echo(
-                        f"audit {stored.audit_id} (#{stored.hashtag}): {stored.inserted} new, "
-                        f"{stored.updated} updated, {stored.unchanged} unchanged labels",
-                        err=True,
-                    )
-        finally:
-            store.close()
+    # The store is opened (and checked) here first, always: a damaged store (E045) or one
+    # another server owns (E009) is one error line, not a traceback of the server's
+    # start-up. Attach here too: DuckDB allows one writer process.
+    store = Store(settings.data_dir)
+    try:
+        for path in attach or []:
+            result = store.attach(path)
+            typer.echo(f"attached {result['path']} ({result['rows']} posts)", err=True)
+        for path in audit or []:
+            for stored in load_audit_file(store, path):
+                typer.echo(
+                    f"audit {stored.audit_id} (#{stored.hashtag}): {stored.inserted} new, "
+                    f"{stored.updated} updated, {stored.unchanged} unchanged labels",
+                    err=True,
+                )
+    finally:
+        store.close()
     shown = f"[{host}]" if ":" in host else host
     typer.echo(
         f"swarmlens dashboard: http://{shown}:{port}/   API docs: http://{shown}:{port}/docs",

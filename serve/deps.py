@@ -13,9 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
+import duckdb
 from fastapi import Depends, Query, Request
 
 from swarmlens.classifier.errors import AuthenticationError, ForbiddenError, QueryError
@@ -37,8 +39,17 @@ async def get_model(request: Request) -> ServingModel:
     return request.app.state.serving
 
 
-async def get_store(request: Request) -> Store:
-    return request.app.state.store
+async def get_store(request: Request) -> AsyncIterator[Store]:
+    """The store; a DuckDB failure of its file in the route leaves as E046 (a full disk:
+    503 with Retry-After) or E045 (a damaged file), never as a 500 "this is a bug"."""
+    store: Store = request.app.state.store
+    try:
+        yield store
+    except duckdb.Error as exc:
+        error = store.failure(exc)
+        if error is exc:
+            raise
+        raise error from None
 
 
 async def get_metrics(request: Request) -> Metrics:

@@ -106,7 +106,18 @@ class IngestResponse(BaseModel):
 class DatasetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(min_length=1, description="Output of `swarmlens score` (directory or file).")
+    path: str = Field(
+        min_length=1,
+        max_length=4096,  # PATH_MAX: no longer path can be opened
+        description="Output of `swarmlens score` (directory or file).",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\0" in value:
+            raise ValueError("a path holds no NUL byte")
+        return value
 
 
 class DatasetResponse(BaseModel):
@@ -325,6 +336,27 @@ class AuditLabel(BaseModel):
     stratum: str | None = Field(default=None, max_length=64)
 
 
+TruthShares = create_model(
+    "TruthShares", __config__=ConfigDict(extra="forbid"), **_per_label(float | None, None)
+)
+
+
+class AuditTruth(BaseModel):
+    """The true label shares of an audit's whole population: known only for a synthetic
+    corpus (the demo's simulated audit file carries them as ``truth``), never for real
+    posts. The dashboard shows them next to the estimate, marked synthetic."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    simulated: Literal[True] = Field(description="always true: no real corpus has a truth")
+    note: str | None = Field(default=None, max_length=500)
+    posts: int = Field(ge=0, description="posts of the population the shares are of")
+    shares: TruthShares  # type: ignore[valid-type]
+    flood_share: float | None = Field(
+        default=None, ge=0, le=1, description="true share of the flood label within stance"
+    )
+
+
 class AuditRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -336,6 +368,16 @@ class AuditRequest(BaseModel):
     simulated: bool = Field(
         default=False, description="labels not from annotators (the demo's own labels)"
     )
+    truth: AuditTruth | None = Field(
+        default=None, description="the population's true shares (a simulated audit only)"
+    )
+
+    @field_validator("truth")
+    @classmethod
+    def _truth_is_simulated(cls, value: AuditTruth | None, info: Any) -> AuditTruth | None:
+        if value is not None and not info.data.get("simulated"):
+            raise ValueError("a truth is known only for a simulated audit (simulated: true)")
+        return value
 
 
 class AuditResponse(BaseModel):
@@ -353,6 +395,10 @@ class AuditSummary(BaseModel):
     end: str | None
     labels: int = Field(description="audited posts stored (in the whole audit window)")
     simulated: bool
+    truth: AuditTruth | None = Field(
+        default=None,
+        description="true shares of a simulated audit's population; absent unless stored",
+    )
 
 
 class AuditList(BaseModel):

@@ -4,15 +4,19 @@ The API process owns the database file (DuckDB allows one read-write
 process); batch jobs write Parquet datasets that are attached here and read
 in place. Attaching a dataset also stores its hourly, score-binned counts per
 hashtag and per domain, so volume queries do not scan millions of posts.
+
+This module opens the file and holds the posts and the reads; attaching and detaching
+datasets is ``dataset_store``, audits ``audit_store``, what DuckDB's failures of the file
+mean ``store_errors``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import threading
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,35 +24,26 @@ import duckdb
 import pyarrow as pa
 
 from swarmlens.classifier.analytics import datasets, queries, tag_forms
-from swarmlens.classifier.errors import (
-    DatasetGoneError,
-    DatasetNotFoundError,
-    InputError,
-    StoreLockedError,
-    SwarmlensError,
-)
+from swarmlens.classifier.errors import DatasetGoneError, StoreDamagedError, SwarmlensError
 from swarmlens.classifier.vocab import OUTPUT_SCHEMA, duckdb_columns
-from swarmlens.serve.audit_store import AuditTables
+from swarmlens.serve import store_errors
+from swarmlens.serve.audit_store import AUDIT_TABLES, AuditTables
+from swarmlens.serve.dataset_store import AGGREGATES, DatasetTables, dataset_id
 
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "swarmlens.duckdb"
-GRAINS = ("binned", "hour", "day", "hour_total", "day_total")
-AGGREGATES = tuple(f"agg_{kind}_{grain}" for kind in ("tag", "domain") for grain in GRAINS)
-"""Per-dataset counts, for hashtags and domains: hourly with score bins; hourly and daily
-per label, language and retweet flag; hourly and daily per label only (the common query:
-no language or retweet filter), which is a few rows per tag and bucket."""
-# Per dataset: how often each hashtag key is spelled each way (``tag_forms``), for display.
-_SIDE_TABLES = ("agg_tag_forms", "dataset_ids")
 _COLUMNS = [field.name for field in OUTPUT_SCHEMA]
-_REQUIRED = {"post_id", "label", "scores", "hashtags", "created_at", "lang"}
 
 
-
-class Store(AuditTables):
+class Store(AuditTables, DatasetTables):
     """Posts and datasets in one DuckDB file; one writer at a time, many readers.
 
     directory: where the database file lives (created if missing).
+
+    A file DuckDB cannot open is E009 (another process owns it) or E045 (damaged, empty, a
+    directory); every block in use is read once here, so a damaged one is refused at
+    start-up, not met by every query later.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -56,11 +51,15 @@ class Store(AuditTables):
         self.path = directory / DATABASE_NAME
         try:
             self._con = queries.connect(str(self.path))
-        except duckdb.IOException as exc:
-            raise StoreLockedError(
-                f"cannot open {self.path}: {exc}. Another swarmlens server probably owns it; "
-                "stop it or use another --data-dir"
-            ) from None
+        except duckdb.Error as exc:
+            raise store_errors.open_error(exc, self.path) from None
+        try:
+            store_errors.verify(self._con, self.path)
+        except StoreDamagedError:
+            self._con.close()
+            raise
+        self.damaged: StoreDamagedError | None = None
+        """Set once a query met a damaged block: ``/healthz`` says so from then on."""
         self._write = threading.Lock()
         self._local = threading.local()
         self._con.execute(
@@ -69,13 +68,7 @@ class Store(AuditTables):
                 {duckdb_columns(OUTPUT_SCHEMA, primary_key="post_id")});
             CREATE TABLE IF NOT EXISTS datasets (
                 path VARCHAR PRIMARY KEY, attached_at TIMESTAMPTZ, rows BIGINT);
-            CREATE TABLE IF NOT EXISTS audits (
-                audit_id VARCHAR PRIMARY KEY, hashtag VARCHAR, start_at TIMESTAMPTZ,
-                end_at TIMESTAMPTZ, created_at TIMESTAMPTZ, simulated BOOLEAN);
-            CREATE TABLE IF NOT EXISTS audit_labels (
-                audit_id VARCHAR, post_id VARCHAR, label VARCHAR, annotator VARCHAR,
-                stored_at TIMESTAMPTZ, PRIMARY KEY (audit_id, post_id));
-            """
+            {AUDIT_TABLES}"""
         )
         self._add_new_columns()
         for table in AGGREGATES:
@@ -89,7 +82,8 @@ class Store(AuditTables):
         # counted afresh, oldest first, once.
         self._con.execute(
             """CREATE TABLE IF NOT EXISTS dataset_ids (post_id VARCHAR, dataset VARCHAR);
-            ALTER TABLE datasets ADD COLUMN IF NOT EXISTS excluded BIGINT"""
+            ALTER TABLE datasets ADD COLUMN IF NOT EXISTS excluded BIGINT;
+            ALTER TABLE datasets ADD COLUMN IF NOT EXISTS copies BIGINT"""
         )
         had_forms = self._con.execute("FROM duckdb_tables() WHERE table_name = 'agg_tag_forms'")
         had_forms = had_forms.fetchone() is not None
@@ -101,9 +95,11 @@ class Store(AuditTables):
         self._posts_seen: tuple[int, bool] | None = None
         self._paths: tuple[int, list[str]] | None = None
         """Bumped by every write: answers cached under an older generation are stale."""
-        # A store from before spellings were kept recounts its datasets once, to fill them.
+        # A store from before spellings (or a dataset's own copies of a post) were kept
+        # recounts its datasets once, to fill them.
         stale = self._con.execute(
-            "SELECT path FROM datasets WHERE excluded IS NULL OR NOT $had ORDER BY attached_at",
+            "SELECT path FROM datasets WHERE excluded IS NULL OR copies IS NULL OR NOT $had "
+            "ORDER BY attached_at",
             {"had": had_forms},
         ).fetchall()
         for (path,) in stale:
@@ -136,13 +132,43 @@ class Store(AuditTables):
     def close(self) -> None:
         self._con.close()
 
+    def failure(self, exc: BaseException) -> BaseException:
+        """What a failed query means: E046 for a full disk, E045 for a damaged file (and
+        ``/healthz`` answers 503 from then on), else ``exc`` itself."""
+        error = store_errors.translate(exc, self.path)
+        if isinstance(error, StoreDamagedError):
+            self.damaged = error
+        return error or exc
+
+    def health(self) -> StoreDamagedError | None:
+        """None when the store answers a query; else why it cannot."""
+        if self.damaged is not None:
+            return self.damaged
+        try:
+            self.cursor().execute("SELECT count(*) FROM datasets").fetchone()
+        except duckdb.Error as exc:
+            self.damaged = store_errors.damaged_error(exc, self.path)
+        return self.damaged
+
+    @contextmanager
+    def _writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The write lock and this thread's cursor; DuckDB's failures of the file leave
+        as E045 / E046 (a full disk was a 500 "TransactionException")."""
+        with self._write:
+            try:
+                yield self.cursor()
+            except duckdb.Error as exc:
+                error = self.failure(exc)
+                if error is exc:
+                    raise
+                raise error from None
+
     # -- writes ---------------------------------------------------------------------
 
     def add_posts(self, table: pa.Table) -> tuple[list[str], list[str]]:
         """Insert scored posts; returns (inserted ids, ids already stored)."""
         ids = table.column("post_id").to_pylist()
-        with self._write:
-            cursor = self.cursor()
+        with self._writing() as cursor:
             # An id an attached dataset already counts is a duplicate too: the copy stored
             # first wins, whichever way it came.
             existing = {
@@ -166,146 +192,6 @@ class Store(AuditTables):
                     cursor.unregister("incoming")
                 self.generation += 1
         return fresh.column("post_id").to_pylist(), [i for i in ids if i in existing]
-
-    def attach(self, path: Path) -> dict[str, Any]:
-        """Attach (or refresh) a scored Parquet dataset made by ``swarmlens score``.
-
-        A post id counts once in the store: the copy stored first wins. Rows whose id was
-        ingested (``POST /v1/posts``) or is counted by a dataset attached earlier are kept
-        in the files but not counted (``duplicates`` in the answer); detaching the winning
-        copy hands its ids on to the next dataset holding them.
-        """
-        path = path.resolve()
-        if not path.exists():
-            raise InputError(f"dataset {path} does not exist")
-        if path.is_dir():
-            _check_dataset_dir(path)
-        with self._write:
-            result = self._attach_locked(path)
-            self._reclaim(skip=str(path))
-            self.generation += 1
-            self.datasets_generation += 1
-        return result
-
-    def detach(self, dataset_id: str) -> dict[str, Any]:
-        """Forget the dataset whose id is ``dataset_id``; its files are left alone."""
-        with self._write:
-            listed = {d["id"]: d for d in self.datasets()}
-            if dataset_id not in listed:
-                raise DatasetNotFoundError(
-                    f"no attached dataset has id {dataset_id!r}: GET /v1/datasets lists them"
-                )
-            key = listed[dataset_id]["path"]
-            cursor = self.cursor()
-            cursor.execute("BEGIN TRANSACTION")
-            try:
-                for table in (*AGGREGATES, *_SIDE_TABLES):
-                    cursor.execute(f"DELETE FROM {table} WHERE dataset = $d", {"d": key})
-                cursor.execute("DELETE FROM datasets WHERE path = $d", {"d": key})
-                cursor.execute("COMMIT")
-            except Exception:
-                cursor.execute("ROLLBACK")
-                raise
-            self._reclaim(skip=key)
-            self.generation += 1
-            self.datasets_generation += 1
-        return listed[dataset_id]
-
-    def _reclaim(self, skip: str) -> None:
-        # Datasets that lost rows to another copy count afresh, oldest first: ids no one
-        # counts any more (a detached or refreshed dataset) go to the next one holding them.
-        rows = self.cursor().execute(
-            "SELECT path FROM datasets WHERE excluded > 0 AND path <> $p ORDER BY attached_at",
-            {"p": skip},
-        ).fetchall()
-        for (path,) in rows:
-            if Path(path).exists():
-                self._attach_locked(Path(path), keep_time=True)
-
-    def _attach_locked(self, path: Path, keep_time: bool = False) -> dict[str, Any]:
-        source = datasets.parquet_source([path])
-        cursor = self.cursor()
-        try:
-            columns = {
-                row[0] for row in cursor.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-            }
-        except duckdb.Error as exc:
-            raise InputError(f"dataset {path} cannot be read as Parquet: {exc}") from None
-        missing = _REQUIRED - columns
-        if missing:
-            raise InputError(
-                f"dataset {path} lacks column(s) {', '.join(sorted(missing))}: "
-                "attach the output of `swarmlens score`"
-            )
-        key = str(path)
-        counted = _owned_rows(source)
-        cursor.execute("BEGIN TRANSACTION")
-        try:
-            for table in (*AGGREGATES, *_SIDE_TABLES):
-                cursor.execute(f"DELETE FROM {table} WHERE dataset = $d", {"d": key})
-            cursor.execute(
-                f"""INSERT INTO dataset_ids
-                SELECT DISTINCT s.post_id, $d FROM {source} s
-                WHERE s.post_id IS NOT NULL
-                  AND s.post_id NOT IN (SELECT post_id FROM dataset_ids)
-                  AND s.post_id NOT IN (SELECT post_id FROM posts)""",
-                {"d": key},
-            )
-            for kind, column in (("tag", "hashtags"), ("domain", "domains")):
-                binned = f"agg_{kind}_binned"
-                cursor.execute(
-                    f"INSERT INTO {binned} SELECT $d, * FROM "
-                    f"({queries.aggregate_counts(counted, column)}) ORDER BY key, t",
-                    {"d": key},
-                )
-                # Coarser grains answer most queries from far fewer rows: no score
-                # bins (when min_score is not asked), and whole days.
-                for grain, bucket in (("hour", "t"), ("day", "date_trunc('day', t)")):
-                    cursor.execute(
-                        f"""INSERT INTO agg_{kind}_{grain}
-                        SELECT dataset, key, {bucket} AS b, label, lang, retweet,
-                               NULL::DOUBLE, sum(n)::BIGINT
-                        FROM {binned} WHERE dataset = $d
-                        GROUP BY dataset, key, b, label, lang, retweet ORDER BY key, b""",
-                        {"d": key},
-                    )
-                    cursor.execute(
-                        f"""INSERT INTO agg_{kind}_{grain}_total
-                        SELECT dataset, key, t, label, NULL, FALSE, NULL::DOUBLE,
-                               sum(n)::BIGINT
-                        FROM agg_{kind}_{grain} WHERE dataset = $d
-                        GROUP BY dataset, key, t, label ORDER BY key, t""",
-                        {"d": key},
-                    )
-            if tag_forms.FORMS_COLUMN in columns:
-                cursor.execute(
-                    f"INSERT INTO agg_tag_forms SELECT $d, * FROM {tag_forms.form_counts(counted)}",
-                    {"d": key},
-                )
-            rows = cursor.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
-            owned = cursor.execute(
-                f"SELECT count(*) FROM {counted}", {"d": key}
-            ).fetchone()[0]
-            previous = cursor.execute(
-                "SELECT attached_at FROM datasets WHERE path = $p", {"p": key}
-            ).fetchone()
-            attached = previous[0] if keep_time and previous else datetime.now(UTC)
-            cursor.execute(
-                "INSERT OR REPLACE INTO datasets (path, attached_at, rows, excluded) "
-                "VALUES ($p, $a, $r, $x)",
-                {"p": key, "a": attached, "r": rows, "x": rows - owned},
-            )
-            cursor.execute("COMMIT")
-        except Exception:
-            cursor.execute("ROLLBACK")
-            raise
-        return {
-            "id": dataset_id(key),
-            "path": key,
-            "rows": int(rows),
-            "duplicates": int(rows - owned),
-            "attached_at": attached,
-        }
 
     # -- reads -------------------------------------------------------------------------
 
@@ -386,17 +272,25 @@ class Store(AuditTables):
                 f"with DELETE /v1/datasets/{dataset_id(gone[0])}",
                 detail={"missing": gone, "ids": [dataset_id(p) for p in gone]},
             )
-        excluded = dict(
-            self.cursor().execute("SELECT path, coalesce(excluded, 0) FROM datasets").fetchall()
-        )
-        whole = [p for p in paths if not excluded.get(p)]
+        excluded = {
+            path: (left_out, copies)
+            for path, left_out, copies in self.cursor().execute(
+                "SELECT path, coalesce(excluded, 0), coalesce(copies, 0) FROM datasets"
+            ).fetchall()
+        }
+        whole = [p for p in paths if not excluded.get(p, (0, 0))[0]]
         parts = [f"SELECT * FROM {datasets.parquet_source(whole)}"] if whole else []
-        parts += [
-            f"SELECT s.* FROM {datasets.parquet_source([p])} s SEMI JOIN "
-            f"(SELECT post_id FROM dataset_ids WHERE dataset = {_quote(p)}) o USING (post_id)"
-            for p in paths
-            if excluded.get(p)
-        ]
+        for p in paths:
+            left_out, copies = excluded.get(p, (0, 0))
+            if not left_out:
+                continue
+            source = datasets.parquet_source([p], origin=bool(copies))
+            if copies:
+                source = datasets.first_copies(source)
+            parts.append(
+                f"SELECT s.* FROM {source} s SEMI JOIN (SELECT post_id FROM dataset_ids "
+                f"WHERE dataset = {_quote(p)}) o USING (post_id)"
+            )
         return "(" + " UNION ALL BY NAME ".join(f"({part})" for part in parts) + ")"
 
     def relation(
@@ -442,11 +336,6 @@ class Store(AuditTables):
         )
 
 
-def dataset_id(path: str) -> str:
-    """A dataset's id in the API: short, stable, and safe in a URL (its path is none)."""
-    return hashlib.sha256(path.encode()).hexdigest()[:16]
-
-
 def _readable(path: Path) -> bool:
     return path.is_file() or (path.is_dir() and any(path.rglob("*.parquet")))
 
@@ -455,43 +344,7 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _owned_rows(source: str) -> str:
-    """The rows of ``source`` that dataset ``$d`` counts (one per post id it owns)."""
-    return (
-        f"(SELECT s.* FROM {source} s SEMI JOIN "
-        "(SELECT post_id FROM dataset_ids WHERE dataset = $d) o USING (post_id))"
-    )
-
-
 def _day_aligned(moment: datetime | None) -> bool:
     return moment is None or (moment.hour, moment.minute, moment.second, moment.microsecond) == (
         0, 0, 0, 0)
 
-
-def _check_dataset_dir(path: Path) -> None:
-    """Refuse at once a directory that is not a scored dataset (``/``, a home directory):
-    attaching reads ``**/*.parquet`` under the write lock, which there would walk the whole
-    file system. A dataset of ``swarmlens score`` holds its Parquet files directly or one
-    level down (``day=YYYY-MM-DD/``), so only that much is looked at here."""
-    if path == Path(path.anchor) or path == Path.home().resolve():
-        raise InputError(
-            f"dataset {path} is the file system root or a home directory: name the output "
-            "directory of `swarmlens score` (or one .parquet file)"
-        )
-    try:
-        with os.scandir(path) as entries:
-            children = list(entries)
-        for entry in children:
-            if entry.name.endswith(".parquet") and entry.is_file():
-                return
-        for entry in children:
-            if entry.is_dir(follow_symlinks=False):
-                with os.scandir(entry.path) as inner:
-                    if any(e.name.endswith(".parquet") and e.is_file() for e in inner):
-                        return
-    except OSError as exc:
-        raise InputError(f"dataset {path} cannot be read: {exc.strerror}") from None
-    raise InputError(
-        f"dataset {path} holds no Parquet file directly or one level down: name the output "
-        "directory of `swarmlens score` (or one .parquet file)"
-    )

@@ -8,6 +8,8 @@ Parquet-only form the server uses for the datasets it attaches.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,14 +19,107 @@ from swarmlens.classifier.errors import InputError
 from swarmlens.classifier.vocab import OUTPUT_SCHEMA, duckdb_columns
 
 
-def parquet_source(paths: Sequence[str | Path]) -> str:
-    """A DuckDB table expression over scored Parquet files or dataset directories."""
+def parquet_source(paths: Sequence[str | Path], origin: bool = False) -> str:
+    """A DuckDB table expression over scored Parquet files or dataset directories.
+
+    origin: add the columns ``filename`` and ``file_row_number`` (where each row is), to
+    keep the first copy of a post id a dataset holds twice (``first_copies``).
+    """
     files: list[str] = []
     for path in paths:
         p = Path(path)
         files.append(str(p / "**" / "*.parquet") if p.is_dir() else str(p))
     quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{quoted}], hive_partitioning = false, union_by_name = true)"
+    where = ", filename = true, file_row_number = true" if origin else ""
+    return f"read_parquet([{quoted}], hive_partitioning = false, union_by_name = true{where})"
+
+
+def first_copies(source: str) -> str:
+    """One row per post id of ``source`` (made with ``origin=True``): the first copy in
+    file order, so a dataset holding a part file twice counts each post once."""
+    return (
+        f"(SELECT * EXCLUDE (filename, file_row_number) FROM {source} QUALIFY row_number() "
+        "OVER (PARTITION BY post_id ORDER BY filename, file_row_number) = 1)"
+    )
+
+
+MAX_PATH_BYTES = 4096
+"""Longest dataset path accepted (Linux's PATH_MAX); longer cannot be opened anyway."""
+_NOT_A_DATASET = (
+    "dataset {path} cannot be attached: no readable scored dataset is there. Name a "
+    "regular .parquet file written by `swarmlens score`, or its output directory (Parquet "
+    "files directly in it or one level down, day=YYYY-MM-DD/)"
+)
+
+
+def not_a_dataset(path: str | Path) -> InputError:
+    """The one refusal for a path that is missing, unreadable, or no regular file or
+    directory: the same words whichever it is, so an API client cannot probe the server's
+    file system through attach errors."""
+    return InputError(_NOT_A_DATASET.format(path=_shown(str(path))))
+
+
+def _shown(path: str) -> str:
+    return path if len(path) <= 300 else path[:300] + "..."
+
+
+def attachable(text: str | Path) -> Path:
+    """The resolved path of a dataset to attach, checked without opening anything in it:
+    a regular file, or a directory whose ``*.parquet`` are all regular files (a FIFO
+    would block the reader forever, a device would stream without end). Raises
+    InputError (E001) otherwise."""
+    raw = str(text)
+    if "\0" in raw or len(raw.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        raise InputError(
+            f"dataset path {_shown(raw)!r} holds a NUL byte or is over {MAX_PATH_BYTES} bytes: "
+            "name the output of `swarmlens score`"
+        )
+    try:
+        path = Path(raw).resolve()
+        mode = path.stat().st_mode
+    except (OSError, ValueError, RuntimeError):  # missing, no permission, too long, a loop
+        raise not_a_dataset(raw) from None
+    if stat.S_ISREG(mode):
+        return path
+    if not stat.S_ISDIR(mode):  # a FIFO, a device, a socket
+        raise not_a_dataset(raw)
+    _check_dataset_dir(path)
+    try:
+        for file in path.rglob("*.parquet"):
+            if not stat.S_ISREG(file.stat().st_mode):
+                raise InputError(
+                    f"dataset {path} holds {file.relative_to(path)}, which is no regular file "
+                    "(a FIFO, a device or a socket): remove it, then attach again"
+                )
+    except OSError:
+        raise not_a_dataset(raw) from None
+    return path
+
+
+def _check_dataset_dir(path: Path) -> None:
+    """Refuse at once a directory that is not a scored dataset (``/``, a home directory):
+    attaching reads ``**/*.parquet``, which there would walk the whole file system. A
+    dataset of ``swarmlens score`` holds its Parquet files directly or one level down
+    (``day=YYYY-MM-DD/``), so only that much is looked at here."""
+    if path == Path(path.anchor) or path == Path.home().resolve():
+        raise InputError(
+            f"dataset {path} is the file system root or a home directory: name the output "
+            "directory of `swarmlens score` (or one .parquet file)"
+        )
+    try:
+        with os.scandir(path) as entries:
+            children = list(entries)
+        for entry in children:
+            if entry.name.endswith(".parquet") and entry.is_file():
+                return
+        for entry in children:
+            if entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as inner:
+                    if any(e.name.endswith(".parquet") and e.is_file() for e in inner):
+                        return
+    except OSError:
+        pass
+    raise not_a_dataset(path)
 
 
 _JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fastapi import APIRouter
 
-from swarmlens.serve.deps import StoreDep, WriteKey, aware
+from swarmlens.serve.deps import ReadKey, StoreDep, WriteKey, aware
 from swarmlens.serve.schemas import AuditList, AuditRequest, AuditResponse
 from swarmlens.serve.services import estimates
 
@@ -25,10 +25,14 @@ def store_audit(body: AuditRequest, store: StoreDep) -> AuditResponse:
     return estimates.store_audit(store, body)
 
 
-@router.get("/audits", response_model=AuditList)
+# Unset fields are left out: ``truth`` is there only for a simulated audit stored with one.
+@router.get(
+    "/audits", response_model=AuditList, response_model_exclude_unset=True, dependencies=[ReadKey]
+)
 def list_audits(
     hashtag: str, store: StoreDep, start: datetime | None = None, end: datetime | None = None
 ) -> AuditList:
     """The audits of ``hashtag`` whose window covers [start, end): the ones
-    ``GET /v1/hashtags/{tag}/estimate`` uses, and whether they are simulated."""
+    ``GET /v1/hashtags/{tag}/estimate`` uses, whether they are simulated, and for a
+    simulated audit stored with one its population's ``truth`` (a synthetic corpus only)."""
     return estimates.covering_audits(store, hashtag, aware(start, "start"), aware(end, "end"))

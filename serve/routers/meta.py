@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from swarmlens.classifier.model.registry import SYNTHETIC_NOTE
 from swarmlens.serve.deps import MetricsDep, ModelDep, ReadKey, SettingsDep, StoreDep
-from swarmlens.serve.schemas import Health, Info, ModelInfo
+from swarmlens.serve.schemas import ErrorBody, Health, Info, ModelInfo
 
 router = APIRouter(tags=["service"])
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -70,8 +70,13 @@ def info(settings: SettingsDep, serving: ModelDep, store: StoreDep) -> Info:
     )
 
 
-@router.get("/healthz", response_model=Health)
-def healthz() -> Health:
+@router.get("/healthz", response_model=Health, responses={503: {"model": ErrorBody}})
+def healthz(store: StoreDep) -> Health:
+    """ok when the store answers a query; 503 E045 when its file is damaged (a server over
+    a store that cannot answer is not healthy, however fast it says so)."""
+    problem = store.health()
+    if problem is not None:
+        raise problem
     return Health()
 
 

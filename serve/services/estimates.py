@@ -54,6 +54,7 @@ def store_audit(store: Store, body: AuditRequest) -> AuditResponse:
         [(post_id, label, who) for post_id, (label, who) in labels.items()],
         body.simulated,
         design,
+        truth=None if body.truth is None else body.truth.model_dump(mode="json"),
     )
     return AuditResponse(audit_id=body.audit_id, hashtag=key, **counts)
 
@@ -131,6 +132,7 @@ def load_audit_file(store: Store, path: Path) -> list[AuditResponse]:
                     "start": record.get("start"),
                     "end": record.get("end"),
                     "simulated": bool(record.get("simulated")),
+                    "truth": record.get("truth"),  # the demo's: its corpus's true shares
                     "labels": [],
                 },
             )

@@ -22,7 +22,10 @@ def test_unknown_hashtag_and_bad_parameters(client: TestClient) -> None:
     )
     assert backwards.status_code == 400 and "start must be before end" in backwards.text
     missing = client.post("/v1/datasets", json={"path": "/nonexistent/x"})
-    assert missing.status_code == 400 and "does not exist" in missing.json()["detail"]
+    # The same words as for a path that exists but is no dataset (issue 26: attach errors
+    # must not tell an API client whether a path exists on the server).
+    assert missing.status_code == 400 and missing.json()["code"] == "E001"
+    assert "no readable scored dataset" in missing.json()["detail"]
 
 
 def test_ingest_and_volumes_match_classify(client: TestClient) -> None:

@@ -446,9 +446,9 @@ def test_dashboard_shows_the_truth_of_a_simulated_audit_beside_the_estimate(
 ) -> None:
     """The demo's point on the dashboard: classify-and-count, the audited estimate with its
     interval, and the synthetic corpus's truth (the simulated audit file's ``truth``, marked
-    synthetic), for exactly the audited population. ``GET /v1/audits`` is answered through
-    the browser with ``truth`` added, as the server gives it once it passes on the audit
-    file's ``truth`` (the dashboard's side is what is checked here)."""
+    synthetic), for exactly the audited population: the simulated audit is posted with its
+    ``truth`` as the demo's audit file carries it, and the page reads it back from
+    ``GET /v1/audits``."""
     from swarmlens.classifier.analytics import datasets, queries
     from swarmlens.classifier.analytics.estimate import sample_rows
     from swarmlens.classifier.analytics.simulated_audit import demo_labels, true_shares
@@ -472,22 +472,13 @@ def test_dashboard_shows_the_truth_of_a_simulated_audit_beside_the_estimate(
                 "end": end,
                 "labels": [{"post_id": i, "label": labels[i], "annotator": "sim"} for i in chosen],
                 "simulated": True,
+                "truth": truth,
             }
         ).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=60) as resp:
         assert resp.status == 200
-
-    def with_truth(route: Any) -> None:
-        response = route.fetch()
-        body = response.json()
-        for audit in body.get("audits", []):
-            if audit["simulated"]:
-                audit.setdefault("truth", truth)
-        route.fulfill(response=response, json=body)
-
-    pg.route(re.compile(r".*/v1/audits\?.*"), with_truth)
     view = [("hashtag", tag), ("start", start), ("end", end), ("interval", "day")]
     pg.goto(live_server + "/?" + urllib.parse.urlencode(view))
     wait_for_chart(pg, tag)
