@@ -18,8 +18,11 @@ The SQL of a hashtag's network (retweet edges, link co-shares, churn) is in
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -44,6 +47,12 @@ EMERGING_BASELINE_WINDOWS = 28
 def connect(database: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection working in UTC (bucket boundaries are UTC hours and days)."""
     con = duckdb.connect(database, read_only=read_only)
+    if database == ":memory:":
+        # An in-memory database spills big intermediates (the network's temp table of a
+        # hashtag's posts) to '.tmp' in the working directory by default: a folder left
+        # in the user's project. Spill to a private folder of the system's temp instead.
+        spill = Path(tempfile.gettempdir()) / f"swarmlens-duckdb-{os.getpid()}"
+        con.execute("SET temp_directory = ?", [str(spill)])
     con.execute("SET TimeZone = 'UTC'")
     # DuckDB draws a progress bar on stdout for long queries, which would corrupt --json.
     con.execute("SET enable_progress_bar = false")

@@ -513,3 +513,20 @@ def test_bad_coordination_options(tmp_path: Path) -> None:
         run(path, min_co_shares=0)
     with pytest.raises(QueryError):
         run(path, text_similarity=0)
+
+
+def test_queries_spill_outside_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DuckDB's in-memory default is '.tmp' in the working directory: the network's temp
+    # table of a big hashtag left a '.tmp/' folder in the user's project.
+    monkeypatch.chdir(tmp_path)
+    con = queries.connect()
+    spill = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    assert spill.is_absolute() and tmp_path not in spill.parents
+    con.execute("SET memory_limit = '32MB'; SET preserve_insertion_order = false")
+    con.execute("CREATE TEMP TABLE big AS SELECT range AS i, repeat('x', 64) AS s "
+                "FROM range(3000000)")  # over the limit: it spills
+    assert con.execute("SELECT count(*) FROM big").fetchone()[0] == 3_000_000
+    con.close()
+    assert list(tmp_path.iterdir()) == []
