@@ -9,8 +9,10 @@ last (``_chunks/<id>.json``), so "marked done" implies "every file of it is comp
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,10 +50,75 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+class NotRegularFileError(OSError):
+    """A path that must be a regular file is a device, a FIFO, a socket or a directory.
+
+    An OSError, so that every writer's "cannot write PATH: ..." handling says it in one
+    line (the CLI's E007, the API's error body); ``strerror`` says what to do."""
+
+
+def check_regular_target(target: str | Path) -> None:
+    """Raise ``NotRegularFileError`` unless ``target`` is absent or a regular file.
+
+    A rename over ``/dev/null`` (or a FIFO, or a symlink to a device such as
+    ``/dev/stdout``) would replace the device node with a plain file, and appending to a
+    FIFO blocks until someone reads it: outputs go only to regular files. A symlink to a
+    regular file is fine (the rename replaces the link); a dangling one too.
+    """
+    target = Path(target)
+    try:
+        mode = os.stat(target).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if stat.S_ISREG(mode):
+        return
+    kind = "a directory" if stat.S_ISDIR(mode) else "a device, FIFO or socket"
+    raise NotRegularFileError(
+        errno.EEXIST,
+        f"not a regular file ({kind}): outputs are written only to regular files; name "
+        "a file path",
+        str(target),
+    )
+
+
+def read_regular(path: str | Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, read only when it is at most ``limit`` bytes.
+
+    Raises ``NotRegularFileError`` for a device, FIFO, socket or directory (``/dev/zero``
+    would be read forever, a FIFO would block), OSError(EFBIG) over ``limit`` (checked on
+    the open file's size before reading, and again on what is read, should it grow), and
+    the usual OSError (FileNotFoundError...) otherwise.
+    """
+    # O_NONBLOCK: opening a FIFO for reading must not wait for a writer; it is refused next.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFileError(
+                errno.EINVAL, "not a regular file (a device, FIFO, socket or directory)",
+                str(path))
+        if info.st_size > limit:
+            raise OSError(errno.EFBIG, f"{info.st_size:,} bytes, over the {limit:,}-byte "
+                          "limit", str(path))
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"grew over the {limit:,}-byte limit while read", str(path))
+    return data
+
+
 def commit(tmp: Path, target: Path) -> None:
-    """Make the finished temporary file ``tmp`` durable and rename it to ``target``."""
+    """Make the finished temporary file ``tmp`` durable and rename it to ``target``.
+
+    Raises ``NotRegularFileError`` (leaving ``tmp`` for the caller to remove) when
+    ``target`` is a device, FIFO, socket or directory: never renamed over.
+    """
     with open(tmp, "rb+") as handle:
         os.fsync(handle.fileno())
+    check_regular_target(target)
     os.replace(tmp, target)
     _fsync_dir(target.parent)
 
@@ -61,8 +128,10 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write ``target``'s content to; commit it on success.
 
     On an exception the temporary file is removed and ``target`` is left untouched.
+    Raises ``NotRegularFileError`` at once when ``target`` is no regular file.
     """
     target = Path(target)
+    check_regular_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(target)
     try:

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from swarmlens.classifier.batch.jsonl import jsonl_lines
 from swarmlens.classifier.errors import OutputError
-from swarmlens.classifier.fsio import commit, temp_path_for
+from swarmlens.classifier.fsio import check_regular_target, commit, temp_path_for
 from swarmlens.classifier.posts.columnar import posts_table
 from swarmlens.classifier.posts.post import Post
 from swarmlens.classifier.vocab import LABELS, OUTPUT_SCHEMA
@@ -104,6 +104,7 @@ class OutputWriter:
                     raise OutputError(f"{self.path} exists and is not a directory")
                 self.path.mkdir(parents=True, exist_ok=True)
             else:
+                check_regular_target(self.path)  # never renamed over a device or FIFO
                 self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot write to {self.path}: {exc.strerror}") from None

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from swarmlens.classifier.cli.inputs import dataset_window
 from swarmlens.classifier.cli.output import print_json, show
+from swarmlens.classifier.errors import AuditError
 from swarmlens.classifier.vocab import LABELS
 
 
@@ -41,7 +42,12 @@ def estimate(
     from swarmlens.classifier.posts.post import format_time
 
     start_at, end_at = dataset_window(dataset, start, end)
-    labels, design = read_audit_design(audit)
+    try:
+        labels, design = read_audit_design(audit)
+    except RecursionError:
+        # json.loads of a line nested ~1,000 deep: a malformed audit, said in one line.
+        raise AuditError(f"{audit}: a line nests JSON too deeply to be an audit record "
+                         "({'id', 'label'})") from None
     population = queries.hashtag_posts(datasets.dataset_source(dataset), hashtag, start_at, end_at)
     key = population["hashtag"]
     rows = match_audit(population["post_id"], labels, key)
@@ -72,7 +78,7 @@ def audit_is_simulated(path: Path) -> bool:
                 continue
             try:
                 record = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue  # read_audit_design has already accepted every line
             if isinstance(record, dict) and record.get("simulated") is True:
                 return True

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import typer
 from rich.table import Table
 
 from swarmlens.classifier.cli.inputs import dataset_window
 from swarmlens.classifier.cli.output import print_json, show
-from swarmlens.classifier.errors import InputError
+from swarmlens.classifier.errors import InputError, OutputError
+from swarmlens.classifier.fsio import check_regular_target
 from swarmlens.classifier.vocab import LABELS
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,7 @@ def network(
 
     start_at, end_at = dataset_window(dataset, start, end)
     window = _window(coordination_window)
+    _check_outputs(graphml, csv_dir)  # before the work, not after it
     con = queries.connect()
     source = network_sql.network_source(con, [datasets.dataset_source(dataset)])
     options = NetworkOptions(
@@ -70,12 +74,36 @@ def network(
     if graphml is not None:
         log.info(f"Wrote {write_graphml(result, graphml)}")
     if csv_dir is not None:
-        for path in write_csv(result, con, csv_dir):
+        try:
+            written = write_csv(result, con, csv_dir)
+        except duckdb.Error as exc:  # DuckDB's COPY writes the messages file itself
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise OutputError(f"cannot write CSV files to {csv_dir}: {first}") from None
+        for path in written:
             log.info(f"Wrote {path}")
     if as_json:
         print_json(result.data)
         return
     _print(result.data)
+
+
+def _check_outputs(graphml: Path | None, csv_dir: Path | None) -> None:
+    """E007 at once for a GraphML path that is no regular file (``/dev/null``, a FIFO: a
+    rename would replace the device) or a CSV directory that cannot be one."""
+    if graphml is not None:
+        try:
+            check_regular_target(graphml)
+        except OSError as exc:
+            raise OutputError(f"cannot write {graphml}: {exc.strerror}") from None
+    if csv_dir is not None:
+        if csv_dir.exists() and not csv_dir.is_dir():
+            raise OutputError(f"cannot write to {csv_dir}: not a directory (--csv names one)")
+        try:
+            csv_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot write to {csv_dir}: {exc.strerror or exc}") from None
+        if not os.access(csv_dir, os.W_OK | os.X_OK):
+            raise OutputError(f"cannot write to {csv_dir}: not a writable directory")
 
 
 def _window(value: str) -> float | None:

@@ -15,6 +15,7 @@ from swarmlens.classifier.batch.engine import BATCH_CHUNK_RECORDS
 from swarmlens.classifier.cli.inputs import dataset_window
 from swarmlens.classifier.cli.output import print_json, show
 from swarmlens.classifier.errors import EXIT_NO_POSTS, OutputError
+from swarmlens.classifier.fsio import check_regular_target
 from swarmlens.classifier.model import registry
 from swarmlens.classifier.vocab import LABELS
 
@@ -166,6 +167,12 @@ def _score_to_file(
     model, entry = registry.load(model_ref)
     rejects_path = rejects or _default_rejects(out_path)
     try:
+        check_regular_target(out_path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {out_path}: {exc.strerror}") from None
+    try:
+        # Checked before anything is read: a device or FIFO is never deleted nor written.
+        check_regular_target(rejects_path)
         rejects_path.unlink(missing_ok=True)
     except OSError as exc:  # e.g. its parent is a file
         raise OutputError(f"cannot write rejects file {rejects_path}: {exc.strerror}") from None

@@ -14,6 +14,7 @@ user's data directory (``~/.local/share/swarmlens/models``), never the installed
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from swarmlens.classifier.errors import IntegrityError, ModelNotFoundError
-from swarmlens.classifier.fsio import atomic_write_text
+from swarmlens.classifier.fsio import NotRegularFileError, atomic_write_text, read_regular
 from swarmlens.classifier.model import artifact
 from swarmlens.classifier.settings import get_settings
 
@@ -35,6 +36,12 @@ DEFAULT_MODEL_NAME = "default"
 SIDECAR_SUFFIX = ".sha256.json"
 SYNTHETIC_DEMO = "synthetic-demo"
 SYNTHETIC_NOTE = "trained on synthetic demo data: train on your own labels"
+MAX_ARTIFACT_BYTES = 1 << 30
+"""An artifact larger than this (1 GiB) is refused before a byte of it is read: the default
+model is ~35 MB, and a file swapped for ``/dev/zero`` or a huge file must not be read
+into memory just to find that its SHA-256 does not match."""
+_MAX_MANIFEST_BYTES = 64 << 20  # ~1.5 KB per registered version
+_MAX_SIDECAR_BYTES = 1 << 20
 _TRACKED_LIBRARIES = (
     "scikit-learn", "numpy", "scipy", "pyarrow", "numba", "safetensors", "wordllama"
 )
@@ -124,7 +131,7 @@ def read_manifest(directory: Path | None = None) -> dict[str, Any]:
     if not path.exists():
         return {"current": None, "models": []}
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(read_regular(path, _MAX_MANIFEST_BYTES).decode("utf-8"))
         valid = (
             isinstance(manifest, dict)
             and isinstance(manifest.get("models"), list)
@@ -219,7 +226,7 @@ def _resolve(ref: str | None, directory: Path | None = None) -> tuple[Path, Mode
     for data in manifest["models"]:
         if data["id"] == ref:
             entry = ModelEntry.from_dict(data)
-            return root / entry.path, entry, f"the manifest {root / MANIFEST_NAME}"
+            return _inside(root, entry), entry, f"the manifest {root / MANIFEST_NAME}"
     path = Path(ref)
     if path.is_file():
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
@@ -233,10 +240,28 @@ def _resolve(ref: str | None, directory: Path | None = None) -> tuple[Path, Mode
     raise ModelNotFoundError(f"{ref!r} is neither a registered version ({known}) nor a file")
 
 
+def _inside(root: Path, entry: ModelEntry) -> Path:
+    """The artifact path of a registered ``entry``, once it (or the file a symlink there
+    leads to) lies inside the registry ``root``: a manifest, or a link, that points
+    elsewhere (``/dev/zero``, another user's files) is an integrity error, never read."""
+    path = root / str(entry.path)
+    try:
+        real, base = path.resolve(), root.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        real, base = None, root
+    if real is None or base not in real.parents:
+        raise IntegrityError(
+            f"artifact {path} of model {entry.id} lies (or links) outside the registry {root}: "
+            "it is not read. Restore the original file or retrain (`swarmlens train ... "
+            "--register`)."
+        )
+    return path
+
+
 def _sidecar_entry(sidecar: Path) -> ModelEntry:
     """The entry a sidecar records; anything malformed is an integrity error, never a crash."""
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
+        data = json.loads(read_regular(sidecar, _MAX_SIDECAR_BYTES).decode("utf-8"))
         digest = data.get("sha256") if isinstance(data, dict) else None
         if not (isinstance(digest, str) and len(digest) == 64 and isinstance(data.get("id"), str)):
             raise ValueError("no id and 64-hex-digit sha256")
@@ -256,13 +281,26 @@ def verified_bytes(path: Path, sha256: str, version: str, source: str | None = N
     (``vouched_by``), named in a mismatch error.
     """
     try:
-        data = path.read_bytes()
+        # A regular file of at most MAX_ARTIFACT_BYTES, checked on the open file before
+        # reading: a symlink to /dev/zero or a FIFO would be read forever (or block).
+        data = read_regular(path, MAX_ARTIFACT_BYTES)
     except FileNotFoundError:
         raise ModelNotFoundError(
             f"artifact {path} of model {version} is missing: restore it, or retrain with "
             "`swarmlens train`"
         ) from None
+    except NotRegularFileError:
+        raise IntegrityError(
+            f"artifact {path} of model {version} is not a regular file (a device, FIFO or "
+            "socket, or a link to one): it was replaced, so it is not read. Restore the "
+            "original file or retrain (`swarmlens train ... --register`)."
+        ) from None
     except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            raise IntegrityError(
+                f"artifact {path} of model {version} is {exc.strerror}: no swarmlens model is "
+                "that large, so it is not read. Restore the original file or retrain."
+            ) from None
         raise IntegrityError(f"artifact {path} cannot be read: {exc.strerror}") from None
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256:

@@ -62,6 +62,16 @@ class Network:
     posts_table: str
 
 
+def _later(moment: datetime, step: timedelta) -> datetime:
+    """``moment + step``, held at the calendar's last instant: a post dated 9999-12-31 (in
+    a dataset another tool wrote) must not end the report with an OverflowError."""
+    try:
+        return moment + step
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC) if step > timedelta(0) else datetime.min.replace(
+            tzinfo=UTC)
+
+
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
@@ -118,7 +128,7 @@ def build_network(
     out_strength = dict(graph.out_degree(weight="weight"))
     accounts = sorted(graph, key=lambda a: (-in_strength[a], -out_strength[a], a))
     start_at = start or (first.replace(tzinfo=UTC) if first else None)
-    end_at = end or (last.replace(tzinfo=UTC) + timedelta(seconds=1) if last else None)
+    end_at = end or (_later(last.replace(tzinfo=UTC), timedelta(seconds=1)) if last else None)
     data: dict[str, Any] = {
         "hashtag": key,
         "start": _iso(start_at),
@@ -214,8 +224,8 @@ def _churn(
         "hours": hours,
         "windows": [
             {
-                "start": _iso(origin + w * step),
-                "end": _iso(origin + (w + 1) * step),
+                "start": _iso(_later(origin, w * step)),
+                "end": _iso(_later(origin, (w + 1) * step)),
                 "active": active,
                 "appeared": appeared,
                 "new": new,

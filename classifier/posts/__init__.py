@@ -1,6 +1,8 @@
 """Posts: the ``Post`` model and reading posts from archives.
 
-Reading flows one way: ``sources`` (files to raw records) -> ``shapes`` (which shape
+Reading flows one way: ``sources`` (files to raw records; files opened by ``opening``,
+JSONL cut by ``blocks``, JSON documents streamed by ``documents`` with ``jsondoc``'s
+bounded depth) -> ``shapes`` (which shape
 each record has, decided once) -> ``columnar`` (flat JSON lines, validated column by
 column) or the adapters ``twitter`` / ``telegram`` / ``vkontakte`` (raw record to flat
 record) and ``post.post_from_record`` (its validation) -> ``Post`` rows of an Arrow

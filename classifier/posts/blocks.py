@@ -19,6 +19,8 @@ from typing import IO
 
 import numpy as np
 
+from swarmlens.classifier.posts.rejects import Rejected
+
 PIECE_BYTES = 1 << 20
 """Decompressed bytes gathered before lines are cut: big enough to amortise numpy."""
 # bytes.strip() whitespace: a line made only of these is blank, not a record.
@@ -95,8 +97,8 @@ def _cuts(cumulative: np.ndarray, records: int) -> Iterator[tuple[int, int, int]
 
 
 def jsonl_blocks(
-    handle: IO[bytes], position: object, records: int
-) -> Iterator[tuple[int, LineBlock]]:
+    handle: IO[bytes], position: object, records: int, source: str = ""
+) -> Iterator[tuple[int, LineBlock | Rejected]]:
     """(first line, block) for every ``records`` records of an open JSONL stream.
 
     handle: the stream past any byte-order mark (``sources`` opens it, plain or gzip).
@@ -104,48 +106,158 @@ def jsonl_blocks(
         read, so that a stream error raised from here can say where it struck. The
         lines read before such an error are handed on first.
     records: records per block (the last block of the file may hold fewer).
+    source: the file's name, for the reject of a line over ``MAX_LINE_BYTES``.
+
+    Memory stays bounded whatever the stream holds: a line over ``MAX_LINE_BYTES`` is read
+    past in pieces and comes as one ``Rejected`` (line number, reason), never joined;
+    blank lines before a block's first record are only counted; and a block whose bytes
+    pass ``MAX_BLOCK_BYTES`` is handed on early, the next one taking the records it
+    lacked, so that blocks still end every ``records`` records (where batch jobs cut
+    their chunks). Lines within one piece are shorter than any cap: only a line begun in
+    an earlier piece is measured, so there is no check per line.
     """
-    parts: list[bytes] = []  # the open block's lines
-    first_line, held, next_line = 1, 0, 1
-    tail: list[bytes] = []  # the line begun but not ended (kept in pieces: a long line
-    failure: Exception | None = None  # is joined once, not once per piece)
+    reader = _BlockReader(records, source)
+    failure: Exception | None = None
     while failure is None:
         piece, failure = _piece(handle)
         if not piece:
             break
+        yield from reader.feed(piece)
+        position.line = reader.next_line - 1  # type: ignore[attr-defined]
+    if failure is not None:  # hand on the lines read before it, then let the caller say
+        yield from reader.flush()
+        raise failure
+    yield from reader.finish()
+
+
+MAX_LINE_BYTES = 64 << 20
+"""Bytes of one JSONL line (64 MiB): a longer line is one reject, read past in pieces and
+never held whole (a gzip bomb of one endless line). A line of the largest API record (a
+Twitter v2 page of 500 tweets with its includes) is a few MB. At least two pieces
+(``2 * PIECE_BYTES``), so that a line too long is always one begun in an earlier piece."""
+MAX_BLOCK_BYTES = 256 << 20
+"""Bytes of one block (256 MiB) before it is handed on early: records scattered among
+millions of blank lines, or pages of megabytes each, never pile up in memory."""
+
+
+class _BlockReader:
+    """The state of ``jsonl_blocks``: the open block, the line begun, the line numbers."""
+
+    def __init__(self, records: int, source: str) -> None:
+        self.records = records
+        self.source = source
+        self.parts: list[bytes] = []  # the open block's lines
+        self.size = 0  # bytes in ``parts``
+        self.held = 0  # records in ``parts``
+        self.early = 0  # records of the current ``records`` handed on early
+        self.first_line = 1  # line number of the open block's first line
+        self.next_line = 1  # line number of the first line not yet cut
+        self.tail: list[bytes] = []  # the line begun but not ended (kept in pieces: a
+        self.tail_size = 0  # long line is joined once, not once per piece)
+        self.overlong = 0  # line number of a line over MAX_LINE_BYTES being read past
+
+    def feed(self, piece: bytes) -> Iterator[tuple[int, LineBlock | Rejected]]:
+        if self.overlong:
+            end = piece.find(b"\n")
+            if end < 0:
+                return  # still inside the over-long line: dropped
+            yield from self._reject_overlong()
+            piece = piece[end + 1 :]
+        elif self.tail:
+            end = piece.find(b"\n")
+            if self.tail_size + (end if end >= 0 else len(piece)) > MAX_LINE_BYTES:
+                self.tail, self.tail_size = [], 0
+                self.overlong = self.next_line
+                if end < 0:
+                    return
+                yield from self._reject_overlong()
+                piece = piece[end + 1 :]
         cut = piece.rfind(b"\n") + 1
         if not cut:
-            tail.append(piece)
-            continue
-        whole = b"".join([*tail, piece[:cut]])
-        tail = [piece[cut:]] if cut < len(piece) else []
+            if piece:
+                self.tail.append(piece)
+                self.tail_size += len(piece)
+            return
+        whole = b"".join([*self.tail, piece[:cut]])
+        self.tail = [piece[cut:]] if cut < len(piece) else []
+        self.tail_size = len(piece) - cut
+        yield from self._lines(whole)
+
+    def _lines(self, whole: bytes) -> Iterator[tuple[int, LineBlock]]:
+        if whole[:1].isspace() and not whole.strip():
+            # A piece of blank lines only (a megabyte: no archive has such runs, a gzip bomb
+            # of newlines does): the open block is handed on early, and the blank lines are
+            # counted, at C speed, never kept.
+            yield from self._hand_on(self.next_line, early=True)
+            self.next_line += whole.count(b"\n")
+            self.first_line = self.next_line
+            return
         ends, is_record = line_table(whole)
         cumulative = np.cumsum(is_record)
         start = used = 0  # bytes and records of ``whole`` already in blocks
         while True:
-            last = int(np.searchsorted(cumulative, used + records - held))
+            wanted = self.records - self.early - self.held
+            last = int(np.searchsorted(cumulative, used + wanted))
             if last >= len(cumulative):  # the block stays open
-                parts.append(whole[start:])
-                held += int(cumulative[-1]) - used
+                rest = int(cumulative[-1]) - used
+                if rest == 0 and self.held == 0:  # blank lines only: their count is enough
+                    self.first_line = self.next_line + len(ends)
+                    break
+                self.parts.append(whole[start:])
+                self.size += len(whole) - start
+                self.held += rest
+                if self.size > MAX_BLOCK_BYTES:
+                    yield from self._hand_on(self.next_line + len(ends), early=True)
                 break
             stop = int(ends[last]) + 1
-            parts.append(whole[start:stop])
-            yield first_line, LineBlock(first_line, b"".join(parts), records)
-            used += records - held
-            parts, held, start = [], 0, stop
-            first_line = next_line + last + 1
-        next_line += len(ends)
-        position.line = next_line - 1  # type: ignore[attr-defined]
-    if failure is not None:  # hand on the lines read before it, then let the caller say
+            self.parts.append(whole[start:stop])
+            self.held += wanted
+            yield from self._hand_on(self.next_line + last + 1, early=False)
+            used += wanted
+            start = stop
+        self.next_line += len(ends)
+
+    def _hand_on(self, next_first: int, early: bool) -> Iterator[tuple[int, LineBlock]]:
+        """Yield the open block (if it holds a record); the next one starts at line
+        ``next_first``. ``early``: the block holds fewer records than asked for."""
+        if self.held:
+            yield self.first_line, LineBlock(self.first_line, b"".join(self.parts), self.held)
+        self.early = (self.early + self.held) % self.records if early else 0
+        self.parts, self.size, self.held = [], 0, 0
+        self.first_line = next_first
+
+    def _reject_overlong(self) -> Iterator[tuple[int, LineBlock | Rejected]]:
+        line, self.overlong = self.overlong, 0
+        yield from self._hand_on(line + 1, early=True)
+        self.early = (self.early + 1) % self.records  # the reject is one of the records
+        self.next_line = line + 1
+        reason = (f"line is longer than {MAX_LINE_BYTES:,} bytes (the limit of one record); "
+                  "it was read past, not kept")
+        yield line, Rejected(self.source, line, reason, "")
+
+    def flush(self) -> Iterator[tuple[int, LineBlock | Rejected]]:
+        """The lines read so far (before a stream error): the open block, an over-long
+        line being read past."""
+        if self.overlong:
+            yield from self._reject_overlong()
+        elif self.held:
+            yield self.first_line, LineBlock(self.first_line, b"".join(self.parts), self.held)
+
+    def finish(self) -> Iterator[tuple[int, LineBlock | Rejected]]:
+        """The end of the stream: the open block with the last line, if not ended."""
+        if self.overlong:
+            yield from self._reject_overlong()
+            return
+        last_line = b"".join(self.tail)
+        held = self.held
+        if last_line:  # a last line without its b"\n": one is added, and the block says so
+            if not self.held and not last_line.strip():
+                return
+            self.parts.append(last_line + b"\n")
+            held += bool(last_line.strip())
         if held:
-            yield first_line, LineBlock(first_line, b"".join(parts), held)
-        raise failure
-    last_line = b"".join(tail)
-    if last_line:  # a last line without its b"\n": one is added, and the block says so
-        parts.append(last_line + b"\n")
-        held += bool(last_line.strip())
-    if held:
-        yield first_line, LineBlock(first_line, b"".join(parts), held, bool(last_line))
+            yield self.first_line, LineBlock(self.first_line, b"".join(self.parts), held,
+                                             bool(last_line))
 
 
 def _piece(handle: IO[bytes]) -> tuple[bytes, Exception | None]:
@@ -158,7 +270,7 @@ def _piece(handle: IO[bytes]) -> tuple[bytes, Exception | None]:
     size = 0
     while size < PIECE_BYTES:
         try:
-            got = handle.read1()  # type: ignore[attr-defined]
+            got = handle.read1(PIECE_BYTES)  # type: ignore[attr-defined]
         except Exception as exc:  # the caller's reader decides what is a stream error
             return b"".join(pieces), exc
         if not got:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from swarmlens.classifier.errors import RecordError
+from swarmlens.classifier.posts.rejects import without_lone_surrogates
 from swarmlens.classifier.text import entities
 from swarmlens.classifier.text.langid import resolve_lang
 from swarmlens.classifier.text.normalize import clean
@@ -179,9 +180,29 @@ def _twitter_to_rfc2822(text: str) -> str:
     return f"{day}, {date} {month} {year} {clock} {zone}"
 
 
+def _encodable(value: str, name: str) -> str:
+    """``value`` when it can be encoded as UTF-8; a lone surrogate in an id or a handle
+    makes the record a reject (an id is no text to repair: '?' would merge distinct ids)."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RecordError(
+                f"'{name}' holds a lone surrogate ({ascii(value)[:80]}), which no UTF-8 "
+                "output can hold"
+            ) from None
+    return value
+
+
+def _strings(values: list[str], name: str) -> list[str]:
+    for value in values:
+        _encodable(value, name)
+    return values
+
+
 def _optional_id(value: object, name: str) -> str | None:
     if type(value) is str:
-        return value or None
+        return _encodable(value, name) or None
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -225,7 +246,8 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
     raw_id = record.get("post_id")
     if raw_id is None:
         raw_id = record.get("id")
-    post_id = raw_id if type(raw_id) is str and raw_id else _optional_id(raw_id, "post_id")
+    post_id = (_encodable(raw_id, "post_id") if type(raw_id) is str and raw_id
+               else _optional_id(raw_id, "post_id"))
     if post_id is None:
         raise RecordError("missing 'post_id' (or 'id')")
     text = record.get("text")
@@ -236,12 +258,7 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
     cut = len(text) > MAX_TEXT_CHARS
     if cut:
         text = text[:MAX_TEXT_CHARS]
-    if not text.isascii():
-        # Lone surrogates (from broken JSON escapes) cannot be encoded anywhere downstream.
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = text.encode("utf-8", "replace").decode("utf-8")
+    text = without_lone_surrogates(text)
     try:
         created_at = check_post_time(parse_time(record.get("created_at")))
     except ValueError as exc:
@@ -272,6 +289,7 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
             if key:
                 spelled.setdefault(key, form)
     author = record.get("author")
+    author = None if author in (None, "") else _encodable(str(author), "author")
     retweet_of = _optional_id(record.get("retweet_of"), "retweet_of")
     retweeted = _optional_id(record.get("retweet_of_author"), "retweet_of_author")
     if retweeted is None:
@@ -284,12 +302,12 @@ def post_from_record(record: Mapping[str, Any], platform: str | None = None) -> 
         text=text,
         lang=resolve_lang(record.get("lang"), text),
         created_at=created_at,
-        hashtags=list(spelled),
-        hashtag_forms=list(spelled.values()),
-        urls=entities.normalize_urls(url_list),
-        domains=entities.domains(url_list),
-        mentions=_merge(handles, _lower(record.get("mentions"))),
-        author=None if author in (None, "") else str(author),
+        hashtags=_strings(list(spelled), "hashtags"),
+        hashtag_forms=_strings(list(spelled.values()), "hashtags"),
+        urls=_strings(entities.normalize_urls(url_list), "urls"),
+        domains=_strings(entities.domains(url_list), "urls"),
+        mentions=_strings(_merge(handles, _lower(record.get("mentions"))), "mentions"),
+        author=author,
         retweet_of=retweet_of,
         reply_to=_optional_id(record.get("reply_to"), "reply_to"),
         label=normalize_label(record.get("label")),

@@ -30,6 +30,7 @@ import orjson
 
 from swarmlens.classifier.errors import RecordError
 from swarmlens.classifier.posts.blocks import LineBlock
+from swarmlens.classifier.posts.jsondoc import MAX_JSON_DEPTH, TooDeep, too_deep
 from swarmlens.classifier.posts.post import Post, post_from_record
 from swarmlens.classifier.posts.rejects import ReadStats, Rejected, RejectsFile, raw_text
 from swarmlens.classifier.posts.shapes import record_format, vk_response_items
@@ -154,11 +155,22 @@ def _decode(source: str, line: int, payload: Payload) -> Iterator[Post | Rejecte
         except orjson.JSONDecodeError as exc:
             text = payload.decode("utf-8", "replace")
             try:
-                # orjson refuses invalid UTF-8 outright; the text is worth keeping.
+                # orjson refuses invalid UTF-8 outright (and lone surrogate escapes, and
+                # nesting over 1024 levels); the text is worth keeping.
                 record = json.loads(text)
             except json.JSONDecodeError:
                 yield Rejected(source, line, f"not valid JSON: {exc}", text.rstrip("\r\n"))
                 return
+            except RecursionError:
+                yield Rejected(source, line, TooDeep().reason, text.rstrip("\r\n"))
+                return
+        # The depth cap of JSON documents (``jsondoc``), for a line read whole: only a line
+        # with that many brackets can nest that deep, so most lines skip the walk.
+        if (payload.count(b"[") + payload.count(b"{") > MAX_JSON_DEPTH
+                and too_deep(record)):
+            text = payload.decode("utf-8", "replace").rstrip("\r\n")
+            yield Rejected(source, line, TooDeep().reason, text)
+            return
     elif isinstance(payload, Rejected):
         yield payload
         return

@@ -7,15 +7,33 @@ place, ``ReadStats`` counts it and ``RejectsFile`` keeps it for a person to fix.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from swarmlens.classifier.errors import OutputError
+from swarmlens.classifier.fsio import check_regular_target
 
 MAX_RAW_CHARS = 10_000
 """Characters of a record kept in ``Rejected.raw``: enough to see what is wrong, while a
 50 MB garbage line does not make a 50 MB rejects file. The rest is cut, with a note."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (a JSON escape such as ``"\\ud800"`` that pairs
+    with nothing) replaced by U+FFFD: such a string cannot be encoded as UTF-8, so no
+    output, Arrow table or rejects file could hold it."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 @dataclass(slots=True)
@@ -35,6 +53,11 @@ class Rejected:
     raw: str
 
     def __post_init__(self) -> None:
+        # A lone surrogate (a record's broken "\ud800" escape, a file name of invalid
+        # UTF-8) cannot be written as UTF-8: the reject itself must stay writable.
+        self.source = without_lone_surrogates(self.source)
+        self.reason = without_lone_surrogates(self.reason)
+        self.raw = without_lone_surrogates(self.raw)
         if len(self.raw) > MAX_RAW_CHARS:
             self.raw = (
                 self.raw[:MAX_RAW_CHARS]
@@ -55,7 +78,14 @@ def raw_text(record: object) -> str:
         return json.dumps(record, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         # Circular structures or non-string keys: repr still shows what was there.
-        return repr(record)
+        try:
+            return repr(record)
+        except RecursionError:
+            pass
+    except RecursionError:
+        pass
+    # Nested too deep for either (the readers reject such records before they get here).
+    return f"[{type(record).__name__} nested too deeply to show]"
 
 
 @dataclass
@@ -112,6 +142,7 @@ class RejectsFile:
         try:
             if self._handle is None:
                 # Opened lazily so that a clean run leaves no empty rejects file behind.
+                check_regular_target(self.path)  # appending to a FIFO would block
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._handle = self.path.open("a", encoding="utf-8")
             self._handle.write(json.dumps(rejected.to_dict(), ensure_ascii=False) + "\n")
