@@ -254,8 +254,14 @@ def drawing(
     keep: list[str] = []
     for c in chosen:
         keep += sorted(c.accounts, key=lambda a: (-strength[a], a))[:per]
-    sub = graph.subgraph(keep)
-    position = nx.spring_layout(nx.Graph(sub), seed=seed, iterations=60) if len(sub) > 1 else {}
+    # Built node by node in ``keep`` order, edges sorted: ``graph.subgraph`` lists its nodes
+    # in set order, which follows the hash seed, and the seeded layout depends on the order
+    # it meets nodes in, so positions changed from one process to the next.
+    sub = nx.Graph()
+    sub.add_nodes_from(keep)
+    retweets = sorted(graph.subgraph(keep).edges(data="weight"))
+    sub.add_weighted_edges_from(retweets)
+    position = nx.spring_layout(sub, seed=seed, iterations=60) if len(sub) > 1 else {}
     index = {a: i for i, a in enumerate(keep)}
     return {
         "nodes": [
@@ -268,7 +274,7 @@ def drawing(
             }
             for a in keep
         ],
-        "edges": [[index[u], index[v], int(w)] for u, v, w in sub.edges(data="weight")],
+        "edges": [[index[u], index[v], int(w)] for u, v, w in retweets],
     }
 
 

@@ -24,7 +24,7 @@ from swarmlens.classifier.network.graph import (
     resilience,
     retweet_graph,
 )
-from swarmlens.classifier.network.report import NetworkOptions, bounded, build_network
+from swarmlens.classifier.network.report import NetworkOptions, bounded, build_network, drawing
 from swarmlens.classifier.network.robustness import robustness
 from swarmlens.classifier.vocab import LABELS, OUTPUT_SCHEMA
 
@@ -530,3 +530,21 @@ def test_queries_spill_outside_the_working_directory(
     assert con.execute("SELECT count(*) FROM big").fetchone()[0] == 3_000_000
     con.close()
     assert list(tmp_path.iterdir()) == []
+
+
+
+def test_the_drawing_does_not_depend_on_the_order_retweets_were_read_in() -> None:
+    # The graph is built from query rows, whose order a parallel scan does not fix: the
+    # layout, fed nodes in the graph's own order, moved from one run to the next.
+    rng = random.Random(3)
+    pairs = {(f"acct{rng.randrange(60)}", f"hub{rng.randrange(6)}") for _ in range(300)}
+    edges = [(u, v, rng.randrange(1, 4)) for u, v in sorted(pairs)]
+    graph = retweet_graph(edges)
+    described = describe(graph, communities(graph, seed=0)[0])
+    community_of = {a: i for i, c in enumerate(described) for a in c.accounts}
+    drawn = drawing(graph, described, community_of, seed=0)
+    shuffled = edges[:]
+    rng.shuffle(shuffled)
+    assert drawing(retweet_graph(shuffled), described, community_of, seed=0) == drawn
+    assert drawing(retweet_graph(edges[::-1]), described, community_of, seed=0) == drawn
+    assert len(drawn["nodes"]) > 10 and drawn["edges"]
