@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-import duckdb
 import typer
 from rich.table import Table
 
@@ -58,6 +57,8 @@ def network(
     is co-link, co-retweet, co-reply and co-similar-text sharing within a time window;
     churn counts the accounts that appear and stop per window.
     """
+    import duckdb  # here: `score` and the other commands never pay for importing it
+
     from swarmlens.classifier.analytics import datasets, network_sql, queries
     from swarmlens.classifier.network.export import write_csv, write_graphml
     from swarmlens.classifier.network.report import NetworkOptions, build_network
