@@ -168,6 +168,7 @@ def _telegram_chats(
                    (*chat, "messages", "item"): "value"}
     number = 0
     chat_keys: dict[str, Any] = {}
+    owners: dict[str, Any] = {}  # a chat name -> the id of the first chat that bore it
     walked = jsondoc.walk(jsondoc.events(_opener(path, position), _opener(path)), wanted)
     for where, value in walked:
         if isinstance(value, jsondoc.Opened):
@@ -180,8 +181,15 @@ def _telegram_chats(
             if isinstance(value, jsondoc.TooDeep):
                 yield number, Rejected(source, number, value.reason, "")
             else:  # a message that is no object: the adapter rejects it
-                yield number, TelegramMessage(_chat_name(chat_keys), value)
+                yield number, TelegramMessage(_chat_name(chat_keys, owners), value)
 
 
-def _chat_name(chat: Mapping[str, Any]) -> str:
-    return str(chat.get("name") or chat.get("id") or "chat")
+def _chat_name(chat: Mapping[str, Any], owners: dict[str, Any]) -> str:
+    """The chat's name, else its id. Names are not unique (two groups called "News"):
+    message ids are unique per chat only, so a later chat whose name an earlier chat of
+    the export bore is named ``name#id``, and its posts do not take the earlier one's ids."""
+    name = str(chat.get("name") or chat.get("id") or "chat")
+    chat_id = chat.get("id")
+    if owners.setdefault(name, chat_id) == chat_id:
+        return name
+    return f"{name}#{chat_id}"

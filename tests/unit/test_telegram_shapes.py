@@ -110,6 +110,21 @@ def test_full_export_with_a_non_object_message(tmp_path: Path) -> None:
     assert isinstance(post, Post) and post.post_id == "A/5" and post.author == "Bo"
 
 
+def test_chats_of_the_same_name_keep_their_posts_apart(tmp_path: Path) -> None:
+    def chat(chat_id: int, text: str) -> dict[str, Any]:
+        return {"name": "News", "type": "public_channel", "id": chat_id, "messages": [
+            {"id": 1, "type": "message", "date_unixtime": "1583064000", "from": "Ed",
+             "from_id": f"channel{chat_id}", "text": text}]}
+
+    export = {"chats": {"list": [chat(11, "First #Garden"), chat(22, "Second"),
+                                 chat(11, "First again")]}}
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(export))
+    posts = [p for p in iter_source(path) if isinstance(p, Post)]
+    # the first chat keeps the name a single-chat export of it would give
+    assert [p.post_id for p in posts] == ["News/1", "News#22/1", "News/1"]
+
+
 def test_text_links_from_either_entity_list() -> None:
     link = {"type": "text_link", "text": "here", "href": "https://a.example/x"}
     # Only text_entities (a plain string text beside it).
