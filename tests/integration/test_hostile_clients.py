@@ -26,9 +26,10 @@ def server(shared_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
         "SWARMLENS_MAX_INFLIGHT": "12",
         "SWARMLENS_MAX_INFLIGHT_PER_CLIENT": "6",
         "SWARMLENS_BODY_TIMEOUT": "6",
-        # Well under the 20+ s one 99,000-character explanation takes, well over what a
-        # one-post classify needs: explanations in flight are still running when it answers.
-        "SWARMLENS_EXPLAIN_TIMEOUT": "15",
+        # Well under what one 99,000-character explanation takes (13 s on this 2-core
+        # machine when idle, 20+ s loaded), well over what a one-post classify needs:
+        # explanations in flight are still running when it answers, and all hit the limit.
+        "SWARMLENS_EXPLAIN_TIMEOUT": "6",
     }
     live = LiveServer(env, tmp_path_factory.mktemp("hardening") / "data")
     yield live
