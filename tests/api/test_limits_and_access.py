@@ -19,13 +19,7 @@ from fastapi.testclient import TestClient
 
 from swarmlens.serve.app import create_app
 from swarmlens.serve.settings import ServerSettings
-
-
-def error_of(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == code, body
-    return body
+from tests.support.answers import error_of
 
 
 @pytest.fixture()
