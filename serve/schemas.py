@@ -54,6 +54,12 @@ class ClassifyResult(BaseModel):
     truncated: bool | None = Field(
         default=None, description="True when the text was cut to 100,000 characters."
     )
+    no_text: bool | None = Field(
+        default=None,
+        description="True when nothing in the text carries a weight in the model (empty, or "
+        "only n-grams and words it never saw): the scores are then the model's "
+        "fixed no-text answer (neutral 0.6, 0.2 each stance), not a reading of the text.",
+    )
     explanation: list[Contribution] | None = None
 
 

@@ -41,8 +41,22 @@ def label_probabilities(
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     proba = model.predict_proba(texts if isinstance(texts, pa.Array) else list(texts))
-    classes = list(model.classes_)
-    out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+    return _in_label_order(proba, model.classes_)
+
+
+def label_probabilities_and_no_text(
+    model: StanceClassifier, texts: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``label_probabilities`` and which texts got the model's no-text answer (nothing in
+    them the model has a weight for: ``model.evidence``), for answers that flag them."""
+    proba, empty = model.predict_proba_and_no_text(list(texts))
+    return _in_label_order(proba, model.classes_), empty
+
+
+def _in_label_order(proba: np.ndarray, classes: Sequence[object]) -> np.ndarray:
+    """Probabilities with columns in ``LABELS`` order from columns in ``classes`` order."""
+    classes = list(classes)
+    out = np.zeros((len(proba), len(LABELS)), dtype=np.float32)
     for j, label in enumerate(LABELS):
         if label in classes:
             out[:, j] = proba[:, classes.index(label)]

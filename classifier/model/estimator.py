@@ -280,10 +280,18 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
 
         A text without usable features gets ``evidence.NO_TEXT_ANSWER`` (neutral, no side),
         and no probability is ever 0 or 1 (``evidence.answer``)."""
+        return self.predict_proba_and_no_text(X)[0]
+
+    def predict_proba_and_no_text(
+        self, X: Sequence[str] | pa.Array
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``predict_proba`` and which texts got the no-text answer (``no_text``), from one
+        scoring pass."""
         check_is_fitted(self, "scorer_")
         scores = self.decision_function(X)
-        return answer(self.scorer_.proba_from_scores(scores), scores,
-                      np.asarray(self.intercept_, np.float32), self.classes_)
+        intercept = np.asarray(self.intercept_, np.float32)
+        return (answer(self.scorer_.proba_from_scores(scores), scores, intercept, self.classes_),
+                no_text(scores, intercept))
 
     def no_text(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         """Which texts have no usable feature (and get ``evidence.NO_TEXT_ANSWER``)."""

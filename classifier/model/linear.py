@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from swarmlens.classifier.errors import ArtifactFormatError
 from swarmlens.classifier.model import hashing
-from swarmlens.classifier.model.evidence import answer
+from swarmlens.classifier.model.evidence import answer, no_text
 from swarmlens.classifier.model.fused import ScoringTable, scoring_table
 from swarmlens.classifier.model.subwords import SubwordTable, pieces, pooled
 from swarmlens.classifier.text.prepare import prepare
@@ -314,12 +314,20 @@ class LinearStanceModel:
     def predict_proba(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         """Calibrated probabilities; a text without usable features gets the documented
         no-text answer and none is ever 0 or 1 (``evidence.answer``, as ``StanceClassifier``)."""
+        return self.predict_proba_and_no_text(X)[0]
+
+    def predict_proba_and_no_text(
+        self, X: Sequence[str] | pa.Array
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``predict_proba`` and which texts got the no-text answer (``evidence.no_text``),
+        from one scoring pass."""
         scores = self.decision_function(X)
         if self.calibration_ is None:
             proba = softmax(scores)
         else:
             proba = calibrated(scores, *self.calibration_)
-        return answer(proba, scores, self.intercept_, self.classes_)
+        return (answer(proba, scores, self.intercept_, self.classes_),
+                no_text(scores, self.intercept_))
 
     def predict(self, X: Sequence[str] | pa.Array) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -10,7 +10,7 @@ import orjson
 import pyarrow as pa
 
 from swarmlens.annotation.project import choice_result
-from swarmlens.classifier.batch.scoring import label_probabilities, score_table
+from swarmlens.classifier.batch.scoring import label_probabilities_and_no_text, score_table
 from swarmlens.classifier.errors import PayloadTooLargeError
 from swarmlens.classifier.model.registry import ModelEntry
 from swarmlens.classifier.posts.columnar import decode_batch
@@ -101,12 +101,15 @@ def sliced(
 
 
 class Scored:
-    """A classify request's cheap part: cut texts, probabilities, hashtags, the model used."""
+    """A classify request's cheap part: cut texts, probabilities, which texts got the
+    model's no-text answer, the model used."""
 
     def __init__(
-        self, texts: list[str], cut: list[bool], rows: list[np.ndarray], entry: ModelEntry
+        self, texts: list[str], cut: list[bool], rows: list[np.ndarray], entry: ModelEntry,
+        no_text: list[bool],
     ) -> None:
         self.texts, self.cut, self.rows, self.entry = texts, cut, rows, entry
+        self.no_text = no_text
 
     @property
     def labels(self) -> list[str]:
@@ -116,9 +119,13 @@ class Scored:
 def score(items: Sequence[ClassifyItem], serving: ServingModel, metrics: Metrics) -> Scored:
     """Probabilities of each item's (cut) text, the shared model used slice by slice."""
     texts, cut = cut_texts([item.text for item in items], metrics)
-    rows, entry = sliced(serving, texts, lambda model, part: list(label_probabilities(model, part)))
+    def rows_and_flags(model: Any, part: list[str]) -> list[tuple[np.ndarray, bool]]:
+        proba, empty = label_probabilities_and_no_text(model, part)
+        return list(zip(proba, empty.tolist(), strict=True))
+
+    scored, entry = sliced(serving, texts, rows_and_flags)
     metrics.classified.inc(len(texts))
-    return Scored(texts, cut, rows, entry)
+    return Scored(texts, cut, [row for row, _ in scored], entry, [flag for _, flag in scored])
 
 
 def explain_texts(
@@ -141,8 +148,8 @@ def respond(
     """The answer: labels, scores, language, hashtags (and top terms), in input order."""
     hashtags = post_entity_columns(pa.array(scored.texts, pa.string()))["hashtags"].to_pylist()
     results = []
-    for index, (item, text, tags, was_cut, row) in enumerate(
-        zip(items, scored.texts, hashtags, scored.cut, scored.rows, strict=True)
+    for index, (item, text, tags, was_cut, row, empty) in enumerate(
+        zip(items, scored.texts, hashtags, scored.cut, scored.rows, scored.no_text, strict=True)
     ):
         results.append(
             ClassifyResult(
@@ -152,6 +159,7 @@ def respond(
                 lang=resolve_lang(item.lang, text),
                 hashtags=tags,
                 truncated=True if was_cut else None,
+                no_text=True if empty else None,
                 explanation=explanations[index] if explanations is not None else None,
             )
         )

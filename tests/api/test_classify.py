@@ -25,6 +25,16 @@ def test_classify(client: TestClient) -> None:
     assert explained.json()["model_version"] == response["model_version"]
 
 
+def test_a_text_without_evidence_is_flagged_no_text(client: TestClient) -> None:
+    posts = [{"id": "empty", "text": ""}, {"id": "blank", "text": " \n\t "},
+             {"id": "text", "text": "Not in my name #ParisIsBurning"}]
+    results = client.post("/v1/classify", json={"posts": posts}).json()["results"]
+    assert [r.get("no_text") for r in results] == [True, True, None]
+    for r in results[:2]:  # the model's fixed answer: neutral, no side favoured
+        assert r["label"] == "neutral"
+        assert r["scores"]["supportive"] == r["scores"]["opposing"] < r["scores"]["neutral"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

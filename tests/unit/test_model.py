@@ -177,6 +177,11 @@ def test_a_text_without_features_is_neutral_and_takes_no_side(
             assert row[label] == pytest.approx(share, abs=3 * PROBABILITY_FLOOR)
     assert fitted.no_text(NO_FEATURES).all()
     assert not fitted.no_text(["not in my name, murderers", SLOGAN]).any()
+    # One scoring pass gives both, as the API flags them (``no_text`` in its answers).
+    texts = [*NO_FEATURES, "not in my name, murderers", SLOGAN]
+    both, flags = model.predict_proba_and_no_text(texts)
+    np.testing.assert_array_equal(both, model.predict_proba(texts))
+    assert flags.tolist() == [True] * len(NO_FEATURES) + [False, False]
 
 
 @pytest.mark.parametrize("scorer", ["estimator", "linear"])
