@@ -25,7 +25,10 @@ pip_quietly() {
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${extras:-none}"
 if [ ! -f "$stamp" ]; then
   echo "Installing swarmlens and its dependencies into .venv (a few minutes the first time) ..." >&2
-  pip_quietly install --upgrade pip
+  # setuptools too: the link step below builds without isolation, with the venv's own
+  # setuptools, and a new venv's (65.x with Python 3.11) cannot read pyproject's SPDX
+  # `license`; build-system asks for >= 77.
+  pip_quietly install --upgrade pip "setuptools>=77"
   pip_quietly install -e "$spec" "${editable[@]}"
   touch "$stamp"
 fi
