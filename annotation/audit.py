@@ -17,13 +17,16 @@ audit id is derived from the frame, the seed and the sample, so re-running the s
 imports nothing twice.
 
 Designs: ``uniform`` (the default: every post equally likely, nothing more recorded) or
-``active`` (inclusion probabilities grow with the model's uncertainty, Zrnic & Candes 2024),
-optionally stratified by language (proportional allocation, each language sampled on its
-own). Any design but plain uniform records each post's inclusion probability
-(``audit_probability``) and stratum (``audit_stratum``) in its task data and in the audit
-file, and ``swarmlens estimate`` weights by them (``classifier.analytics.estimate``).
-Samples of a fixed size are drawn by systematic sampling in random order, which includes
-each post with exactly its probability.
+``active`` (inclusion probabilities grow with the model's uncertainty, Zrnic & Candes
+2024), optionally stratified (proportional allocation, each stratum sampled on its own) by
+language or by the label the model predicted for the post when it was scored: the model's
+errors differ by predicted label, so strata on it remove that part of the spread
+(``bench/estimates.py``: active within predicted labels is the narrowest design). Any
+design but plain uniform records each post's inclusion probability (``audit_probability``)
+and stratum (``audit_stratum``) in its task data and in the audit file, and ``swarmlens
+estimate`` weights by them (``classifier.analytics.estimate``). Samples of a fixed size are
+drawn by systematic sampling in random order, which includes each post with exactly its
+probability.
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ def is_audit(data: dict[str, Any] | None) -> bool:
 
 
 DESIGNS = ("uniform", "active")
-STRATA = ("lang",)
+STRATA = ("lang", "label")
+"""What ``--stratify`` accepts: the post's language, or the label the model predicted."""
 UNIFORM_SHARE = 0.2
 """Share of an active design's probability spread evenly over all posts: every post keeps a
 chance of at least 0.2 n / N, which bounds the weights (at most 5x the uniform's)."""
@@ -208,10 +212,13 @@ def draw(
     if design == "uniform" and stratify is None:
         rows = sample_rows(len(ids), n, seed)
     else:
-        langs = _langs(source, key, start, end, ids) if stratify else None
+        groups = (
+            _langs(source, key, start, end, ids) if stratify == "lang"
+            else [str(x) for x in population["label"]] if stratify == "label" else None
+        )
         scores = np.asarray(population["scores"], dtype=float)
-        rows, probabilities = design_sample(scores, n, seed, design, langs)
-        strata = [langs[i] for i in rows] if langs else None
+        rows, probabilities = design_sample(scores, n, seed, design, groups)
+        strata = [groups[i] for i in rows] if groups else None
     chosen = [ids[i] for i in rows]
     frame = [key, format_time(start) or "", format_time(end) or "", str(seed), str(len(ids))]
     if probabilities is not None:

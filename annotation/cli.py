@@ -97,7 +97,11 @@ def push(
         str, typer.Option(help="audit: uniform | active (sample where the model is unsure).")
     ] = "uniform",
     stratify: Annotated[
-        str | None, typer.Option(help="audit: lang (a proportional sample per language).")
+        str | None,
+        typer.Option(
+            help="audit: lang | label (a proportional sample per language, or per label "
+            "the model predicted)."
+        ),
     ] = None,
     audit_file: Annotated[
         Path | None,

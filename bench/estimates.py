@@ -1,7 +1,7 @@
 """Audited estimates vs classify-and-count over simulated hashtag populations from dev.
 
     python bench/estimates.py [--populations 200] [--size 1500] [--seed 0] [--data PATH] [--json]
-        [--designs uniform,active,stratified,oracle]
+        [--designs uniform,active,uniform/lang,active/lang,active/label,oracle]
 
 Data: ../shared/data/dev.jsonl (see shared/data/README.md), read in place; skips with a
 message when absent.
@@ -19,14 +19,17 @@ Protocol:
      population's rows, labelled with their dev labels), the prediction-powered estimate
      (`classifier.analytics.estimate.ppi_shares`) with 95% intervals.
   4. The same audit sizes drawn by each design (`annotation.audit.design_sample`, one seed
-     per population and size shared by the designs):
-       uniform     a uniform sample, the unweighted estimate (today's audit);
-       active      inclusion probabilities from the model's uncertainty sqrt(1 - sum f^2),
-                   20% mixed uniform, weighted by 1 / probability (`--design active`);
-       stratified  proportional per language, uniform within it (`--stratify lang`);
-       oracle      a reference no audit can use: probabilities from the true error
-                   |Y - f| (same 20% uniform mix), what a perfectly calibrated model's
-                   uncertainty would give.
+     per population and size shared by the designs), named DESIGN[/STRATA] as
+     `annotate push --strategy audit --design DESIGN [--stratify STRATA]` draws them:
+       uniform       a uniform sample, the unweighted estimate (today's audit);
+       active        inclusion probabilities from the model's uncertainty sqrt(1 - sum f^2),
+                     20% mixed uniform, weighted by 1 / probability (`--design active`);
+       uniform/lang  proportional per language, uniform within it (`--stratify lang`);
+       active/lang   proportional per language, active within it;
+       active/label  proportional per predicted label (`--stratify label`), active within it;
+       oracle        a reference no audit can use: probabilities from the true error
+                     |Y - f| (same 20% uniform mix), what a perfectly calibrated model's
+                     uncertainty would give.
 
 Figures: mean absolute error of the three label shares (mean over labels and populations),
 the coverage of the 95% label-share intervals (share of label x population intervals that
@@ -56,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "dev.jsonl"
 RESULTS = ROOT / "bench" / "results" / "estimates.json"
 AUDITS = (50, 100, 200)
-DESIGNS = ("uniform", "active", "stratified", "oracle")
+DESIGNS = ("uniform", "active", "uniform/lang", "active/lang", "active/label", "oracle")
 
 
 def log(message: str) -> None:
@@ -122,8 +125,12 @@ def draw(design: str, f_all, y_all, langs, n: int, seed: int):
         pi = active_probabilities(error, n)
         rows = systematic(pi, np.random.default_rng(seed))
         return rows, audit_weights(list(pi[rows]), len(y_all)), None
-    strata = [str(x) for x in langs] if design == "stratified" else None
-    rows, pi = design_sample(f_all, n, seed, "uniform" if strata else design, strata)
+    kind, _, by = design.partition("/")
+    strata = (
+        [str(x) for x in langs] if by == "lang"
+        else [LABELS[k] for k in f_all.argmax(axis=1)] if by == "label" else None
+    )
+    rows, pi = design_sample(f_all, n, seed, kind, strata)
     picked = [strata[i] for i in rows] if strata else None
     return np.array(rows), audit_weights(pi, len(y_all)), picked
 

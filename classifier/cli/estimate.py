@@ -29,7 +29,7 @@ def estimate(
 
     The audit must be a random sample of the hashtag's posts in the window, as
     'swarmlens annotate push --strategy audit' draws one: uniform, or drawn with the
-    inclusion probabilities its file records ('--design active', '--stratify lang'),
+    inclusion probabilities its file records ('--design active', '--stratify lang|label'),
     which weight each audited post. An audit whose lines say "simulated": true (the
     demo's) is named simulated in the table and in the JSON.
     """

@@ -114,8 +114,9 @@ def test_a_stray_audited_post_is_a_clear_error(
     assert other.returncode == 2 and "[E020]" in other.stderr and "#paris" in other.stderr
 
 
+@pytest.mark.parametrize("stratify", ["lang", "label"])
 def test_an_active_stratified_audit_written_to_a_file_is_weighted(
-    shared_env: dict[str, str], demo_dataset: Path, tmp_path: Path
+    shared_env: dict[str, str], demo_dataset: Path, tmp_path: Path, stratify: str
 ) -> None:
     sample = tmp_path / "sample.jsonl"
     archive = demo_dataset.parent / "demo.jsonl.gz"
@@ -129,7 +130,7 @@ def test_an_active_stratified_audit_written_to_a_file_is_weighted(
             "--design",
             "active",
             "--stratify",
-            "lang",
+            stratify,
             "--dataset",
             str(demo_dataset),
             "--hashtag",
@@ -145,6 +146,11 @@ def test_an_active_stratified_audit_written_to_a_file_is_weighted(
     assert len(records) == 120 and all(r["label"] is None and r["text"] for r in records)
     assert all(0 < r["probability"] <= 1 and r["stratum"] for r in records)
     assert len({r["probability"] for r in records}) > 1
+    population = queries.hashtag_posts(datasets.parquet_source([demo_dataset]), TAG)
+    if stratify == "label":  # the stratum is the label the model gave the post
+        predicted = dict(zip(population["post_id"], population["label"], strict=True))
+        assert all(r["stratum"] == predicted[r["id"]] for r in records)
+        assert len({r["stratum"] for r in records}) == len(LABELS)
     truth = demo_labels(archive)
     sample.write_text("".join(json.dumps({**r, "label": truth[r["id"]]}) + "\n" for r in records))
     report = json.loads(
@@ -153,7 +159,6 @@ def test_an_active_stratified_audit_written_to_a_file_is_weighted(
             shared_env,
         ).stdout
     )
-    population = queries.hashtag_posts(datasets.parquet_source([demo_dataset]), TAG)
     shares = Counter(truth[i] for i in population["post_id"])
     assert report["audited"] == 120
     for label in LABELS:

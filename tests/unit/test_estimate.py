@@ -272,3 +272,20 @@ def test_audit_files_with_a_design(tmp_path: Path) -> None:
     path.write_text(json.dumps({"id": "a", "label": "neutral", "probability": 1.5}) + "\n")
     with pytest.raises(AuditError, match="probability"):
         read_audit_design(path)
+
+
+def test_a_stratified_audit_divides_each_stratum_spread_by_n_minus_one() -> None:
+    # Two strata of 4 and 6 audited posts, equal weights: the textbook stratified variance
+    # sum_h (N_h/N)^2 s_h^2 / n_h with s_h^2 the unbiased spread of the stratum.
+    rng = np.random.default_rng(2)
+    f_all = rng.dirichlet(np.ones(3), size=500)
+    rows = np.arange(10)
+    y = one_hot([LABELS[k] for k in rng.integers(0, 3, 10)])
+    strata = ["a"] * 4 + ["b"] * 6
+    est = ppi_shares(f_all, f_all[rows], y, lam=1.0, weights=np.ones(10), strata=strata)
+    rectifier = y - f_all[rows]
+    expected = sum(
+        (len(part) / 10) ** 2 * np.cov(rectifier[part].T, ddof=1) / len(part)
+        for part in (np.arange(4), np.arange(4, 10))
+    ) + np.cov(f_all.T, ddof=0) / 500
+    np.testing.assert_allclose(est.cov, expected, atol=1e-15)
