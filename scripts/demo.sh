@@ -9,5 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
 .venv/bin/swarmlens demo --dir demo-output
+# SWARMLENS_DEMO_SERVE=0 stops here: CI runs this script so (.ci/run) to prove, on a fresh
+# clone, the install without the test extras and the main job; the suite tests the server.
+[ "${SWARMLENS_DEMO_SERVE:-1}" = 0 ] && exit 0
 exec .venv/bin/swarmlens serve --data-dir demo-output/store --attach demo-output/scored \
   --audit demo-output/simulated-audit.jsonl --port "${SWARMLENS_PORT:-8000}"
