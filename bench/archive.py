@@ -1,7 +1,7 @@
 """End-to-end archive scoring: posts/s, CPU and peak RSS, local threads vs Dask, kill -9 resume.
 
     python bench/archive.py [--n 1000000] [--workers 2] [--repeats 1]
-    python bench/archive.py --real ../shared/data/dev.jsonl [--n 300000] [--malformed 0 0.01]
+    python bench/archive.py --real ../shared/data/dev.jsonl [--n 300000] [--malformed 0 0.01] [--no-lang]
     python bench/archive.py --kill 5 [--n 1000000]
 
 Default: an N-post gzip JSONL archive from the demo generator (cached in the temp
@@ -12,7 +12,8 @@ has. Each post is a real text of FILE (with its `lang`, as a Twitter archive has
 of its hashtags and a token never seen before (so no two texts are equal), 2% of the posts repeat an earlier post id (overlapping
 crawls), and a share of lines (``--malformed``, one run per value: 0 and 1% by default)
 are broken JSON (``{not json``); the model is trained on FILE's real labels
-(``swarmlens train``), untimed.
+(``swarmlens train``), untimed. ``--no-lang`` leaves `lang` out of every post, as Telegram
+and VK exports carry none: every post's language is then detected.
 
 Each run is ``swarmlens score ... --out DIR --workers W`` as a real process, then the same
 with ``--scheduler local`` (a dask.distributed LocalCluster of worker processes). The
@@ -53,8 +54,11 @@ def archive_path(n: int) -> Path:
     return path
 
 
-def real_archive_path(source: Path, n: int, malformed: float, seed: int = 7) -> Path:
-    """A gzip JSONL archive of ``n`` posts built from the real texts of ``source`` (cached)."""
+def real_archive_path(
+    source: Path, n: int, malformed: float, seed: int = 7, with_lang: bool = True
+) -> Path:
+    """A gzip JSONL archive of ``n`` posts built from the real texts of ``source`` (cached);
+    ``with_lang=False``: no post says its language."""
     import gzip
     import hashlib
     import re
@@ -62,7 +66,7 @@ def real_archive_path(source: Path, n: int, malformed: float, seed: int = 7) -> 
 
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:10]
     path = Path(tempfile.gettempdir()) / (
-        f"swarmlens-bench-real2-{digest}-{n}-{malformed:g}.jsonl.gz"
+        f"swarmlens-bench-real2-{digest}-{n}-{malformed:g}{'' if with_lang else '-nolang'}.jsonl.gz"
     )
     if path.exists():
         return path
@@ -87,7 +91,7 @@ def real_archive_path(source: Path, n: int, malformed: float, seed: int = 7) -> 
             record = {
                 "id": post_id,
                 "text": f"{text} {rng.choice(tags)} {token}",
-                "lang": lang,
+                **({"lang": lang} if with_lang else {}),
                 "author": f"a{rng.randrange(max(1, n // 20))}",
                 "created_at": f"2015-11-{14 + i * 7 // n:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
             }
@@ -206,6 +210,10 @@ def main() -> None:
         "--malformed", type=float, nargs="+", default=[0.0, 0.01],
         help="with --real: shares of broken lines, one run each",
     )
+    parser.add_argument(
+        "--no-lang", action="store_true",
+        help="with --real: posts without `lang` (Telegram, VK): every language detected",
+    )
     args = parser.parse_args()
     if args.real and not args.real.exists():
         sys.exit(f"--real {args.real}: no such file (../shared/ is not in a user's clone)")
@@ -234,7 +242,10 @@ def main() -> None:
     described = f"numba {numba.__version__} JIT, cached in {numba.config.CACHE_DIR}"
     if args.real:
         archives = [
-            (f"real, {share:.0%} malformed", real_archive_path(args.real, args.n, share))
+            (
+                f"real{', no lang' if args.no_lang else ''}, {share:.0%} malformed",
+                real_archive_path(args.real, args.n, share, with_lang=not args.no_lang),
+            )
             for share in args.malformed
         ]
         model_note = f"model trained on the real labels of {args.real}"
@@ -322,6 +333,7 @@ def main() -> None:
         shutil.rmtree(models, ignore_errors=True)
     extra = f" --real {args.real} --malformed {' '.join(f'{m:g}' for m in args.malformed)}" \
         if args.real else ""
+    extra += " --no-lang" if args.no_lang else ""
     extra += f" --kill {args.kill}" if args.kill else ""
     extra += f" --repeats {args.repeats}" if args.repeats != 1 else ""
     print(f"command: python bench/archive.py --n {args.n} --workers {args.workers}{extra}")

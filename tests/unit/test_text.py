@@ -147,3 +147,36 @@ def test_one_pass_extraction_equals_separate_functions(text: str) -> None:
         entities.urls(cleaned),
         entities.mentions(cleaned),
     )
+
+
+def test_cld2_decides_when_it_is_sure_and_lingua_when_it_is_not(monkeypatch) -> None:
+    from lingua import Language
+
+    from swarmlens.classifier.text import langid
+
+    asked: list[str] = []
+
+    class Lingua:  # stands in for lingua's detector: records what it was asked
+        def detect_language_of(self, text: str) -> Language:
+            asked.append(text)
+            return Language.ARABIC
+
+    monkeypatch.setattr(langid, "detector", lambda: Lingua())
+    sure = "La ville de Paris est sous le choc ce soir, les gens restent chez eux"
+    assert langid.detect.__wrapped__(sure) == "fr" and asked == []
+    # Hebrew: CLD2 says 'iw', the old code
+    assert langid.detect.__wrapped__("שלום לכולם, זה טקסט בעברית על העיר פריז") == "he"
+    # Too short for CLD2 to be sure: lingua decides, on the text without its noise.
+    assert langid.detect.__wrapped__("suma ameen #x") == "ar"
+    assert asked == ["suma ameen  "]
+    # Characters CLD2 refuses as invalid UTF-8 (C0, DEL, C1 controls) are blanked for it.
+    noisy = "La ville de Paris\x0b est sous le choc\x1f ce soir\x85, les gens restent chez eux"
+    assert langid.detect.__wrapped__(noisy) == "fr" and len(asked) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_detection_answers_a_code_for_any_text(text: str) -> None:
+    from swarmlens.classifier.text.langid import DETECT_LANGUAGES, UNDETERMINED
+
+    assert detect.__wrapped__(text) in {*DETECT_LANGUAGES, UNDETERMINED}
