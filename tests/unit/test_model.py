@@ -219,3 +219,41 @@ def test_the_floor_and_the_no_text_answer_keep_explanations_exact(
     assert list(fitted.predict(texts)) == list(fitted.classes_[raw.argmax(axis=1)])
     assert_explanations_add_up(fitted, texts[0])
     assert fitted.explain("") == []
+
+
+
+def test_a_small_training_set_is_calibrated_by_a_scaled_softmax(
+    tiny_corpus: tuple[list[str], list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from swarmlens.classifier.model import calibration
+
+    texts, labels = tiny_corpus
+    assert len(texts) < calibration.SMALL_TRAINING_SET
+    small = StanceClassifier().fit(texts, labels).scorer_.calibrator_
+    assert isinstance(small, calibration.ScaledSoftmax)
+    # One temperature on the diagonal: a label's own score counts for it and nothing else.
+    assert small.temperature_ > 0
+    np.testing.assert_array_equal(small.coef_, small.temperature_ * np.eye(3))
+    # From SMALL_TRAINING_SET examples on, the multinomial calibrator, as before.
+    monkeypatch.setattr(calibration, "SMALL_TRAINING_SET", len(texts))
+    large = StanceClassifier().fit(texts, labels).scorer_.calibrator_
+    assert isinstance(large, LogisticRegression)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_scaled_softmax_recovers_a_temperature_and_biases(k: int) -> None:
+    from swarmlens.classifier.model.calibration import ScaledSoftmax
+    from swarmlens.classifier.model.linear import softmax
+
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(4000, k))
+    bias = np.array([0.8, -0.5, 0.0][:k])
+    truth = softmax(2.5 * scores + bias)
+    classes = np.array(["a", "b", "c"][:k], dtype=object)
+    target = classes[[rng.choice(k, p=row) for row in truth]]
+    fitted = ScaledSoftmax().fit(scores, target)
+    assert fitted.temperature_ == pytest.approx(2.5, rel=0.1)
+    np.testing.assert_allclose(fitted.predict_proba(scores), truth, atol=0.03)
+    assert list(fitted.classes_) == list(classes)
