@@ -23,6 +23,15 @@
   ``diversity`` filters them) are clustered into n groups by k-means on their
   embeddings (``embed``), and each group gives its smallest-margin post, so one
   batch does not spend ten labels on ten phrasings of the same confusion.
+- ``margin-balanced``: smallest margin first, in a batch shared equally among the
+  labels the model predicts (turn by turn, the label with the fewest picks so far takes
+  its most uncertain post left), with at most one post per author (``author``, else
+  ``group``; posts with neither count as their own author) and no near-duplicates (as
+  ``diversity``). Plain margin sampling spends a batch on whichever boundary is
+  currently widest, often one author's twenty posts of the same kind; a test on other
+  authors rewards labels spread over labels and authors. Labels the model never predicts
+  get no share; when the pool runs short the skipped posts fill the batch (another post
+  of a chosen author first, then near-duplicates, then exact ones).
 - ``typical``: a cold start that needs no model: k-means with n clusters on the
   embeddings of the distinct texts (weighted by how many posts share each text),
   and from each cluster the distinct text nearest its centre, largest cluster
@@ -69,12 +78,13 @@ STRATEGIES: tuple[str, ...] = (
     "margin",
     "entropy",
     "margin-diverse",
+    "margin-balanced",
     "typical",
 )
 """The strategy names ``select`` accepts."""
 
 NEEDS_MODEL: frozenset[str] = frozenset(
-    {"uncertainty", "diversity", "margin", "entropy", "margin-diverse"}
+    {"uncertainty", "diversity", "margin", "entropy", "margin-diverse", "margin-balanced"}
 )
 """Strategies that cannot run without a fitted model."""
 
@@ -150,6 +160,8 @@ def select(
     assert model is not None
     if strategy == "entropy":
         return [int(i) for i in entropy_order(posts, model, rng)[:n]]
+    if strategy == "margin-balanced":
+        return _margin_balanced(posts, n, model, rng)
     order = uncertainty_order(posts, model, rng)
     if strategy in ("uncertainty", "margin"):
         return [int(i) for i in order[:n]]
@@ -288,6 +300,78 @@ def _margin_diverse(posts: Sequence[Post], n: int, order: np.ndarray, seed: int)
         taken = set(chosen)
         chosen += [i for i in candidates if i not in taken][: n - len(chosen)]
     return sorted(chosen, key=rank.__getitem__)
+
+
+def author_key(post: Post) -> str | None:
+    """Who wrote the post, for spreading a batch over authors: ``author``, else ``group``."""
+    return post.author or post.group
+
+
+def _margin_balanced(
+    posts: Sequence[Post], n: int, model: Any, rng: np.random.Generator
+) -> list[int]:
+    proba = probabilities(posts, model)
+    if proba.shape[1] < 2:  # a one-class model: no margins, no labels to share among
+        return [int(i) for i in rng.permutation(len(posts))[:n]]
+    top_two = np.argsort(-proba, axis=1, kind="stable")[:, :2]
+    rows = np.arange(len(posts))
+    margin = np.round(proba[rows, top_two[:, 0]] - proba[rows, top_two[:, 1]], 12)
+    kind = top_two[:, 0]  # the share of a post: its predicted label
+    order = np.lexsort((rng.random(len(posts)), margin))
+    rank = np.empty(len(posts), dtype=int)
+    rank[order] = np.arange(len(posts))
+    # Each share's most uncertain CANDIDATE_FACTOR * n posts are its candidates.
+    window = max(CANDIDATE_FACTOR * n, 1)
+    queues = {int(k): order[kind[order] == k][:window] for k in np.unique(kind)}
+    candidates = np.concatenate(list(queues.values()))
+    row_of = {int(i): r for r, i in enumerate(candidates)}
+    keys = [dedupe_key(posts[int(i)].text) for i in candidates]
+    matrix = _shingle_matrix(keys)
+    sizes = np.asarray(matrix.getnnz(axis=1), dtype=float)
+    max_sim = np.zeros(len(candidates))
+    # The share with the fewest picks goes next; on a tie, the one with fewer posts in the
+    # pool (the rarer a predicted label, the more its posts are worth).
+    volume = {k: int(np.sum(kind == k)) for k in queues}
+    picks = dict.fromkeys(queues, 0)
+    cursor = dict.fromkeys(queues, 0)
+    chosen: list[int] = []
+    taken: set[int] = set()
+    chosen_keys: set[str] = set()
+    authors: set[str] = set()
+    skipped: dict[int, int] = {}  # index -> 0 author already chosen, 1 near-, 2 exact duplicate
+    active = set(queues)
+    while len(chosen) < n and active:
+        share = min(active, key=lambda k: (picks[k], volume[k], k))
+        queue = queues[share]
+        while cursor[share] < len(queue):
+            index = int(queue[cursor[share]])
+            cursor[share] += 1
+            if index in taken:
+                continue
+            row = row_of[index]
+            author = author_key(posts[index])
+            if keys[row] in chosen_keys:
+                skipped[index] = 2
+            elif max_sim[row] > NEAR_DUPLICATE_JACCARD:
+                skipped[index] = 1
+            elif author is not None and author in authors:
+                skipped[index] = 0
+            else:
+                chosen.append(index)
+                taken.add(index)
+                chosen_keys.add(keys[row])
+                if author is not None:
+                    authors.add(author)
+                np.maximum(max_sim, _jaccard(matrix, sizes, matrix[row])[:, 0], out=max_sim)
+                picks[share] += 1
+                break
+        else:
+            active.discard(share)
+    if len(chosen) < n:  # the pool ran short: skipped posts, then the rest, by margin
+        rest = sorted(skipped, key=lambda i: (skipped[i], rank[i]))
+        rest += [int(i) for i in order if int(i) not in taken and int(i) not in skipped]
+        chosen += [i for i in rest if i not in taken][: n - len(chosen)]
+    return sorted(chosen, key=lambda i: rank[i])
 
 
 def dedupe_key(text: str) -> str:

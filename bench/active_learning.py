@@ -51,6 +51,7 @@ DEFAULT_STRATEGIES = (
     "diversity",
     "hashtag-stratified",
     "margin-diverse",
+    "margin-balanced",
     "typical+margin",
     "typical+margin-diverse",
 )
@@ -278,9 +279,14 @@ def main() -> None:
             "- no strategy's averaged curve reaches the full-data macro-F1"
         )
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    _plot(args, shares, curves, reference)
-    print(f"\nfigure: {args.out}")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("\nfigure: skipped (matplotlib is not installed)")
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        _plot(args, shares, curves, reference)
+        print(f"\nfigure: {args.out}")
     print(f"elapsed: {time.perf_counter() - started:.0f} s on {args.jobs} worker(s)")
     extra = (
         "" if strategies == list(DEFAULT_STRATEGIES) else " --strategies " + " ".join(strategies)

@@ -457,3 +457,78 @@ def test_embed_is_normalised_deterministic_and_puts_paraphrases_close() -> None:
     assert np.allclose(np.linalg.norm(vectors[:3], axis=1), 1.0)
     assert np.array_equal(vectors, sampling.embed(posts))
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+# -- margin-balanced -----------------------------------------------------------------------
+
+
+OPPOSING_TEXTS = [
+    "shame on the killers",
+    "no cause justifies murdering concert goers",
+    "terrorists betray every faith",
+    "we will not be afraid of them",
+]
+SUPPORTIVE_TEXTS = [
+    "a blessed raid on the crusaders",
+    "the lions struck the city of sin",
+    "victory belongs to the state",
+    "may god accept the martyrs",
+]
+
+
+def balanced_pool() -> tuple[list[Post], TableModel]:
+    """The 20 most uncertain posts are one author's, all predicted neutral; the opposing
+    and supportive posts the model predicts are surer, each by another author."""
+    posts: list[Post] = []
+    proba_of: dict[str, list[float]] = {}
+
+    def add(text: str, row: list[float], author: str) -> None:
+        posts.append(
+            Post(post_id=str(len(posts)), platform="twitter", text=text, lang="en", author=author)
+        )
+        proba_of[text] = row
+
+    for k in range(20):  # margins 0.01 .. 0.20, one author
+        m = 0.01 * (k + 1)
+        add(f"{DISTINCT[k]} neutral", [0.5 + m / 2, 0.5 - m / 2, 0.0], "prolific")
+    for k, text in enumerate(OPPOSING_TEXTS):  # predicted opposing, margins 0.30 .. 0.60
+        m = 0.3 + 0.1 * k
+        add(text, [(1 - m) / 2, (1 + m) / 2, 0.0], f"o{k}")
+    for k, text in enumerate(SUPPORTIVE_TEXTS):  # predicted supportive, margins 0.35 .. 0.65
+        m = 0.35 + 0.1 * k
+        add(text, [(1 - m) / 2, 0.0, (1 + m) / 2], f"s{k}")
+    add("another neutral post by someone else", [0.6, 0.4, 0.0], "n1")  # margin 0.2
+    return posts, TableModel(proba_of)
+
+
+def test_margin_balanced_shares_the_batch_among_predicted_labels_and_authors() -> None:
+    posts, model = balanced_pool()
+    # Plain margin sampling spends the whole batch on the prolific author's neutral posts.
+    assert {posts[i].author for i in select(posts, 6, "margin", model=model)} == {"prolific"}
+    chosen = select(posts, 6, "margin-balanced", model=model, seed=0)
+    texts = {posts[i].text for i in chosen}
+    # Two per predicted label, each label's most uncertain ones, one post per author:
+    # the prolific author's most uncertain post, then the other neutral author's.
+    assert texts == {
+        f"{DISTINCT[0]} neutral",
+        "another neutral post by someone else",
+        *OPPOSING_TEXTS[:2],
+        *SUPPORTIVE_TEXTS[:2],
+    }
+    assert posts[chosen[0]].text == f"{DISTINCT[0]} neutral"  # best first
+
+
+def test_margin_balanced_fills_with_the_skipped_posts_when_the_pool_runs_short() -> None:
+    posts, model = balanced_pool()
+    chosen = select(posts, len(posts), "margin-balanced", model=model, seed=0)
+    assert sorted(chosen) == list(range(len(posts)))
+    chosen = select(posts, 12, "margin-balanced", model=model, seed=0)
+    # 10 authors: the two extra posts are the prolific author's next most uncertain ones.
+    prolific = [posts[i].text for i in chosen if posts[i].author == "prolific"]
+    assert sorted(prolific) == sorted(f"{DISTINCT[k]} neutral" for k in range(3))
+
+
+def test_margin_balanced_never_picks_near_duplicates_when_alternatives_exist() -> None:
+    posts, model = duplicate_pool()  # the 20 most uncertain posts are one slogan
+    chosen = select(posts, 8, "margin-balanced", model=model, seed=0)
+    keys = [dedupe_key(posts[i].text) for i in chosen]
+    assert sum(SLOGAN in k for k in keys) == 1
