@@ -79,10 +79,10 @@ def push(
     strategy: Annotated[
         str,
         typer.Option(
-            help="uncertainty | diversity | random | hashtag-stratified | margin | entropy"
-            " | margin-diverse | typical | audit"
+            help="margin-balanced | uncertainty | diversity | random | hashtag-stratified"
+            " | margin | entropy | margin-diverse | typical | audit"
         ),
-    ] = "uncertainty",
+    ] = "margin-balanced",
     project: ProjectName = "swarmlens stance",
     model: Annotated[str | None, typer.Option("--model", help="Model version or path.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for random choices.")] = 0,

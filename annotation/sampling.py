@@ -57,13 +57,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import regex
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
+from swarmlens.annotation.near_duplicates import (
+    NEAR_DUPLICATE_JACCARD,
+    dedupe_key,
+    jaccard,
+    shingle_matrix,
+)
 from swarmlens.classifier.batch.scoring import READ_CHUNK_SIZE
 from swarmlens.classifier.model import subwords
-from swarmlens.classifier.model.features import MENTION_TOKEN, URL_TOKEN, TokenFeaturizer
 from swarmlens.classifier.model.linear import prepared_texts
 from swarmlens.classifier.posts.post import Post
 
@@ -97,16 +100,10 @@ KMEANS_BATCH_ABOVE = 20_000
 CANDIDATE_FACTOR = 5
 """``diversity`` considers the most uncertain ``CANDIDATE_FACTOR * n`` posts at a time."""
 
-NEAR_DUPLICATE_JACCARD = 0.6
-"""``diversity`` skips a post whose trigram Jaccard similarity to a chosen one exceeds this."""
 
 NO_HASHTAG = ""
 """Stratum key of posts without hashtags in ``hashtag-stratified``."""
 
-_WORDLIKE = regex.compile(r"[\p{L}\p{N}]")
-_SHINGLE = 3
-_HASH_FEATURES = 2**20
-_TERMS = TokenFeaturizer(hashtag_words=False, drop_rt=True)  # .terms() needs no fitting
 
 
 def select(
@@ -326,7 +323,7 @@ def _margin_balanced(
     candidates = np.concatenate(list(queues.values()))
     row_of = {int(i): r for r, i in enumerate(candidates)}
     keys = [dedupe_key(posts[int(i)].text) for i in candidates]
-    matrix = _shingle_matrix(keys)
+    matrix = shingle_matrix(keys)
     sizes = np.asarray(matrix.getnnz(axis=1), dtype=float)
     max_sim = np.zeros(len(candidates))
     # The share with the fewest picks goes next; on a tie, the one with fewer posts in the
@@ -362,7 +359,7 @@ def _margin_balanced(
                 chosen_keys.add(keys[row])
                 if author is not None:
                     authors.add(author)
-                np.maximum(max_sim, _jaccard(matrix, sizes, matrix[row])[:, 0], out=max_sim)
+                np.maximum(max_sim, jaccard(matrix, sizes, matrix[row])[:, 0], out=max_sim)
                 picks[share] += 1
                 break
         else:
@@ -374,55 +371,6 @@ def _margin_balanced(
     return sorted(chosen, key=lambda i: rank[i])
 
 
-def dedupe_key(text: str) -> str:
-    """The text reduced to what makes two posts the same for an annotator.
-
-    Normalised and tokenised as the classifier does; the retweet marker, URLs,
-    mentions, punctuation and the '#' of hashtags are dropped, so
-    'RT @x: Same text! http://t.co/1' and 'same text' share a key. A text with no
-    words at all keeps its normalised form, so two different emoji-only posts differ.
-    """
-    terms = _TERMS.terms(text)
-    words = [
-        t.lstrip("#＃")
-        for t in terms
-        if t not in (URL_TOKEN, MENTION_TOKEN) and _WORDLIKE.search(t)
-    ]
-    if words:
-        return " ".join(words)
-    return " ".join(t for t in terms if t not in (URL_TOKEN, MENTION_TOKEN))
-
-
-def _shingles(key: str) -> list[str]:
-    padded = f" {key} "
-    if len(padded) <= _SHINGLE:
-        return [padded]
-    return [padded[i : i + _SHINGLE] for i in range(len(padded) - _SHINGLE + 1)]
-
-
-_VECTORIZER = HashingVectorizer(
-    analyzer=_shingles,
-    n_features=_HASH_FEATURES,
-    alternate_sign=False,
-    norm=None,
-    binary=True,
-)
-
-
-def _shingle_matrix(keys: Sequence[str]) -> sp.csr_matrix:
-    matrix = _VECTORIZER.transform(keys).tocsr()
-    matrix.data[:] = 1.0
-    return matrix
-
-
-def _jaccard(matrix: sp.csr_matrix, sizes: np.ndarray, other: sp.csr_matrix) -> np.ndarray:
-    """Jaccard similarity of every row of ``matrix`` with every row of ``other``: (rows x other)."""
-    other_sizes = np.asarray(other.getnnz(axis=1), dtype=float)
-    inter = (matrix @ other.T).toarray()
-    union = sizes[:, None] + other_sizes[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
 def _diverse(posts: Sequence[Post], n: int, order: np.ndarray, fill: bool = True) -> list[int]:
     chosen: list[int] = []
     chosen_keys: set[str] = set()
@@ -432,10 +380,10 @@ def _diverse(posts: Sequence[Post], n: int, order: np.ndarray, fill: bool = True
     for start in range(0, len(order), window):
         batch = order[start : start + window]
         keys = [dedupe_key(posts[int(i)].text) for i in batch]
-        matrix = _shingle_matrix(keys)
+        matrix = shingle_matrix(keys)
         sizes = np.asarray(matrix.getnnz(axis=1), dtype=float)
         if chosen_rows:
-            max_sim = _jaccard(matrix, sizes, sp.vstack(chosen_rows).tocsr()).max(axis=1)
+            max_sim = jaccard(matrix, sizes, sp.vstack(chosen_rows).tocsr()).max(axis=1)
         else:
             max_sim = np.zeros(len(batch))
         for j, index in enumerate(batch.tolist()):
@@ -451,7 +399,7 @@ def _diverse(posts: Sequence[Post], n: int, order: np.ndarray, fill: bool = True
             chosen_keys.add(keys[j])
             row = matrix[j]
             chosen_rows.append(row)
-            np.maximum(max_sim, _jaccard(matrix, sizes, row)[:, 0], out=max_sim)
+            np.maximum(max_sim, jaccard(matrix, sizes, row)[:, 0], out=max_sim)
         if len(chosen) == n:
             return chosen
     if not fill:

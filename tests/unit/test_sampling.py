@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from swarmlens.annotation import sampling
-from swarmlens.annotation.sampling import STRATEGIES, dedupe_key, select
+from swarmlens.annotation.near_duplicates import NEAR_DUPLICATE_JACCARD, dedupe_key, shingles
+from swarmlens.annotation.sampling import STRATEGIES, select
 from swarmlens.classifier.posts.post import Post
 
 CLASSES = np.array(["neutral", "opposing", "supportive"], dtype=object)
@@ -93,8 +94,8 @@ def hashtag_pool() -> list[Post]:
 
 
 def shingle_jaccard(a: str, b: str) -> float:
-    x = set(sampling._shingles(dedupe_key(a)))
-    y = set(sampling._shingles(dedupe_key(b)))
+    x = set(shingles(dedupe_key(a)))
+    y = set(shingles(dedupe_key(b)))
     return len(x & y) / len(x | y)
 
 
@@ -228,7 +229,7 @@ def test_diversity_never_returns_two_near_duplicates_when_alternatives_exist(see
     texts = [posts[i].text for i in chosen]
     for a in range(len(texts)):
         for b in range(a + 1, len(texts)):
-            assert shingle_jaccard(texts[a], texts[b]) <= sampling.NEAR_DUPLICATE_JACCARD
+            assert shingle_jaccard(texts[a], texts[b]) <= NEAR_DUPLICATE_JACCARD
     # The distinct texts follow in uncertainty order.
     assert [posts[i].text for i in chosen[1:]] == DISTINCT[:14]
 
@@ -237,7 +238,7 @@ def test_diversity_skips_near_duplicates_that_are_not_exact() -> None:
     a = "glory to the soldiers of the caliphate in paris"
     b = "glory to the soldiers of the caliphate in paris tonight"
     assert dedupe_key(a) != dedupe_key(b)
-    assert shingle_jaccard(a, b) > sampling.NEAR_DUPLICATE_JACCARD
+    assert shingle_jaccard(a, b) > NEAR_DUPLICATE_JACCARD
     posts = [post(0, a), post(1, b), post(2, DISTINCT[0]), post(3, DISTINCT[1])]
     model = FakeModel({a: 0.0, b: 0.01, DISTINCT[0]: 0.2, DISTINCT[1]: 0.3})
     assert select(posts, 3, "diversity", model=model) == [0, 2, 3]
@@ -441,7 +442,7 @@ def test_margin_diverse_never_picks_near_duplicates_when_alternatives_exist() ->
         chosen = select(posts, 8, "margin-diverse", model=model, seed=seed)
         keys = [dedupe_key(posts[i].text) for i in chosen]
         pairs = [(a, b) for k, a in enumerate(keys) for b in keys[k + 1 :]]
-        assert all(shingle_jaccard(a, b) <= sampling.NEAR_DUPLICATE_JACCARD for a, b in pairs)
+        assert all(shingle_jaccard(a, b) <= NEAR_DUPLICATE_JACCARD for a, b in pairs)
         assert sum(SLOGAN in k for k in keys) == 1
 
 
