@@ -53,6 +53,7 @@ _NOISE = re.compile(r"(?:https?://|www\.)\S+|\S+\.[a-z]{2,4}/\S*|[#@]\S+|^RT\b")
 # Characters CLD2 refuses as "invalid UTF-8" (C0 controls but tab, newline, form feed and
 # carriage return; DEL; C1 controls): blanked before it reads the text.
 _CLD2_REFUSES = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CLD2_CODES = {"iw": "he", "jw": "jv", "in": "id"}
 """CLD2's old ISO 639-1 codes, as the codes lingua and ``DETECT_LANGUAGES`` use."""
 _LANG_CODE = regex.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
@@ -74,6 +75,9 @@ def detect(text: str) -> str:
     """
     # A few hundred characters settle the language; the detectors' cost grows with length.
     body = _NOISE.sub(" ", text[:_DETECT_CHARS])
+    # A lone surrogate (a JSON body may carry "\ud800") cannot be encoded as UTF-8, which
+    # both detectors need: it reads as U+FFFD, as the readers store it.
+    body = _SURROGATE.sub("\ufffd", body)
     if not _THREE_LETTERS.search(body):
         return UNDETERMINED
     found = _cld2(body)
@@ -93,8 +97,8 @@ def _cld2(body: str) -> str | None:
     ``DETECT_LANGUAGES``; else None (lingua decides)."""
     try:
         reliable, _, details = pycld2.detect(_CLD2_REFUSES.sub(" ", body), bestEffort=True)
-    except (pycld2.error, UnicodeEncodeError):  # anything else it refuses (a lone
-        return None  # surrogate too): lingua reads every string
+    except pycld2.error:  # anything else it refuses: lingua reads every string
+        return None
     code = details[0][1].split("-")[0].lower()
     code = _CLD2_CODES.get(code, code)
     return code if reliable and code in _DETECTABLE else None

@@ -180,3 +180,9 @@ def test_detection_answers_a_code_for_any_text(text: str) -> None:
     from swarmlens.classifier.text.langid import DETECT_LANGUAGES, UNDETERMINED
 
     assert detect.__wrapped__(text) in {*DETECT_LANGUAGES, UNDETERMINED}
+
+
+def test_a_lone_surrogate_is_read_as_a_replacement_character() -> None:
+    # CI found it: lingua (PyO3) raised UnicodeEncodeError on "\ud800", a 500 for an API body
+    assert detect.__wrapped__("\ud800 The city of Paris is in shock tonight") == "en"
+    assert detect.__wrapped__("La ville de Paris \ud800 est sous le choc ce soir") == "fr"
