@@ -15,10 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from swarmlens.classifier.errors import RecordError
-from swarmlens.classifier.posts.rejects import without_lone_surrogates
 from swarmlens.classifier.text import entities
 from swarmlens.classifier.text.langid import resolve_lang
-from swarmlens.classifier.text.normalize import clean
+from swarmlens.classifier.text.normalize import clean, without_lone_surrogates
 from swarmlens.classifier.vocab import LABELS, PLATFORMS
 
 _RT_PREFIX = re.compile(r"RT @(\w{1,50})[:\s]")

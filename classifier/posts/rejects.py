@@ -7,33 +7,17 @@ place, ``ReadStats`` counts it and ``RejectsFile`` keeps it for a person to fix.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from swarmlens.classifier.errors import OutputError
 from swarmlens.classifier.fsio import check_regular_target
+from swarmlens.classifier.text.normalize import without_lone_surrogates
 
 MAX_RAW_CHARS = 10_000
 """Characters of a record kept in ``Rejected.raw``: enough to see what is wrong, while a
 50 MB garbage line does not make a 50 MB rejects file. The rest is cut, with a note."""
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def without_lone_surrogates(text: str) -> str:
-    """``text`` with each lone surrogate (a JSON escape such as ``"\\ud800"`` that pairs
-    with nothing) replaced by U+FFFD: such a string cannot be encoded as UTF-8, so no
-    output, Arrow table or rejects file could hold it."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-    return text
 
 
 @dataclass(slots=True)

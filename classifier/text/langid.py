@@ -20,6 +20,8 @@ import pycld2
 import regex
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
+from swarmlens.classifier.text.normalize import without_lone_surrogates
+
 DETECT_LANGUAGES: tuple[str, ...] = (
     "ar",
     "en",
@@ -53,7 +55,6 @@ _NOISE = re.compile(r"(?:https?://|www\.)\S+|\S+\.[a-z]{2,4}/\S*|[#@]\S+|^RT\b")
 # Characters CLD2 refuses as "invalid UTF-8" (C0 controls but tab, newline, form feed and
 # carriage return; DEL; C1 controls): blanked before it reads the text.
 _CLD2_REFUSES = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _CLD2_CODES = {"iw": "he", "jw": "jv", "in": "id"}
 """CLD2's old ISO 639-1 codes, as the codes lingua and ``DETECT_LANGUAGES`` use."""
 _LANG_CODE = regex.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
@@ -77,7 +78,7 @@ def detect(text: str) -> str:
     body = _NOISE.sub(" ", text[:_DETECT_CHARS])
     # A lone surrogate (a JSON body may carry "\ud800") cannot be encoded as UTF-8, which
     # both detectors need: it reads as U+FFFD, as the readers store it.
-    body = _SURROGATE.sub("\ufffd", body)
+    body = without_lone_surrogates(body)
     if not _THREE_LETTERS.search(body):
         return UNDETERMINED
     found = _cld2(body)

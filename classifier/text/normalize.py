@@ -83,3 +83,19 @@ def normalize(text: str) -> str:
     # so the function is idempotent on every input.
     folded = fold_arabic(strip_controls(unicodedata.normalize("NFKC", folded)))
     return _WHITESPACE.sub(" ", folded).strip()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (a JSON escape such as ``"\\ud800"`` that pairs
+    with nothing) replaced by U+FFFD: such a string cannot be encoded as UTF-8, so no
+    output, Arrow table or rejects file could hold it."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
