@@ -42,6 +42,10 @@ KERNEL_SOURCES = (
 )
 """The files (under ``classifier/``) that declare kernels; ``tests/unit/test_kernels.py``
 checks every kernel lives in one."""
+CHECKED_KERNELS = ("decode_words", "count_ngrams", "_hash_count", "_segment", "_lookup",
+                   "_is_piece", "_pool_kernel")
+"""The kernels declared with ``checked_kernel`` (their own bounds checks, see there)."""
+
 KEEP_CACHES = 3
 """numba cache folders kept beside the current one: another checkout or environment on
 the machine may be using one."""
@@ -50,8 +54,8 @@ the machine may be using one."""
 OPTIONS = {"cache": True, "nogil": True, "boundscheck": True}
 """How every kernel is compiled. Bounds checks are on: the kernels write into buffers
 sized from text a user controls, and a sizing mistake must be an IndexError, never a
-write past a buffer (it costs ~10-15% of a scoring command's CPU, measured with
-``bench/throughput.py``)."""
+write past a buffer. The hottest kernels do their own checks instead (``checked_kernel``):
+numba's cost 20% of an archive job's CPU (25.9 against 20.8 us a post, 1M demo posts)."""
 
 
 def numba_cache_dir(classifier: Path = _CLASSIFIER) -> Path:
@@ -90,6 +94,22 @@ kernel = numba.njit(**OPTIONS)
 """Declare a numba kernel (``@kernel``): nopython, cached, releases the GIL."""
 inline_kernel = numba.njit(**OPTIONS, inline="always")
 """Declare a small numba helper that numba inlines into the kernels calling it."""
+
+checked_kernel = numba.njit(**{**OPTIONS, "boundscheck": False})
+"""Declare a hot kernel that does its own bounds checking (``@checked_kernel``), where
+numba's check of every array access costs most: up to 60% of a kernel's time (the
+subword segmentation ran 3.96 us a post with it, 1.53 without). Such a kernel
+
+* checks the room left in every buffer it writes before it writes there (a code point,
+  a piece at a time) and raises IndexError when it is short, as numba would;
+* reads the text only below the end of its own string (``hashing.utf8_at``), whose
+  bounds ``hashing.arrow_buffers`` has checked, and tables that cover every index the
+  kernel can form (the code-point tables every decodable code point; a subword table's
+  ids its rows, checked when it is built).
+
+Each is listed in ``CHECKED_KERNELS``; ``tests/unit/test_kernels.py`` runs every one on
+hostile text (invalid UTF-8, truncated sequences, long runs) as plain Python, where numpy
+checks every index, and checks that a short buffer raises."""
 
 
 def disk_cached(builder: Callable[[], Any]) -> Callable[[], Any]:

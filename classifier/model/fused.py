@@ -19,18 +19,18 @@ from typing import Any, NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from swarmlens.classifier.kernels import kernel
+from swarmlens.classifier.kernels import checked_kernel, kernel
 from swarmlens.classifier.model.hashing import (
     K_CHAR,
     K_WORD,
     ONE,
-    PAD,
     U,
     arrow_buffers,
     code_point_tables,
     count_ngrams,
     decode_words,
     join_words,
+    scratch_size,
     sort_count,
 )
 
@@ -83,7 +83,7 @@ _TABLE_SIZE = 1 << 16
 """Entries of the counting table: a post with more than half as many n-grams is sorted."""
 
 
-@kernel
+@checked_kernel
 def _hash_count(keys, nt, slots, positions, indices, values):
     """The distinct keys[:nt] with their counts in indices/values (first-seen order), by an
     open-addressing table (``slots``, ``positions``: 2**b >= 2 nt entries, which stay in L1/L2
@@ -91,10 +91,12 @@ def _hash_count(keys, nt, slots, positions, indices, values):
     -1 when a key needed more than ``_MAX_PROBES`` steps: keys are unkeyed hashes, so
     crafted text could pile them onto one slot, and the caller then sorts instead (worst
     case n log n, never n squared)."""
+    if nt > keys.size or nt > indices.size or nt > values.size:  # no numba checks here
+        raise IndexError("_hash_count: more keys than room for them")
     size = 16
     while size < 2 * nt:
         size *= 2
-    if size > slots.size:
+    if size > slots.size or size > positions.size:
         return -1
     low = U(size - 1)  # unsigned slots: numba adds no negative-index wraparound
     slots[:size] = -1
@@ -133,7 +135,7 @@ def _score_kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, ro
     wlo, whi, wlower = word_cfg
     n = offsets.size - 1
     out = np.zeros((n, rows.shape[1] - 1), np.float64)
-    size = 3 * np.max(offsets[1:] - offsets[:-1]) + 2 * PAD if n else 2 * PAD
+    size = scratch_size(np.max(offsets[1:] - offsets[:-1]) if n else 0)
     cbuf, wbuf, jbuf, cwf, wwf = np.zeros((5, size), np.uint8)
     ccpo, wcpo, seg, ts, te = np.empty((5, size + 1), np.int64)
     hs = np.empty(size, np.uint64)

@@ -34,7 +34,7 @@ import pyarrow as pa
 if TYPE_CHECKING:  # scipy is imported where a matrix is built: scoring never builds one
     import scipy.sparse as sp
 
-from swarmlens.classifier.kernels import disk_cached, inline_kernel, kernel
+from swarmlens.classifier.kernels import checked_kernel, disk_cached, inline_kernel, kernel
 from swarmlens.classifier.model.ngrams import CHAR_PREFIX, WORD_PREFIX, HashingSpec
 
 __all__ = ["HashingSpec", "featurize"]
@@ -43,6 +43,9 @@ __all__ = ["HashingSpec", "featurize"]
 
 _WORD, SPACE, _LOWER, _EXPAND = 1, 2, 4, 8  # flag bits per code point
 _PAGE = 8  # two-level tables: pages of 256 code points, identical pages shared
+MAX_DECODED = 0x200000
+"""Every code point ``utf8_at`` returns is below this, whatever the bytes (valid UTF-8
+stays below 0x110000); the code-point tables cover them all."""
 
 
 def _two_level(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -85,6 +88,10 @@ def code_point_tables() -> tuple[np.ndarray, ...]:
     for i, (cp, mapped) in enumerate(expansions):
         flags[cp] |= _LOWER | _EXPAND
         exp_cp[i], exp_seq[i, : 1 + len(mapped)] = cp, [len(mapped), *map(ord, mapped)]
+    # Past U+10FFFF (only invalid UTF-8 decodes there): no flag, no case. The tables cover
+    # every code point ``utf8_at`` can return, so an index into them is never out of range.
+    flags = np.concatenate([flags, np.zeros(MAX_DECODED - flags.size, flags.dtype)])
+    delta = np.concatenate([delta, np.zeros(MAX_DECODED - delta.size, delta.dtype)])
     return (*_two_level(flags), *_two_level(delta), exp_cp, exp_seq)
 
 
@@ -103,6 +110,16 @@ _Z, ONE, _TWO, _THREE, _FIVE, _S3, _S8, _S13, _S15, _S16, _S17, _S19, _S24 = map
 K_CHAR = U(CHAR_PREFIX[0] | CHAR_PREFIX[1] << 8)
 K_WORD = U(WORD_PREFIX[0] | WORD_PREFIX[1] << 8)
 PAD = 8  # scratch buffers start at byte 8: a key's first block reads 2 bytes before it
+_CP_BYTES, _CP_UNITS = 14, 5  # room ``decode_words`` checks for before each code point
+
+
+@inline_kernel
+def scratch_size(longest):
+    """Bytes of each scratch buffer for texts of up to ``longest`` bytes: decoding writes at
+    most 3 bytes per input byte (a one-byte word padded with two spaces; lowercasing grows
+    a character by half at most, 2 -> 3 bytes), after PAD, and n-gram hashing reads up to 3
+    bytes past the end; the rest is the room ``decode_words`` checks for."""
+    return 3 * longest + 2 * PAD + 16
 
 
 @inline_kernel
@@ -136,10 +153,14 @@ def _load4(buf, p):
 
 
 @inline_kernel
-def utf8_at(data, p):
-    """(code point, its length in bytes) of the UTF-8 sequence at data[p] (valid UTF-8)."""
+def utf8_at(data, p, end):
+    """(code point, its length in bytes) of the UTF-8 sequence at data[p], p < end.
+
+    Never reads data[end] or beyond: a sequence that invalid UTF-8 cuts short at ``end``
+    is shorter. Whatever the bytes, the code point is below ``MAX_DECODED`` (a lead byte
+    carries at most 3 bits into a 4-byte sequence), so the code-point tables cover it."""
     c = np.int64(data[p])
-    n = 1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0)
+    n = min(1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0), end - p)
     c &= 0xFF >> (n + (n > 1))
     for q in range(1, n):
         c = (c << 6) | (data[p + q] & 0x3F)
@@ -161,20 +182,30 @@ def _murmur(buf: np.ndarray) -> np.uint64:
     return _fmix(h ^ U(n))
 
 
-@kernel
+@checked_kernel
 def count_ngrams(buf, starts, ends, eshift, a, b, lo, hi, kpre, mask, keys, nt, hs):
     """Count the n-grams of units a..b-1 (code points or words): the n-gram of units
     i..j is buf[starts[i] : ends[j + eshift]], hashed as prefix (kpre) + bytes. All
     n-grams starting at unit i share their leading blocks, so those are mixed once (hs)
     and each n-gram pays only its tail and finalisation. Every index is appended to
     keys[nt:] (no counting here: random access to a count table costs more than sorting
-    later). Returns the new nt."""
+    later). Returns the new nt.
+    Runs without numba's checks: the unit range is checked once, and for each start unit
+    the bytes it reads (2 before its start to 3 past its longest n-gram), the blocks and
+    the keys it writes, before it reads or writes them (IndexError when short). starts
+    and ends increase, as ``decode_words`` and ``join_words`` write them."""
+    if a < b and (a < 0 or lo < 1 or b > starts.size or b - 1 + eshift >= ends.size):
+        raise IndexError("count_ngrams: unit range outside the offsets")
     for i in range(a, b):
         jend = min(b, i + hi)
         if i + lo > jend:
             break
         base = starts[i] - 2  # key byte 0 sits at buf[base]
-        top = (ends[jend - 1 + eshift] - base) >> 2
+        last = ends[jend - 1 + eshift]
+        top = (last - base) >> 2
+        if (base < 0 or last + 3 >= buf.size or top >= hs.size
+                or nt + jend - (i + lo - 1) > keys.size):
+            raise IndexError("count_ngrams: buffers too small for the text")
         hs[0] = _Z
         if top:
             h = _block(_Z, (_load4(buf, base) & _HI16) | kpre)
@@ -211,20 +242,27 @@ def _put(c, f, buf, cpo, wflag, nb, ncp):
     return nb + n, ncp + 1
 
 
-@kernel
+@checked_kernel
 def decode_words(data, start, end, lower, mode, tabs, buf, cpo, wflag, seg):
     """Decode data[start:end] into buf from byte PAD (UTF-8 again), cpo (byte start of
     each code point, then the end), wflag (\\w per code point), lowercasing if asked.
     mode 0: sklearn 'char' whitespace collapse; 1: 'char_wb' (tokens padded with spaces,
-    seg = their first code points); 2: as is. Returns (code points, segments)."""
+    seg = their first code points); 2: as is. Returns (code points, segments).
+    Buffers of ``scratch_size(end - start)`` bytes always suffice; shorter ones raise
+    IndexError (checked once per code point: this kernel runs without numba's checks)."""
     fidx, fpages, didx, dpages, exp_cp, exp_seq = tabs
     nb, ncp, nseg = PAD, 0, 0
     run = 0  # length of the current whitespace run (mode 0), capped at 2
     ws_b, ws_c = 0, 0
     inword = False
+    cp_room = min(cpo.size - 1, wflag.size, seg.size)
     p = start
     while p < end:
-        c, n = utf8_at(data, p)
+        # One code point writes at most an opening space and three code points of four
+        # bytes (a lowercase expansion), and the last one a closing space after it.
+        if nb + _CP_BYTES > buf.size or ncp + _CP_UNITS > cp_room:
+            raise IndexError("decode_words: scratch buffers too small for the text")
+        c, n = utf8_at(data, p, end)
         f = fpages[fidx[c >> 8], c & 255]
         if mode != 2 and f & SPACE:
             if mode == 0 and run == 0:  # a lone whitespace character stays as it is ...
@@ -345,7 +383,7 @@ def _kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, capacity
     clo, chi, cmode, clower = char_cfg
     wlo, whi, wlower = word_cfg
     n = offsets.size - 1
-    size = 3 * np.max(offsets[1:] - offsets[:-1]) + 2 * PAD if n else 2 * PAD
+    size = scratch_size(np.max(offsets[1:] - offsets[:-1]) if n else 0)
     # size: padding and lowercasing at most double a post's bytes
     cbuf, wbuf, jbuf, cwf, wwf = np.zeros((5, size), np.uint8)
     ccpo, wcpo, seg, ts, te = np.empty((5, size + 1), np.int64)
@@ -393,20 +431,6 @@ def _kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, capacity
     return indptr, indices, values, nnz
 
 
-@kernel
-def _kernel_tokens(offsets, data, tabs, lower):
-    """(row, UTF-8 bytes) of every word token the kernel sees, for tests."""
-    out = []
-    for r in range(offsets.size - 1):
-        size = 3 * (offsets[r + 1] - offsets[r]) + 2 * PAD
-        buf, jbuf, wf = np.zeros((3, size), np.uint8)
-        cpo, seg, ts, te = np.empty((4, size + 1), np.int64)
-        ncp, _ = decode_words(data, offsets[r], offsets[r + 1], lower, 2, tabs, buf, cpo, wf, seg)
-        for t in range(join_words(buf, cpo, wf, ncp, jbuf, ts, te)):
-            out.append((r, jbuf[ts[t] : te[t]].copy()))
-    return out
-
-
 # ---------------------------------------------------------------- Python entry points
 
 
@@ -431,6 +455,10 @@ def arrow_buffers(texts: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     empty = dbuf is None or not dbuf.size
     data = np.zeros(1, np.uint8) if empty else np.frombuffer(dbuf, np.uint8)
     valid = texts.is_valid().to_numpy(zero_copy_only=False) if texts.null_count else []
+    # The kernels read data[offsets[r]:offsets[r + 1]] unchecked: Arrow promises these
+    # bounds, and this makes sure of it (a pass over n + 1 integers) before any kernel runs.
+    if offsets[0] < 0 or offsets[-1] > data.size or np.any(offsets[1:] < offsets[:-1]):
+        raise ValueError("a string array's offsets are out of order or past its data")
     return offsets, data, np.asarray(valid, np.uint8)
 
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from swarmlens.classifier.kernels import kernel
+from swarmlens.classifier.kernels import checked_kernel, kernel
 from swarmlens.classifier.model.hashing import SPACE, arrow_buffers, code_point_tables, utf8_at
 
 SOURCE = "wordllama/l2_supercat_256"
@@ -62,6 +62,19 @@ class SubwordTable:
     rows: np.ndarray
     table_keys: np.ndarray
     table_ids: np.ndarray
+
+    def __post_init__(self) -> None:
+        # The segmentation kernels index with these unchecked (``kernels.checked_kernel``):
+        # every id they can read must name a row, and the table must be a power of two.
+        n = self.rows.shape[0] if self.rows.ndim == 2 else 0
+        size = self.table_keys.size
+        if (
+            n < 1 or self.piece_offsets.shape != (n + 1,) or self.byte_ids.shape != (256,)
+            or size < 2 or size & (size - 1) or self.table_ids.shape != (size,)
+            or int(self.byte_ids.min()) < 0 or int(self.byte_ids.max()) >= n
+            or int(self.table_ids.max()) >= n or not (self.table_ids == _ABSENT).any()
+        ):
+            raise ValueError("subword arrays are inconsistent")
 
     @property
     def dims(self) -> int:
@@ -185,7 +198,7 @@ def _build_table(piece_bytes, offsets):
     return keys, values
 
 
-@kernel
+@checked_kernel
 def _lookup(h, keys, values):
     """The table's value for hash h (_ABSENT when no piece starts with those bytes)."""
     mask = np.uint64(keys.size - 1)
@@ -197,7 +210,7 @@ def _lookup(h, keys, values):
     return _ABSENT
 
 
-@kernel
+@checked_kernel
 def _is_piece(buf, start, end, i, piece_bytes, offsets):
     """Whether buf[start:end] is exactly piece i: a hash collision never picks a wrong piece."""
     a, b = offsets[i], offsets[i + 1]
@@ -212,16 +225,22 @@ def _is_piece(buf, start, end, i, piece_bytes, offsets):
 # ---------------------------------------------------------------- segmentation (numba)
 
 
-@kernel
+@checked_kernel
 def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, byte_ids,
              buf, cps, out_ids, out_word):
     """Pieces of data[start:end] (UTF-8) by greedy longest match, word by word: piece ids
     into out_ids and the index of the word each came from into out_word. buf / cps are
-    scratch (bytes of '▁' + word, its code point starts). Returns the number of pieces."""
+    scratch (bytes of '▁' + word, its code point starts). Returns the number of pieces.
+    Room is checked before every write (this kernel runs without numba's checks): buf
+    needs 3 bytes more than the longest word, cps 2 entries, out_ids / out_word 4 per
+    byte of the text; shorter buffers raise IndexError. The table's reads stay in range
+    by construction (``SubwordTable`` checks its ids against its rows)."""
+    if buf.size < 3 or cps.size < 2 or out_word.size < out_ids.size:
+        raise IndexError("_segment: scratch buffers too small")
     npieces, word, p = 0, 0, start
     while p < end:
         # skip whitespace, then take the word [p, q)
-        c, n = utf8_at(data, p)
+        c, n = utf8_at(data, p, end)
         if fpages[fidx[c >> 8], c & 255] & SPACE:
             p += n
             continue
@@ -231,9 +250,11 @@ def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, by
         ncp = 1
         q = p
         while q < end:
-            c, n = utf8_at(data, q)
+            c, n = utf8_at(data, q, end)
             if fpages[fidx[c >> 8], c & 255] & SPACE:
                 break
+            if nb + n > buf.size or ncp + 2 > cps.size:
+                raise IndexError("_segment: scratch buffers too small for the word")
             cps[ncp] = nb
             ncp += 1
             for k in range(n):
@@ -253,6 +274,8 @@ def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, by
                     break
                 if found >= 0 and _is_piece(buf, cps[i], cps[j], found, piece_bytes, offsets):
                     best, best_end = found, j
+            if npieces + 4 > out_ids.size:  # a piece, or a character's 1-4 bytes
+                raise IndexError("_segment: piece buffers too small for the text")
             if best >= 0:
                 out_ids[npieces], out_word[npieces] = best, word
                 npieces += 1
@@ -267,7 +290,7 @@ def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, by
     return npieces
 
 
-@kernel
+@checked_kernel
 def _pool_kernel(offsets, data, valid, fidx, fpages, keys, ids, piece_bytes, poffsets,
                  byte_ids, rows):
     """(n, k) float64: for each text, the sum of its pieces' rows over sqrt(pieces),

@@ -108,7 +108,7 @@ def test_kernel_tokens_equal_spacy_tokenizer(
 ) -> None:
     offsets, data, _ = hashing.arrow_buffers(texts)
     kernel: list[list[str]] = [[] for _ in texts]
-    for row, token in hashing._kernel_tokens(offsets, data, hashing.code_point_tables(), lowercase):
+    for row, token in _kernel_tokens(offsets, data, hashing.code_point_tables(), lowercase):
         kernel[row].append(bytes(token).decode("utf-8"))
     spacy_tokens = [[t.text for t in nlps[lowercase](text)] for text in texts]
     assert kernel == spacy_tokens == [word_tokens(t, lowercase) for t in texts]
@@ -207,3 +207,17 @@ def test_numba_cache_stays_out_of_the_tree() -> None:
     assert not cache.is_relative_to(package.parents[1])  # the working tree
     assert not cache.is_relative_to(Path(np.__file__).resolve().parents[1])  # site-packages
     assert not list(package.glob("__pycache__/*.nbi"))
+
+
+def _kernel_tokens(offsets, data, tabs, lower) -> list[tuple[int, np.ndarray]]:
+    """(row, UTF-8 bytes) of every word token the kernels see."""
+    out = []
+    for r in range(offsets.size - 1):
+        size = hashing.scratch_size(offsets[r + 1] - offsets[r])
+        buf, jbuf, wf = np.zeros((3, size), np.uint8)
+        cpo, seg, ts, te = np.empty((4, size + 1), np.int64)
+        ncp, _ = hashing.decode_words(data, offsets[r], offsets[r + 1], lower, 2, tabs, buf,
+                                      cpo, wf, seg)
+        for t in range(hashing.join_words(buf, cpo, wf, ncp, jbuf, ts, te)):
+            out.append((r, jbuf[ts[t] : te[t]].copy()))
+    return out

@@ -15,7 +15,7 @@ import pytest
 from swarmlens.classifier import kernels
 from swarmlens.classifier.model import hashing
 
-_DECLARES = re.compile(r"^@(inline_)?kernel\b|\bnjit\b|^\s*(import|from) numba\b", re.M)
+_DECLARES = re.compile(r"^@(inline_|checked_)?kernel\b|\bnjit\b|^\s*(import|from) numba\b", re.M)
 
 
 def test_every_kernel_lives_in_a_file_the_cache_folder_is_named_by() -> None:
@@ -105,15 +105,88 @@ def test_cached_code_point_tables_equal_a_fresh_build() -> None:
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
-def test_every_kernel_checks_its_bounds() -> None:
+def test_every_kernel_is_bounds_checked_by_numba_or_by_itself() -> None:
     # Kernels write into buffers sized from user text: a sizing slip must raise, not
-    # write past the buffer.
-    from swarmlens.classifier.model import fused, hashing, subwords
+    # write past the buffer. numba checks every access, except in the few hot kernels
+    # that check their own writes (``kernels.checked_kernel``).
+    from swarmlens.classifier.model import fused, subwords
 
-    kernels = [value for module in (hashing, fused, subwords) for value in vars(module).values()
-               if hasattr(value, "targetoptions") and hasattr(value, "py_func")]
-    assert len(kernels) >= 10
-    assert all(k.targetoptions.get("boundscheck") is True for k in kernels), [
-        k.py_func.__name__ for k in kernels if not k.targetoptions.get("boundscheck")]
+    compiled = {value.py_func.__name__: value for module in (hashing, fused, subwords)
+                for value in vars(module).values()
+                if hasattr(value, "targetoptions") and hasattr(value, "py_func")}
+    assert len(compiled) >= 10
+    unchecked = {name for name, k in compiled.items() if not k.targetoptions.get("boundscheck")}
+    assert unchecked == set(kernels.CHECKED_KERNELS)
     with pytest.raises(IndexError):
-        hashing.utf8_at(np.zeros(0, np.uint8), 0)
+        hashing.utf8_at(np.zeros(0, np.uint8), 0, 1)
+
+
+def test_self_checking_kernels_on_hostile_text_equal_plain_python() -> None:
+    """Compiled without numba's checks, and as plain Python (numpy checks every index):
+    invalid, truncated and odd UTF-8 gives the same results, and never an IndexError."""
+    import json
+    import subprocess
+    import sys
+
+    runs = []
+    for disable in ("0", "1"):
+        env = {**os.environ, "NUMBA_DISABLE_JIT": disable, "PYTHONWARNINGS": "ignore"}
+        done = subprocess.run([sys.executable, "-m", "tests.support.hostile_kernels"], env=env,
+                              capture_output=True, text=True, timeout=600,
+                              cwd=Path(__file__).resolve().parents[2])
+        assert done.returncode == 0, done.stderr[-2000:]
+        runs.append(json.loads(done.stdout))
+    compiled, plain = runs
+    assert set(compiled) == set(plain) and len(compiled) == 5
+    for name in compiled:
+        assert compiled[name] == plain[name], name
+    assert any(value != 0 for row in compiled["pooled"] for value in row)
+
+
+def test_a_self_checking_kernel_raises_on_a_short_buffer() -> None:
+    from swarmlens.classifier.model import fused, subwords
+    from tests.support.hostile_kernels import tiny_vocabulary
+
+    tabs = hashing.code_point_tables()
+    data = np.frombuffer("İSTANBUL brûle 🔥 a a a".encode(), np.uint8)
+    end = data.size
+    right = hashing.scratch_size(end)
+    buf, flags = np.zeros(right, np.uint8), np.zeros(right, np.uint8)
+    cpo, seg = np.zeros(right + 1, np.int64), np.zeros(right + 1, np.int64)
+    ncp, nseg = hashing.decode_words(data, 0, end, True, 1, tabs, buf, cpo, flags, seg)
+    assert ncp > end // 2 and nseg == 6
+    for short in (right // 3, 2 * PAD_BYTES):
+        with pytest.raises(IndexError):
+            hashing.decode_words(data, 0, end, True, 1, tabs, np.zeros(short, np.uint8), cpo,
+                                 flags, seg)
+    keys, hs = np.zeros(4 * right, np.int64), np.zeros(right, np.uint64)
+    args = (buf, cpo, cpo, 1, 0, ncp, 1, 3, hashing.K_CHAR, np.uint64(1023))
+    nt = hashing.count_ngrams(*args, keys, 0, hs)
+    assert nt > ncp
+    with pytest.raises(IndexError):
+        hashing.count_ngrams(*args, np.zeros(nt - 1, np.int64), 0, hs)
+    with pytest.raises(IndexError):
+        hashing.count_ngrams(*args, keys, 0, np.zeros(2, np.uint64))
+    with pytest.raises(IndexError):
+        hashing.count_ngrams(buf[:40], *args[1:], keys, 0, hs)
+    slots, positions = np.zeros(1 << 12, np.int64), np.zeros(1 << 12, np.int32)
+    with pytest.raises(IndexError):
+        fused._hash_count(keys, nt, slots, positions, np.zeros(nt - 1, np.int32),
+                          np.zeros(nt, np.float64))
+    table = tiny_vocabulary()
+    fidx, fpages, *_ = tabs
+    ids, words = np.zeros(4 * end + 4, np.int64), np.zeros(4 * end + 4, np.int64)
+    segment_args = (data, 0, end, fidx, fpages, table.table_keys, table.table_ids,
+                    table.piece_bytes, table.piece_offsets, table.byte_ids)
+    m = subwords._segment(*segment_args, np.zeros(end + 8, np.uint8), np.zeros(end + 2, np.int64),
+                          ids, words)
+    assert m > 6
+    with pytest.raises(IndexError):
+        subwords._segment(*segment_args, np.zeros(end + 8, np.uint8),
+                          np.zeros(end + 2, np.int64), ids[: m - 1], words[: m - 1])
+    with pytest.raises(IndexError):
+        subwords._segment(*segment_args, np.zeros(8, np.uint8), np.zeros(end + 2, np.int64),
+                          ids, words)
+
+
+PAD_BYTES = hashing.PAD

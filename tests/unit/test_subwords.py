@@ -103,6 +103,15 @@ def test_vector_arrays_round_trip_and_refuse_inconsistency(vectors) -> None:
     offsets[5] = offsets[4]  # an empty piece
     with pytest.raises(ValueError):
         subwords.SubwordTable.from_arrays({**arrays, "vectors.piece_offsets": offsets})
+    # The segmentation kernels read the hash table unchecked: a table naming a piece
+    # past the rows, or not a power of two, is refused however it is built.
+    ids = again.table_ids.copy()
+    ids[np.flatnonzero(ids >= 0)[0]] = again.rows.shape[0]
+    fields = (again.piece_bytes, again.piece_offsets, again.byte_ids, again.rows)
+    with pytest.raises(ValueError):
+        subwords.SubwordTable(*fields, again.table_keys, ids)
+    with pytest.raises(ValueError):
+        subwords.SubwordTable(*fields, again.table_keys[:-1], again.table_ids[:-1])
 
 
 @pytest.fixture(scope="module")
