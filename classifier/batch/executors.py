@@ -8,7 +8,7 @@ numba kernels compiled ``nogil``, which release the GIL, so threads of one proce
 cores busy while sharing one copy of the model, of numba and of its compiled code. A pool of
 spawned processes loaded all three once per worker: +120 MiB of RSS a worker (numba and
 LLVM alone), and each worker's start-up costs a second of CPU (bench/archive.py measures
-both modes' CPU and peak RSS; figures in bench/results/archive.txt).
+both modes' CPU and peak RSS, with ``--scheduler local`` for the Dask side).
 """
 
 from __future__ import annotations
