@@ -214,6 +214,8 @@ def main() -> None:
         "--no-lang", action="store_true",
         help="with --real: posts without `lang` (Telegram, VK): every language detected",
     )
+    parser.add_argument("--results", type=Path,
+                        help="JSON results file (default bench/results/archive[-real[-nolang]].json)")
     args = parser.parse_args()
     if args.real and not args.real.exists():
         sys.exit(f"--real {args.real}: no such file (../shared/ is not in a user's clone)")
@@ -254,6 +256,7 @@ def main() -> None:
         model_note = "default model (trained on synthetic demo data)"
     archive = archives[0][1]
     work = Path(tempfile.mkdtemp(prefix="swarmlens-archive-bench-"))
+    runs: list[dict] = []
     mb = 1024 * 1024
     try:
         if not args.kill:
@@ -278,6 +281,14 @@ def main() -> None:
                             f"{c:.1f}" for c in [result["cpu_driver"], *result["cpu_children"]]
                             if c >= 0.05
                         )
+                        runs.append({
+                            "run": name, "posts_per_s": round(rate), "posts": result["posts"],
+                            "seconds": round(result["seconds"], 2), "cpu_seconds": round(cpu, 2),
+                            "cpu_us_per_post": round(1e6 * cpu / max(result["posts"], 1), 1),
+                            "peak_driver_mib": round(result["peak_driver"] / mb),
+                            "peak_worker_mib": round(result["peak_worker"] / mb),
+                            "peak_tree_mib": round(result["peak_total"] / mb),
+                        })
                         print(
                             f"{name:42} {rate:>9,.0f} {result['seconds']:>8.1f} {cpu:>7.1f} "
                             f"{1e6 * cpu / max(result['posts'], 1):>12.1f} "
@@ -336,7 +347,19 @@ def main() -> None:
     extra += " --no-lang" if args.no_lang else ""
     extra += f" --kill {args.kill}" if args.kill else ""
     extra += f" --repeats {args.repeats}" if args.repeats != 1 else ""
-    print(f"command: python bench/archive.py --n {args.n} --workers {args.workers}{extra}")
+    command_line = f"python bench/archive.py --n {args.n} --workers {args.workers}{extra}"
+    print(f"command: {command_line}")
+    if runs:
+        name = "archive" + ("-real" if args.real else "") + ("-nolang" if args.no_lang else "")
+        results = args.results or ROOT / "bench" / "results" / f"{name}.json"
+        results.write_text(json.dumps({
+            "command": command_line, "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": {"cpus": os.cpu_count(), "load_average_after": os.getloadavg()},
+            "model": model_note, "kernels": described, "workers": args.workers, "runs": runs,
+            "note": "wall time of the whole command; CPU: user + system of the process tree; "
+                    "posts: lines read, malformed ones included. Never asserted by tests.",
+        }, indent=2) + "\n")
+        print(f"results: {results}")
 
 
 if __name__ == "__main__":
