@@ -65,14 +65,19 @@ class SubwordTable:
 
     def __post_init__(self) -> None:
         # The segmentation kernels index with these unchecked (``kernels.checked_kernel``):
-        # every id they can read must name a row, and the table must be a power of two.
+        # every piece must lie inside piece_bytes, every id they can read must name a row,
+        # and the hash table must be a power of two with room left (so a lookup ends).
         n = self.rows.shape[0] if self.rows.ndim == 2 else 0
         size = self.table_keys.size
+        offsets = self.piece_offsets
         if (
-            n < 1 or self.piece_offsets.shape != (n + 1,) or self.byte_ids.shape != (256,)
-            or size < 2 or size & (size - 1) or self.table_ids.shape != (size,)
+            n < 1 or offsets.shape != (n + 1,) or offsets[0] != 0
+            or offsets[-1] != self.piece_bytes.size or np.any(np.diff(offsets) < 1)
+            or self.byte_ids.shape != (256,)
             or int(self.byte_ids.min()) < 0 or int(self.byte_ids.max()) >= n
+            or size < 2 or size & (size - 1) or self.table_ids.shape != (size,)
             or int(self.table_ids.max()) >= n or not (self.table_ids == _ABSENT).any()
+            or not np.isfinite(self.rows).all()
         ):
             raise ValueError("subword arrays are inconsistent")
 
@@ -109,19 +114,9 @@ class SubwordTable:
         byte_ids = np.ascontiguousarray(arrays["vectors.byte_ids"], np.int32)
         rows = np.ascontiguousarray(arrays["vectors.piece_weights"], np.float32)
         n = rows.shape[0] if rows.ndim == 2 else -1
-        if (
-            n < 1
-            or offsets.shape != (n + 1,)
-            or offsets[0] != 0
-            or offsets[-1] != piece_bytes.size
-            or np.any(np.diff(offsets) < 1)
-            or byte_ids.shape != (256,)
-            or byte_ids.min() < 0
-            or byte_ids.max() >= n
-            or not np.isfinite(rows).all()
-        ):
-            raise ValueError("subword arrays are inconsistent")
-        keys, ids = _build_table(piece_bytes, offsets)
+        if n < 1 or offsets.shape != (n + 1,) or offsets[-1] != piece_bytes.size:
+            raise ValueError("subword arrays are inconsistent")  # before the table reads them
+        keys, ids = _build_table(piece_bytes, offsets)  # the rest is checked on construction
         return cls(piece_bytes, offsets, byte_ids, rows, keys, ids)
 
 
@@ -296,6 +291,8 @@ def _pool_kernel(offsets, data, valid, fidx, fpages, keys, ids, piece_bytes, pof
     """(n, k) float64: for each text, the sum of its pieces' rows over sqrt(pieces),
     accumulated in a fixed order (a row never depends on the rest of the batch)."""
     n = offsets.size - 1
+    if valid.size and valid.size < n:
+        raise IndexError("_pool_kernel: fewer validity flags than texts")
     k = rows.shape[1]
     out = np.zeros((n, k), np.float64)
     longest = np.max(offsets[1:] - offsets[:-1]) if n else 0
