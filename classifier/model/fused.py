@@ -26,10 +26,10 @@ from swarmlens.classifier.model.hashing import (
     ONE,
     U,
     arrow_buffers,
-    code_point_tables,
     count_ngrams,
     decode_words,
     join_words,
+    kernel_tables,
     scratch_size,
     sort_count,
 )
@@ -295,6 +295,6 @@ def decision_scores(
     wlo, whi = params["word_ngram_range"] if words else (0, 0)
     char_cfg = (clo, chi, int(params["char_mode"] == "char_wb"), params["char_lowercase"])
     word_cfg = (wlo, whi, params["word_lowercase"])
-    return _score_kernel(offsets, data, valid, code_point_tables(), char_cfg, word_cfg,
+    return _score_kernel(offsets, data, valid, kernel_tables(), char_cfg, word_cfg,
                          int(params["n_features"]), table.rows, table.index,
                          bool(params["sublinear_tf"]), float(params["word_weight"]))

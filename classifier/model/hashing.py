@@ -25,6 +25,7 @@ and run-length counted; output buffers grow by doubling (one pass, no re-hashing
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -43,9 +44,7 @@ __all__ = ["HashingSpec", "featurize"]
 
 _WORD, SPACE, _LOWER, _EXPAND = 1, 2, 4, 8  # flag bits per code point
 _PAGE = 8  # two-level tables: pages of 256 code points, identical pages shared
-MAX_DECODED = 0x200000
-"""Every code point ``utf8_at`` returns is below this, whatever the bytes (valid UTF-8
-stays below 0x110000); the code-point tables cover them all."""
+MAX_DECODED = 0x200000  # utf8_at returns less, whatever the bytes; the tables cover it all
 
 
 def _two_level(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,6 +94,19 @@ def code_point_tables() -> tuple[np.ndarray, ...]:
     return (*_two_level(flags), *_two_level(delta), exp_cp, exp_seq)
 
 
+@functools.cache
+def kernel_tables() -> tuple[np.ndarray, ...]:
+    """``code_point_tables`` checked once (kernels index them unchecked), else derived again."""
+    for build in (code_point_tables, code_point_tables.__wrapped__):
+        fidx, fpages, didx, dpages, exp_cp, exp_seq = tables = build()
+        if (fidx.shape == didx.shape == (MAX_DECODED >> _PAGE,) and fidx.min() >= 0
+                and didx.min() >= 0 and fidx.max() < len(fpages) and didx.max() < len(dpages)
+                and fpages.shape[1:] == dpages.shape[1:] == (1 << _PAGE,)
+                and exp_seq.shape == (len(exp_cp), 4) and exp_seq[:, 0].max() <= 3):
+            return tables
+    raise ValueError("code_point_tables: tables of the wrong shape")
+
+
 # ---------------------------------------------------------------- numba kernel
 # Hash arithmetic is uint64 masked to 32 bits (numba turns mixed signed/unsigned integer
 # arithmetic into float64, so every constant is a typed np.uint64). Hot loops take no
@@ -115,10 +127,9 @@ _CP_BYTES, _CP_UNITS = 14, 5  # room ``decode_words`` checks for before each cod
 
 @inline_kernel
 def scratch_size(longest):
-    """Bytes of each scratch buffer for texts of up to ``longest`` bytes: decoding writes at
-    most 3 bytes per input byte (a one-byte word padded with two spaces; lowercasing grows
-    a character by half at most, 2 -> 3 bytes), after PAD, and n-gram hashing reads up to 3
-    bytes past the end; the rest is the room ``decode_words`` checks for."""
+    """Bytes of a scratch buffer for texts of up to ``longest`` bytes: decoding writes <= 3
+    bytes per byte (a one-byte word and its two pad spaces; lowercasing grows a character
+    by half at most) after PAD; hashing reads 3 past the end; decode_words checks room."""
     return 3 * longest + 2 * PAD + 16
 
 
@@ -154,11 +165,9 @@ def _load4(buf, p):
 
 @inline_kernel
 def utf8_at(data, p, end):
-    """(code point, its length in bytes) of the UTF-8 sequence at data[p], p < end.
-
-    Never reads data[end] or beyond: a sequence that invalid UTF-8 cuts short at ``end``
-    is shorter. Whatever the bytes, the code point is below ``MAX_DECODED`` (a lead byte
-    carries at most 3 bits into a 4-byte sequence), so the code-point tables cover it."""
+    """(code point, its length in bytes) of the UTF-8 sequence at data[p], p < end. Never
+    reads data[end:] (invalid UTF-8 cut short there is shorter); whatever the bytes, the
+    code point is below ``MAX_DECODED`` (a lead byte carries at most 3 bits)."""
     c = np.int64(data[p])
     n = min(1 + (c >= 0xC0) + (c >= 0xE0) + (c >= 0xF0), end - p)
     c &= 0xFF >> (n + (n > 1))
@@ -189,11 +198,8 @@ def count_ngrams(buf, starts, ends, eshift, a, b, lo, hi, kpre, mask, keys, nt, 
     n-grams starting at unit i share their leading blocks, so those are mixed once (hs)
     and each n-gram pays only its tail and finalisation. Every index is appended to
     keys[nt:] (no counting here: random access to a count table costs more than sorting
-    later). Returns the new nt.
-    Runs without numba's checks: the unit range is checked once, and for each start unit
-    the bytes it reads (2 before its start to 3 past its longest n-gram), the blocks and
-    the keys it writes, before it reads or writes them (IndexError when short). starts
-    and ends increase, as ``decode_words`` and ``join_words`` write them."""
+    later). Returns the new nt. Checks its own bounds (IndexError): the unit range, then per
+    start unit the bytes, blocks and keys it touches (starts/ends increase, as written)."""
     if a < b and (a < 0 or lo < 1 or b > starts.size or b - 1 + eshift >= ends.size):
         raise IndexError("count_ngrams: unit range outside the offsets")
     for i in range(a, b):
@@ -248,18 +254,18 @@ def decode_words(data, start, end, lower, mode, tabs, buf, cpo, wflag, seg):
     each code point, then the end), wflag (\\w per code point), lowercasing if asked.
     mode 0: sklearn 'char' whitespace collapse; 1: 'char_wb' (tokens padded with spaces,
     seg = their first code points); 2: as is. Returns (code points, segments).
-    Buffers of ``scratch_size(end - start)`` bytes always suffice; shorter ones raise
-    IndexError (checked once per code point: this kernel runs without numba's checks)."""
+    ``scratch_size(end - start)`` bytes suffice; less raises IndexError (checked per code point)."""
     fidx, fpages, didx, dpages, exp_cp, exp_seq = tabs
     nb, ncp, nseg = PAD, 0, 0
     run = 0  # length of the current whitespace run (mode 0), capped at 2
     ws_b, ws_c = 0, 0
     inword = False
     cp_room = min(cpo.size - 1, wflag.size, seg.size)
+    if cp_room < 0:
+        raise IndexError("decode_words: no room for the code point offsets")
     p = start
     while p < end:
-        # One code point writes at most an opening space and three code points of four
-        # bytes (a lowercase expansion), and the last one a closing space after it.
+        # at most: an opening space, 3 code points of 4 bytes (an expansion), a closing space
         if nb + _CP_BYTES > buf.size or ncp + _CP_UNITS > cp_room:
             raise IndexError("decode_words: scratch buffers too small for the text")
         c, n = utf8_at(data, p, end)
@@ -482,7 +488,7 @@ def featurize(
     word_cfg = (wlo, whi, spec.word_lowercase)
     if _capacity is None:  # ~ unique n-grams per input byte on real posts, then doubling
         _capacity = int((offsets[-1] - offsets[0]) * (0.7 * (chi - clo + 1) + 0.3)) + 1024
-    indptr, indices, values, nnz = _kernel(offsets, data, valid, code_point_tables(), char_cfg,
+    indptr, indices, values, nnz = _kernel(offsets, data, valid, kernel_tables(), char_cfg,
                                            word_cfg, spec.n_features, _capacity)
     import scipy.sparse as sp
 

@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 
 from swarmlens.classifier.kernels import checked_kernel, kernel
-from swarmlens.classifier.model.hashing import SPACE, arrow_buffers, code_point_tables, utf8_at
+from swarmlens.classifier.model.hashing import SPACE, arrow_buffers, kernel_tables, utf8_at
 
 SOURCE = "wordllama/l2_supercat_256"
 _MARK = "\u2581"  # Llama's word-start mark, prepended to every word
@@ -114,8 +114,11 @@ class SubwordTable:
         byte_ids = np.ascontiguousarray(arrays["vectors.byte_ids"], np.int32)
         rows = np.ascontiguousarray(arrays["vectors.piece_weights"], np.float32)
         n = rows.shape[0] if rows.ndim == 2 else -1
-        if n < 1 or offsets.shape != (n + 1,) or offsets[-1] != piece_bytes.size:
-            raise ValueError("subword arrays are inconsistent")  # before the table reads them
+        if (n < 1 or offsets.shape != (n + 1,) or offsets[0] != 0
+                or offsets[-1] != piece_bytes.size or np.any(np.diff(offsets) < 1)):
+            # before the table is built: overlapping pieces could fill it, and then a probe
+            # would never end
+            raise ValueError("subword arrays are inconsistent")
         keys, ids = _build_table(piece_bytes, offsets)  # the rest is checked on construction
         return cls(piece_bytes, offsets, byte_ids, rows, keys, ids)
 
@@ -332,7 +335,7 @@ def pooled(prepared: Sequence[str] | pa.Array, table: SubwordTable) -> np.ndarra
 
 
 def _tabs() -> tuple[np.ndarray, np.ndarray]:
-    fidx, fpages, *_ = code_point_tables()
+    fidx, fpages, *_ = kernel_tables()
     return fidx, fpages
 
 

@@ -105,6 +105,20 @@ def test_cached_code_point_tables_equal_a_fresh_build() -> None:
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
+def test_tables_the_kernels_index_unchecked_are_checked_first(monkeypatch) -> None:
+    fresh = hashing.code_point_tables.__wrapped__()
+    damaged = (fresh[0][:100], *fresh[1:])  # a page index too short for invalid UTF-8
+    monkeypatch.setattr(hashing, "code_point_tables", lambda: damaged)
+    hashing.code_point_tables.__wrapped__ = lambda: fresh
+    hashing.kernel_tables.cache_clear()
+    try:
+        tables = hashing.kernel_tables()
+    finally:
+        hashing.kernel_tables.cache_clear()
+    assert tables is fresh
+    assert tables[0].size == hashing.MAX_DECODED >> 8
+
+
 def test_every_kernel_is_bounds_checked_by_numba_or_by_itself() -> None:
     # Kernels write into buffers sized from user text: a sizing slip must raise, not
     # write past the buffer. numba checks every access, except in the few hot kernels

@@ -112,6 +112,15 @@ def test_vector_arrays_round_trip_and_refuse_inconsistency(vectors) -> None:
         subwords.SubwordTable(*fields, again.table_keys, ids)
     with pytest.raises(ValueError):
         subwords.SubwordTable(*fields, again.table_keys[:-1], again.table_ids[:-1])
+    # Overlapping pieces hold more prefixes than bytes: refused before the hash table is
+    # built (it would fill up, and a probe of a full table never ends).
+    starts_and_ends = [v for i in range(1, 8) for v in (i, 8)]
+    overlapping = {"vectors.piece_bytes": np.arange(8, dtype=np.uint8),
+                   "vectors.piece_offsets": np.array([0, 8, *starts_and_ends]),
+                   "vectors.byte_ids": np.zeros(256, np.int32),
+                   "vectors.piece_weights": np.zeros((15, 3), np.float32)}
+    with pytest.raises(ValueError):
+        subwords.SubwordTable.from_arrays(overlapping)
 
 
 @pytest.fixture(scope="module")
