@@ -39,7 +39,7 @@ from swarmlens.classifier.posts.rejects import Rejected
 from swarmlens.classifier.posts.shapes import flat_rows
 from swarmlens.classifier.posts.sources import Payload, expand_inputs, iter_raw
 from swarmlens.classifier.text.entity_columns import post_entity_columns
-from swarmlens.classifier.text.langid import detect, normalize_lang
+from swarmlens.classifier.text.langid import DETECTING, detect_all, normalize_lang
 from swarmlens.classifier.vocab import PLATFORMS
 
 POST_SCHEMA = pa.schema(
@@ -443,7 +443,7 @@ def _langs(column: pa.Array | None, texts: pa.Array, n: int, fast: np.ndarray) -
         langs, _ = _mapped(column, normalize_lang)
     missing = np.flatnonzero(~_valid(langs) & fast)
     if len(missing):  # detection is per text by nature
-        found = [detect(t) for t in texts.take(pa.array(missing)).to_pylist()]
+        found = detect_all(texts.take(pa.array(missing)).to_pylist())
         mask = np.zeros(n, bool)
         mask[missing] = True
         langs = pc.replace_with_mask(langs, pa.array(mask), pa.array(found, pa.string()))
@@ -467,16 +467,17 @@ def _per_record(
     order: list[int] = []
     rejects: list[Rejected] = []
     read = cut = 0
-    for row in rows:
-        line, payload = items[row]
-        for rank, item in enumerate(decode(source, line, payload)):  # type: ignore[arg-type]
-            read += 1
-            if isinstance(item, Rejected):
-                rejects.append(item)
-            else:
-                posts.append(item)
-                cut += item.text_cut
-                order.append(int(row) * 1_000_000 + rank)
+    with DETECTING:  # Python record by record, detecting languages: one thread at a time
+        for row in rows:
+            line, payload = items[row]
+            for rank, item in enumerate(decode(source, line, payload)):  # type: ignore[arg-type]
+                read += 1
+                if isinstance(item, Rejected):
+                    rejects.append(item)
+                else:
+                    posts.append(item)
+                    cut += item.text_cut
+                    order.append(int(row) * 1_000_000 + rank)
     slow = posts_table(posts)
     if vectorised is None or not len(vectorised[0]):
         return DecodedBatch(slow, rejects, read, 0, cut)

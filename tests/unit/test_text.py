@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -186,3 +187,35 @@ def test_a_lone_surrogate_is_read_as_a_replacement_character() -> None:
     # CI found it: lingua (PyO3) raised UnicodeEncodeError on "\ud800", a 500 for an API body
     assert detect.__wrapped__("\ud800 The city of Paris is in shock tonight") == "en"
     assert detect.__wrapped__("La ville de Paris \ud800 est sous le choc ce soir") == "fr"
+
+
+def test_one_thread_detects_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Language detection of many posts, by the batch (flat records without ``lang``) or
+    record by record (VK items), holds ``DETECTING``: another thread cannot take it."""
+    import json
+    import threading
+
+    from swarmlens.classifier.posts.columnar import decode_batch
+    from swarmlens.classifier.text import langid
+
+    held: list[bool] = []
+    detect = langid.detect
+
+    def watched(text: str) -> str:
+        taken: list[bool] = []
+        other = threading.Thread(target=lambda: taken.append(
+            langid.DETECTING.acquire(blocking=False) and not langid.DETECTING.release()))
+        other.start()
+        other.join()
+        held.append(not taken[0])
+        return detect(text)
+
+    monkeypatch.setattr(langid, "detect", watched)
+    flat = [(i + 1, json.dumps({"id": f"p{i}", "text": f"Paris brûle ce soir {i}"}).encode())
+            for i in range(3)]
+    vk = [(i + 1, {"id": i + 1, "owner_id": -5, "from_id": -5, "date": 1447460000,
+                   "text": f"Paris is burning tonight {i}"}) for i in range(3)]
+    for items in (flat, vk):
+        held.clear()
+        posts = decode_batch("x.jsonl", items).table
+        assert posts.num_rows == 3 and len(held) == 3 and all(held)
