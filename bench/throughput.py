@@ -62,7 +62,7 @@ STAGE_NAMES = {
     "vectors": "subword pieces + their folded weights (subwords kernel)",
     "predict": "calibrated probabilities from the scores",
     "table": "output table (score_table, model part precomputed)",
-    "write": "write (OutputWriter, JSONL by the batch/jsonl kernel)",
+    "write": "write (OutputWriter, JSON lines by batch/jsonl: Arrow compute and orjson)",
 }
 
 # The fastText side, as a user would write it: one process, read, clean, predict, write.
