@@ -147,3 +147,11 @@ def normalize_lang(code: object) -> str | None:
 def resolve_lang(given: object, text: str) -> str:
     """The language of a post: the source's own tag when usable, else detection."""
     return normalize_lang(given) or detect(text)
+
+
+def resolve_langs(given: Iterable[object], texts: Iterable[str]) -> list[str]:
+    """``resolve_lang`` of each (tag, text) pair, the missing ones detected by ``detect_all``."""
+    tags = [normalize_lang(code) for code in given]
+    texts = list(texts)
+    found = iter(detect_all([t for tag, t in zip(tags, texts, strict=True) if tag is None]))
+    return [tag or next(found) for tag in tags]

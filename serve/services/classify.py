@@ -16,7 +16,7 @@ from swarmlens.classifier.model.registry import ModelEntry
 from swarmlens.classifier.posts.columnar import decode_batch
 from swarmlens.classifier.posts.post import MAX_TEXT_CHARS
 from swarmlens.classifier.text.entity_columns import post_entity_columns
-from swarmlens.classifier.text.langid import detect_all, normalize_lang
+from swarmlens.classifier.text.langid import resolve_langs
 from swarmlens.classifier.vocab import LABELS
 from swarmlens.serve.metrics import Metrics
 from swarmlens.serve.schemas import (
@@ -147,18 +147,17 @@ def respond(
 ) -> ClassifyResponse:
     """The answer: labels, scores, language, hashtags (and top terms), in input order."""
     hashtags = post_entity_columns(pa.array(scored.texts, pa.string()))["hashtags"].to_pylist()
-    given = [normalize_lang(item.lang) for item in items]  # the caller's, else detected
-    detected = iter(detect_all([t for g, t in zip(given, scored.texts, strict=True) if g is None]))
+    langs = resolve_langs((item.lang for item in items), scored.texts)
     results = []
     for index, (item, lang, tags, was_cut, row, empty) in enumerate(
-        zip(items, given, hashtags, scored.cut, scored.rows, scored.no_text, strict=True)
+        zip(items, langs, hashtags, scored.cut, scored.rows, scored.no_text, strict=True)
     ):
         results.append(
             ClassifyResult(
                 id=item.id,
                 label=LABELS[int(row.argmax())],
                 scores=Scores(**{label: round(float(row[j]), 6) for j, label in enumerate(LABELS)}),
-                lang=lang or next(detected),
+                lang=lang,
                 hashtags=tags,
                 truncated=True if was_cut else None,
                 no_text=True if empty else None,
