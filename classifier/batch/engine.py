@@ -185,7 +185,7 @@ class BatchJob:
             for result in self._execute(files, done, progress):
                 done[result.chunk] = result
                 progress.advance_posts(result.read)
-        duplicates_across = drop_later_copies(root)
+        duplicates_across = drop_later_copies(root, self.workers)
         return self._finish(root, files, done, duplicates_across, time.perf_counter() - started)
 
     def _execute(
