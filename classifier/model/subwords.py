@@ -288,11 +288,21 @@ def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, by
     return npieces
 
 
+_WORD_SLOTS = 1 << 16
+"""Most slots of ``_pool_kernel``'s table of the words it has pooled in one call (fewer
+when rows are wide: the table's sums stay under 8 MB); half full, it takes no more."""
+
+
 @checked_kernel
 def _pool_kernel(offsets, data, valid, fidx, fpages, keys, ids, piece_bytes, poffsets,
                  byte_ids, rows):
-    """(n, k) float64: for each text, the sum of its pieces' rows over sqrt(pieces),
-    accumulated in a fixed order (a row never depends on the rest of the batch)."""
+    """(n, k) float64: for each text, the sum of its pieces' rows over sqrt(pieces).
+
+    A word's pieces never depend on its neighbours, and posts repeat their words
+    (retweets, slogans, hashtags): each distinct word is segmented once per call, its
+    pieces' rows summed in order from zero, and a text adds its words' sums in text
+    order. So a row never depends on the rest of the batch (a repeated word's sum is the
+    one it would have alone). Words are told apart by their bytes, not by their hash."""
     n = offsets.size - 1
     if valid.size and valid.size < n:
         raise IndexError("_pool_kernel: fewer validity flags than texts")
@@ -302,21 +312,72 @@ def _pool_kernel(offsets, data, valid, fidx, fpages, keys, ids, piece_bytes, pof
     buf = np.zeros(longest + 8, np.uint8)
     cps = np.zeros(longest + 2, np.int64)
     out_ids, out_word = np.zeros((2, 4 * longest + 4), np.int64)  # <= 4 byte pieces a byte
+    size = 16
+    while size < min(_WORD_SLOTS, (1 << 20) // max(k, 1)):
+        size *= 2
+    mask = np.uint64(size - 1)
+    word_hash = np.zeros(size, np.uint64)
+    word_start = np.full(size, -1, np.int64)  # where in data its first copy lies; -1: free
+    word_len, word_pieces = np.zeros((2, size), np.int64)
+    word_sum = np.zeros((size, k), np.float64)
+    words = 0
+    sums = np.zeros(k, np.float64)
     for r in range(n):
         if valid.size and not valid[r]:
             continue
-        m = _segment(data, offsets[r], offsets[r + 1], fidx, fpages, keys, ids, piece_bytes,
-                     poffsets, byte_ids, buf, cps, out_ids, out_word)
-        if m == 0:
-            continue
-        for t in range(m):
-            row = out_ids[t]
+        p, end, total = offsets[r], offsets[r + 1], 0
+        while p < end:
+            c, nb = utf8_at(data, p, end)
+            if fpages[fidx[c >> 8], c & 255] & SPACE:
+                p += nb
+                continue
+            h, q = _FNV_OFFSET, p  # the word [p, q) and the hash of its bytes
+            while q < end:
+                c, nb = utf8_at(data, q, end)
+                if fpages[fidx[c >> 8], c & 255] & SPACE:
+                    break
+                for b in range(q, q + nb):
+                    h = (h ^ np.uint64(data[b])) * _FNV_PRIME
+                q += nb
+            s = h & mask
+            while word_start[s] >= 0 and not (
+                    word_hash[s] == h and word_len[s] == q - p
+                    and _same_bytes(data, word_start[s], p, q - p)):
+                s = (s + np.uint64(1)) & mask
+            if word_start[s] < 0:  # a new word: its pieces, their rows summed from zero
+                m = _segment(data, p, q, fidx, fpages, keys, ids, piece_bytes, poffsets,
+                             byte_ids, buf, cps, out_ids, out_word)
+                sums[:] = 0.0
+                for t in range(m):
+                    row = out_ids[t]
+                    for d in range(k):
+                        sums[d] += rows[row, d]
+                if 2 * (words + 1) <= size:  # else the table is full: not kept
+                    word_hash[s], word_start[s], word_len[s], word_pieces[s] = h, p, q - p, m
+                    word_sum[s] = sums
+                    words += 1
+                for d in range(k):
+                    out[r, d] += sums[d]
+                total += m
+            else:
+                for d in range(k):
+                    out[r, d] += word_sum[s, d]
+                total += word_pieces[s]
+            p = q
+        if total:
+            scale = 1.0 / np.sqrt(total)
             for d in range(k):
-                out[r, d] += rows[row, d]
-        scale = 1.0 / np.sqrt(m)
-        for d in range(k):
-            out[r, d] *= scale
+                out[r, d] *= scale
     return out
+
+
+@kernel
+def _same_bytes(data, a, b, length):
+    """Whether data[a:a + length] equals data[b:b + length] (both inside data)."""
+    for i in range(length):  # noqa: SIM110  (numba compiles loops, not all() over generators)
+        if data[a + i] != data[b + i]:
+            return False
+    return True
 
 
 def pooled(prepared: Sequence[str] | pa.Array, table: SubwordTable) -> np.ndarray:

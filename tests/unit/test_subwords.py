@@ -91,6 +91,22 @@ def test_pooled_rows_are_sums_over_sqrt_pieces(vectors) -> None:
     assert np.array_equal(alone[0], got[1])
 
 
+def test_repeated_words_pool_as_they_would_alone(vectors) -> None:
+    # Each distinct word of a call is segmented once and its sum reused; with 256-d rows
+    # the kernel keeps 2,048 words, so 3,000 distinct ones also cover the full table.
+    words = [f"w{i}x{i * 7 % 13}" for i in range(3000)] + ["the", "caliphate", "#Paris"]
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(words, size=12)) for _ in range(400)] + SAMPLES
+    prepared = prepare(texts)
+    batch = subwords.pooled(prepared, vectors)
+    for row in [*range(0, 400, 37), *range(400, len(texts))]:
+        alone = subwords.pooled(prepared.slice(row, 1), vectors)
+        assert np.array_equal(alone[0], batch[row]), texts[row]
+        ids = _kernel_ids(prepared[row].as_py(), vectors)
+        expected = vectors.rows[ids].astype(np.float64).sum(axis=0) / np.sqrt(max(len(ids), 1))
+        np.testing.assert_allclose(batch[row], expected, rtol=1e-9, atol=1e-9)
+
+
 def test_vector_arrays_round_trip_and_refuse_inconsistency(vectors) -> None:
     arrays = vectors.with_rows(vectors.rows[:, :3]).to_arrays()
     again = subwords.SubwordTable.from_arrays(arrays)
