@@ -105,7 +105,13 @@ def _entity_lists(
     words = _words(texts.filter(rows))
     chunks = pc.list_flatten(words)
     last = _last_chunks(chunks, pc.list_parent_indices(words).to_numpy())
-    candidate = pc.match_substring_regex(chunks, _entity_char_class())
+    # The regex decides among the chunks a byte test cannot clear (most words cannot hold
+    # an entity: plain ASCII without '#', '/', '@' or 'www').
+    maybe = _may_hold_entity(chunks)
+    candidate = np.zeros(len(chunks), bool)
+    candidate[maybe] = pc.match_substring_regex(
+        chunks.take(pa.array(maybe)), _entity_char_class()).to_numpy(zero_copy_only=False)
+    candidate = pa.array(candidate)
     owner = np.flatnonzero(rows.to_numpy(zero_copy_only=False))[
         pc.list_parent_indices(words).filter(candidate).to_numpy()]
     chunks = chunks.filter(candidate)
@@ -159,13 +165,55 @@ def _last_chunks(chunks: pa.Array, parents: np.ndarray) -> np.ndarray:
     """Which chunks are the last of their text that cleaning leaves non-empty (not only
     control characters): ``entities.extract_all``'s last chunk."""
     ranges = "".join(rf"\x{{{a:x}}}-\x{{{b:x}}}" for a, b in CONTROL_RANGES)
-    blank = pc.match_substring_regex(chunks, rf"^[{ranges}]*$").to_numpy(zero_copy_only=False)
+    # Every control of CONTROL_RANGES is outside ASCII: a chunk with an ASCII byte is not
+    # blank, and only the others need the regex.
+    offsets, data = _string_bytes(chunks)
+    unsure = np.flatnonzero(~_any_per_string(offsets, data < 0x80))
+    blank = np.zeros(len(chunks), bool)
+    blank[unsure] = pc.match_substring_regex(
+        chunks.take(pa.array(unsure)), rf"^[{ranges}]*$").to_numpy(zero_copy_only=False)
     kept = np.flatnonzero(~blank)
     last = np.zeros(len(chunks), bool)
     if len(kept):
         owners = parents[kept]
         last[kept[np.append(owners[1:] != owners[:-1], True)]] = True
     return last
+
+
+_ENTITY_BYTES = np.zeros(256, bool)
+_ENTITY_BYTES[0x80:] = True  # any non-ASCII character: the regex decides
+_ENTITY_BYTES[[c for c in ENTITY_CHAR_CODES if c < 0x80 and chr(c) not in "wW"]] = True
+_ENTITY_BYTES[[a for a, _ in CONTROL_RANGES if a < 0x80]] = True  # none today; kept honest
+
+
+def _may_hold_entity(chunks: pa.Array) -> np.ndarray:
+    """Indices of the chunks that may match ``_entity_char_class()``: those with a byte of
+    ``_ENTITY_BYTES`` or a 'www' in any case (a run spilling into the next chunk only
+    sends one chunk more to the regex)."""
+    offsets, data = _string_bytes(chunks)
+    marked = _ENTITY_BYTES[data]
+    w = (data | 0x20) == ord("w")
+    if len(data) >= 3:
+        marked[:-2] |= w[:-2] & w[1:-1] & w[2:]
+    return np.flatnonzero(_any_per_string(offsets, marked))
+
+
+def _string_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets from 0, the bytes) of a string array without nulls, without a copy."""
+    if not len(strings):
+        return np.zeros(1, np.int32), np.zeros(0, np.uint8)
+    _, offset_buffer, data_buffer = strings.buffers()
+    first = strings.offset
+    offsets = np.frombuffer(offset_buffer, np.int32)[first:first + len(strings) + 1]
+    data = (np.frombuffer(data_buffer, np.uint8)[offsets[0]:offsets[-1]]
+            if data_buffer is not None else np.zeros(0, np.uint8))
+    return offsets - offsets[0], data
+
+
+def _any_per_string(offsets: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Per string (``offsets`` into ``flags``, one flag per byte): whether a flag is set."""
+    seen = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+    return seen[offsets[1:]] > seen[offsets[:-1]]
 
 
 def _words(texts: pa.Array) -> pa.ListArray:
