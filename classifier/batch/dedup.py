@@ -15,6 +15,7 @@ wins), since its copies arrive by request and by attached dataset.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -61,15 +62,24 @@ class FirstCopies:
         return posts
 
 
-def drop_later_copies(root: Path, workers: int = 2) -> int:
+def drop_later_copies(
+    root: Path, workers: int = 2, targets: Collection[str] | None = None
+) -> int:
     """Drop the rows of an archive job's output whose post_id an earlier chunk holds;
     returns the rows dropped.
 
     root: the job's output directory (``day=*/part-<chunk>.parquet``). Idempotent and
     deterministic: the earliest chunk (by name, i.e. input order) keeps the row, so an
     interrupted pass finishes identically when re-run. workers: files rewritten at once.
+    targets: the chunks whose rows may be dropped (None: all). A chunk's rows depend on
+    the chunks before it only, so the complete chunks at the head of a job can be passed
+    over while its last chunks are still being scored: only the files of chunks up to
+    the last target are read.
     """
     parts = sorted(root.glob("day=*/part-*.parquet"))
+    if targets is not None:
+        last = max(targets, default="")
+        parts = [part for part in parts if chunk_of(part) <= last]
     if not parts:
         return 0
     import duckdb
@@ -98,11 +108,18 @@ def drop_later_copies(root: Path, workers: int = 2) -> int:
         GROUP BY ids.filename
         """
     ).fetchall()
+    if targets is not None:
+        rows = [(name, ids) for name, ids in rows if chunk_of(Path(name)) in targets]
     # Each file is read, filtered and written again by its own task: Parquet reading,
     # compression and fsync release the GIL, so the rewrites overlap (about half the
     # pass on 2 cores, where the pass runs while every scoring thread is idle).
     with ThreadPoolExecutor(max(1, workers)) as pool:
         return sum(pool.map(lambda row: _rewrite_without(Path(row[0]), row[1]), rows))
+
+
+def chunk_of(part: Path) -> str:
+    """The chunk that wrote ``part`` (``day=.../part-<chunk>.parquet``)."""
+    return part.name[len("part-"):-len(".parquet")]
 
 
 def _rewrite_without(path: Path, ids: list[str]) -> int:

@@ -16,7 +16,7 @@ marker is written last, so a crash at any moment leaves only complete files
 and a re-run redoes exactly the chunks without a marker. Chunk outputs are a
 pure function of the chunk, so redone chunks are identical to the lost ones.
 A post_id seen again in a later chunk (overlapping archives) is dropped from
-the later chunk after all chunks are done; the earliest occurrence is kept.
+the later chunk once every chunk before it is done; the earliest occurrence is kept.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 
@@ -181,21 +183,46 @@ class BatchJob:
         if done:
             log.info(f"Resuming: {len(done)} chunk(s) already complete in {root}.")
         total_bytes = sum(f.size for f in files)
-        with Progress(total_bytes, self.show_progress) as progress:
-            for result in self._execute(files, done, progress):
+        chunks: list[str] = []  # every chunk of the job, in input order, once all are read
+        head: set[str] = set()
+        head_pass: Future[int] | None = None
+        with (
+            Progress(total_bytes, self.show_progress) as progress,
+            ThreadPoolExecutor(1, thread_name_prefix="swarmlens-dedup") as background,
+        ):
+            for result in self._execute(files, done, progress, chunks):
                 done[result.chunk] = result
                 progress.advance_posts(result.read)
-        duplicates_across = drop_later_copies(root, self.workers)
+                if head_pass is None and chunks:
+                    # All input read: while the last chunks are scored (a core is soon
+                    # idle), the complete chunks at the head lose their later copies.
+                    head = set(takewhile(done.__contains__, chunks))
+                    if head:
+                        head_pass = background.submit(
+                            drop_later_copies, root, self.workers, head)
+            duplicates_across = head_pass.result() if head_pass else 0
+        rest = set(chunks) - head
+        duplicates_across += drop_later_copies(root, self.workers, rest if head else None)
         return self._finish(root, files, done, duplicates_across, time.perf_counter() - started)
 
     def _execute(
-        self, files: list[InputFile], done: dict[str, ChunkResult], progress: Progress
+        self,
+        files: list[InputFile],
+        done: dict[str, ChunkResult],
+        progress: Progress,
+        chunks: list[str],
     ) -> Iterator[ChunkResult]:
-        todo = (
-            (chunk_id, source, items)
-            for chunk_id, source, items in iter_chunks(files, self.chunk_records, progress.read)
-            if chunk_id not in done
-        )
+        """Score the chunks not ``done``; ``chunks`` gets every chunk's id, in input order,
+        once the input has been read to its end."""
+        def todo_chunks() -> Iterator[tuple[str, str, list[tuple[int, Payload]]]]:
+            seen = []
+            for chunk_id, source, items in iter_chunks(files, self.chunk_records, progress.read):
+                seen.append(chunk_id)
+                if chunk_id not in done:
+                    yield chunk_id, source, items
+            chunks.extend(seen)
+
+        todo = todo_chunks()
         if self.scheduler:
             yield from run_dask(todo, self.ref, str(self.out_dir), self.workers, self.scheduler)
         elif self.workers <= 1:

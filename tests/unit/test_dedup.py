@@ -51,3 +51,32 @@ def test_later_chunks_lose_their_copies_on_disk(tmp_path: Path, workers: int) ->
         "day=2015-11-15/part-00000-0000000.parquet": ["c"],
     }
     assert drop_later_copies(tmp_path, workers) == 0
+
+
+def test_a_pass_over_the_head_chunks_then_the_rest_drops_what_one_pass_drops(
+    tmp_path: Path,
+) -> None:
+    # The job passes over its complete head chunks while the last are scored, then over
+    # the rest: a chunk's rows depend on the chunks before it only.
+    chunks = {"00000-0000000": ["a", "b"], "00000-0000001": ["b", "c"],
+              "00000-0000002": ["c", "a", "d"], "00000-0000003": ["d", "e", "b"]}
+    for root in (tmp_path / "one", tmp_path / "two"):
+        for chunk, ids in chunks.items():
+            (root / "day=2015-11-14").mkdir(parents=True, exist_ok=True)
+            pq.write_table(_posts(ids), root / "day=2015-11-14" / f"part-{chunk}.parquet")
+    # a chunk still being scored (its file not yet there) is not read by the head pass
+    head = {"00000-0000000", "00000-0000001"}
+    late = tmp_path / "two" / "day=2015-11-14" / "part-00000-0000003.parquet"
+    late.rename(late.with_suffix(".later"))
+    assert drop_later_copies(tmp_path / "two", 2, head) == 1
+    late.with_suffix(".later").rename(late)
+    assert drop_later_copies(tmp_path / "two", 2, set(chunks) - head) == 4
+    assert drop_later_copies(tmp_path / "one") == 5
+
+    def left(root: Path) -> dict[str, list[str]]:
+        return {p.name: pq.read_table(p).column("post_id").to_pylist()
+                for p in sorted(root.glob("day=*/*.parquet"))}
+
+    assert left(tmp_path / "two") == left(tmp_path / "one") == {
+        "part-00000-0000000.parquet": ["a", "b"], "part-00000-0000001.parquet": ["c"],
+        "part-00000-0000002.parquet": ["d"], "part-00000-0000003.parquet": ["e"]}
