@@ -56,7 +56,7 @@ _MODELS: dict[str, Any] = {}
 _MODELS_LOCK = threading.Lock()  # the scoring threads of one job load its model once
 
 
-def _model(ref: ModelRef) -> Any:
+def load_model(ref: ModelRef) -> Any:
     """The model, loaded once per worker process, after checking its SHA-256."""
     with _MODELS_LOCK:
         model = _MODELS.get(ref.sha256)
@@ -87,7 +87,7 @@ def score_chunk(
     batches = [decode_batch(source, part) for part in record_parts(items, READ_CHUNK_SIZE)]
     # After decoding: the first chunks' threads decode (Arrow, mostly without the GIL)
     # while one of them loads the model (numba's start-up, Python under the GIL).
-    model = _model(ref)
+    model = load_model(ref)
     rejects = [reject for batch in batches for reject in batch.rejects]
     read = sum(batch.read for batch in batches)
     posts = (

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from swarmlens.classifier.batch.chunks import ChunkResult, ModelRef, score_chunk
+from swarmlens.classifier.batch.chunks import ChunkResult, ModelRef, load_model, score_chunk
 from swarmlens.classifier.posts.readers import Payload
 
 
@@ -49,8 +49,18 @@ def _single_threaded_workers() -> None:
 
 
 def run_local(todo: Iterator, ref: ModelRef, out_dir: str, workers: int) -> Iterator[ChunkResult]:
-    """Score chunks on ``workers`` threads of this process while this thread reads ahead."""
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="swarmlens-score") as pool:
+    """Score chunks on ``workers`` threads of this process while this thread reads ahead.
+
+    The model is loaded by a thread of its own from the start (numba's start-up is most of
+    it, under the GIL), while this thread reads and the scoring threads decode the first
+    chunks (ISA-L, Arrow's JSON reader: mostly without the GIL). A load that fails fails
+    again in the scoring threads, which raise it.
+    """
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="swarmlens-model") as loader,
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="swarmlens-score") as pool,
+    ):
+        loader.submit(load_model, ref)
         yield from _bounded(
             lambda c, s, i: pool.submit(score_chunk, c, s, i, ref, out_dir), todo, workers + 1
         )
