@@ -290,7 +290,8 @@ def _segment(data, start, end, fidx, fpages, keys, ids, piece_bytes, offsets, by
 
 _WORD_SLOTS = 1 << 16
 """Most slots of ``_pool_kernel``'s table of the words it has pooled in one call (fewer
-when rows are wide: the table's sums stay under 8 MB); half full, it takes no more."""
+when rows are wide, so that the table's sums stay under 8 MB, or the call has few
+words); half full, it takes no more."""
 
 
 @checked_kernel
@@ -312,8 +313,11 @@ def _pool_kernel(offsets, data, valid, fidx, fpages, keys, ids, piece_bytes, pof
     buf = np.zeros(longest + 8, np.uint8)
     cps = np.zeros(longest + 2, np.int64)
     out_ids, out_word = np.zeros((2, 4 * longest + 4), np.int64)  # <= 4 byte pieces a byte
+    # Room for every word of the call twice over (a word and the space after it take two
+    # bytes at least), within _WORD_SLOTS: a post scored alone allocates a small table.
+    words_at_most = (offsets[n] - offsets[0]) // 2 + 1 if n else 0
     size = 16
-    while size < min(_WORD_SLOTS, (1 << 20) // max(k, 1)):
+    while size < min(_WORD_SLOTS, (1 << 20) // max(k, 1), 2 * words_at_most):
         size *= 2
     mask = np.uint64(size - 1)
     word_hash = np.zeros(size, np.uint64)

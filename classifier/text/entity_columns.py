@@ -205,6 +205,8 @@ def _string_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(offsets from 0, the bytes) of a string array without nulls, without a copy."""
     if not len(strings):
         return np.zeros(1, np.int32), np.zeros(0, np.uint8)
+    if not pa.types.is_string(strings.type):  # large_string: 64-bit offsets
+        strings = strings.cast(pa.string())
     _, offset_buffer, data_buffer = strings.buffers()
     first = strings.offset
     offsets = np.frombuffer(offset_buffer, np.int32)[first:first + len(strings) + 1]
