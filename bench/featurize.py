@@ -79,10 +79,10 @@ def main() -> None:
 
     import pyarrow as pa
 
+    from swarmlens.classifier.kernels import arrow_buffers
     from swarmlens.classifier.model.hashing import (
         HashingSpec,
         _kernel,
-        arrow_buffers,
         code_point_tables,
         featurize,
     )

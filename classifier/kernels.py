@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from platformdirs import user_cache_path
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ subword segmentation ran 3.96 us a post with it, 1.53 without). Such a kernel
 * checks the room left in every buffer it writes before it writes there (a code point,
   a piece at a time) and raises IndexError when it is short, as numba would;
 * reads the text only below the end of its own string (``hashing.utf8_at``), whose
-  bounds ``hashing.arrow_buffers`` has checked, and tables that cover every index the
+  bounds ``arrow_buffers`` has checked, and tables that cover every index the
   kernel can form (the code-point tables every decodable code point; a subword table's
   ids its rows, checked when it is built).
 
@@ -157,3 +158,31 @@ def _table_key(builder: Callable[[], Any]) -> str:
                  np.__version__, pa.__version__):
         digest.update(b"\0" + part.encode())
     return digest.hexdigest()[:20]
+
+
+def arrow_buffers(texts: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(offsets int64, data uint8, valid uint8 or empty) as views of an Arrow string array.
+
+    texts: pyarrow (Large)StringArray / ChunkedArray / StringViewArray, or strings.
+    """
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks() if texts.num_chunks else pa.array([], pa.large_string())
+    if not isinstance(texts, pa.Array):
+        texts = pa.array(list(texts), type=pa.large_string())
+    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        texts = texts.cast(pa.large_string())  # string_view, dictionary, null arrays
+    n = len(texts)
+    _, obuf, dbuf = texts.buffers()
+    odt = np.int32 if pa.types.is_string(texts.type) else np.int64
+    if n == 0 or obuf is None:
+        offsets = np.zeros(n + 1, np.int64)
+    else:
+        offsets = np.frombuffer(obuf, odt, n + 1, texts.offset * odt().itemsize).astype(np.int64)
+    empty = dbuf is None or not dbuf.size
+    data = np.zeros(1, np.uint8) if empty else np.frombuffer(dbuf, np.uint8)
+    valid = texts.is_valid().to_numpy(zero_copy_only=False) if texts.null_count else []
+    # The kernels read data[offsets[r]:offsets[r + 1]] unchecked: Arrow promises these
+    # bounds, and this makes sure of it (a pass over n + 1 integers) before any kernel runs.
+    if offsets[0] < 0 or offsets[-1] > data.size or np.any(offsets[1:] < offsets[:-1]):
+        raise ValueError("a string array's offsets are out of order or past its data")
+    return offsets, data, np.asarray(valid, np.uint8)

@@ -19,13 +19,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from swarmlens.classifier.kernels import checked_kernel, kernel
+from swarmlens.classifier.kernels import arrow_buffers, checked_kernel, kernel
 from swarmlens.classifier.model.hashing import (
     K_CHAR,
     K_WORD,
     ONE,
     U,
-    arrow_buffers,
     count_ngrams,
     decode_words,
     join_words,

@@ -30,12 +30,17 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
 
 if TYPE_CHECKING:  # scipy is imported where a matrix is built: scoring never builds one
     import scipy.sparse as sp
 
-from swarmlens.classifier.kernels import checked_kernel, disk_cached, inline_kernel, kernel
+from swarmlens.classifier.kernels import (
+    arrow_buffers,
+    checked_kernel,
+    disk_cached,
+    inline_kernel,
+    kernel,
+)
 from swarmlens.classifier.model.ngrams import CHAR_PREFIX, WORD_PREFIX, HashingSpec
 
 __all__ = ["HashingSpec", "featurize"]
@@ -438,34 +443,6 @@ def _kernel(offsets, data, valid, tabs, char_cfg, word_cfg, n_features, capacity
 
 
 # ---------------------------------------------------------------- Python entry points
-
-
-def arrow_buffers(texts: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(offsets int64, data uint8, valid uint8 or empty) as views of an Arrow string array.
-
-    texts: pyarrow (Large)StringArray / ChunkedArray / StringViewArray, or strings.
-    """
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks() if texts.num_chunks else pa.array([], pa.large_string())
-    if not isinstance(texts, pa.Array):
-        texts = pa.array(list(texts), type=pa.large_string())
-    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
-        texts = texts.cast(pa.large_string())  # string_view, dictionary, null arrays
-    n = len(texts)
-    _, obuf, dbuf = texts.buffers()
-    odt = np.int32 if pa.types.is_string(texts.type) else np.int64
-    if n == 0 or obuf is None:
-        offsets = np.zeros(n + 1, np.int64)
-    else:
-        offsets = np.frombuffer(obuf, odt, n + 1, texts.offset * odt().itemsize).astype(np.int64)
-    empty = dbuf is None or not dbuf.size
-    data = np.zeros(1, np.uint8) if empty else np.frombuffer(dbuf, np.uint8)
-    valid = texts.is_valid().to_numpy(zero_copy_only=False) if texts.null_count else []
-    # The kernels read data[offsets[r]:offsets[r + 1]] unchecked: Arrow promises these
-    # bounds, and this makes sure of it (a pass over n + 1 integers) before any kernel runs.
-    if offsets[0] < 0 or offsets[-1] > data.size or np.any(offsets[1:] < offsets[:-1]):
-        raise ValueError("a string array's offsets are out of order or past its data")
-    return offsets, data, np.asarray(valid, np.uint8)
 
 
 def featurize(

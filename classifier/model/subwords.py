@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from swarmlens.classifier.kernels import checked_kernel, kernel
-from swarmlens.classifier.model.hashing import SPACE, arrow_buffers, kernel_tables, utf8_at
+from swarmlens.classifier.kernels import arrow_buffers, checked_kernel, kernel
+from swarmlens.classifier.model.hashing import SPACE, kernel_tables, utf8_at
 
 SOURCE = "wordllama/l2_supercat_256"
 _MARK = "\u2581"  # Llama's word-start mark, prepended to every word

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from swarmlens.classifier.kernels import arrow_buffers
 from swarmlens.classifier.text import entities
 from swarmlens.classifier.text.normalize import CONTROL_RANGES
 from swarmlens.classifier.text.prepare import as_arrow
@@ -202,17 +203,9 @@ def _may_hold_entity(chunks: pa.Array) -> np.ndarray:
 
 
 def _string_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets from 0, the bytes) of a string array without nulls, without a copy."""
-    if not len(strings):
-        return np.zeros(1, np.int32), np.zeros(0, np.uint8)
-    if not pa.types.is_string(strings.type):  # large_string: 64-bit offsets
-        strings = strings.cast(pa.string())
-    _, offset_buffer, data_buffer = strings.buffers()
-    first = strings.offset
-    offsets = np.frombuffer(offset_buffer, np.int32)[first:first + len(strings) + 1]
-    data = (np.frombuffer(data_buffer, np.uint8)[offsets[0]:offsets[-1]]
-            if data_buffer is not None else np.zeros(0, np.uint8))
-    return offsets - offsets[0], data
+    """(offsets from 0, the bytes they index) of a string array."""
+    offsets, data, _ = arrow_buffers(strings)
+    return offsets - offsets[0], data[offsets[0]:offsets[-1]]
 
 
 def _any_per_string(offsets: np.ndarray, flags: np.ndarray) -> np.ndarray:

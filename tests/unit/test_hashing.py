@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
+from swarmlens.classifier import kernels
 from swarmlens.classifier.model import explain, hashing
 from swarmlens.classifier.model.hashing import featurize
 from swarmlens.classifier.model.ngrams import HashingSpec
@@ -106,7 +107,7 @@ def nlps() -> dict[bool, spacy.Language]:
 def test_kernel_tokens_equal_spacy_tokenizer(
     nlps: dict[bool, spacy.Language], texts: list[str], lowercase: bool
 ) -> None:
-    offsets, data, _ = hashing.arrow_buffers(texts)
+    offsets, data, _ = kernels.arrow_buffers(texts)
     kernel: list[list[str]] = [[] for _ in texts]
     for row, token in _kernel_tokens(offsets, data, hashing.code_point_tables(), lowercase):
         kernel[row].append(bytes(token).decode("utf-8"))
