@@ -26,7 +26,8 @@ _URL = regex.compile(
 )
 # scheme://[user@]host[:port]... ; the host is what domain() reports.
 _HOST = regex.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^/?#@\s]*@)?([^/?#:\s\[\]]+)", regex.I)
-_TRAILING = ".,;:!?)]}'\"…،؛"
+LINK_TRAILING = ".,;:!?)]}'\"…،؛"
+"""Punctuation trimmed from the end of a link found in text (it closes the sentence)."""
 # A link's host: dot-separated labels ending in a top-level domain of two letters or more
 # (or an IDNA 'xn--' one), or an IPv4 address. 'https://', 'https://t' and 'https://t.c',
 # what a truncated text leaves of a link, have none.
@@ -113,7 +114,7 @@ def _links(piece: str, cut: bool) -> list[str]:
     for match in _URL.finditer(piece):
         if match.end() == end:
             continue
-        url = match.group(0).rstrip(_TRAILING)
+        url = match.group(0).rstrip(LINK_TRAILING)
         if ("/" in url or url.lower().startswith("www.")) and is_link(url):
             seen.setdefault(url, None)
     return list(seen)
@@ -226,7 +227,8 @@ _chunk_entities: dict[str, Found] = {}
 _CHUNK_CACHE_LIMIT = 100_000
 
 
-def _chunk(chunk: str) -> Found:
+def entities_of_chunk(chunk: str) -> Found:
+    """Entities of one whitespace-separated chunk of raw text (cleaned here), memoised."""
     found = _chunk_entities.get(chunk)
     if found is None:
         piece = clean(chunk)
@@ -252,15 +254,15 @@ def _found(piece: str, cut_tags: bool, cut_links: bool) -> Found:
 _last_entities: dict[str, Found] = {}
 
 
-def _last_chunk(chunk: str) -> Found:
-    """``_chunk`` of the last chunk of a text (the last one that cleaning leaves
+def entities_of_last_chunk(chunk: str) -> Found:
+    """``entities_of_chunk`` of the last chunk of a text (the last one that cleaning leaves
     non-empty): a text cut short ends in '…' or '...', and the link that runs into those
     dots, or the hashtag that runs into a '…', was cut with it and is no entity."""
     found = _last_entities.get(chunk)
     if found is None:
         piece = clean(chunk)
         if not piece.endswith(_CUT):
-            found = _chunk(chunk)
+            found = entities_of_chunk(chunk)
         else:
             found = _found(piece, cut_tags=strip_controls(chunk).endswith("…"), cut_links=True)
         if len(_last_entities) >= _CHUNK_CACHE_LIMIT:
@@ -292,7 +294,7 @@ def extract_all(text: str) -> tuple[list[str], list[str], list[str], list[str]]:
     never moves whitespace, so they are found per whitespace-separated chunk of the
     raw text, cleaned and memoised chunk by chunk: archives repeat the same
     chunks endlessly; the text's last chunk is the one where a truncated text's cut
-    link or hashtag sits (``_last_chunk``). Gives the same result as ``tagged``,
+    link or hashtag sits (``entities_of_last_chunk``). Gives the same result as ``tagged``,
     ``urls`` and ``mentions`` on the cleaned text.
     """
     tags: dict[str, str] = {}
@@ -309,7 +311,7 @@ def extract_all(text: str) -> tuple[list[str], list[str], list[str], list[str]]:
             # not evict the chunks that repeat.
             if _plain_ascii(chunk):
                 continue
-            found = _chunk(chunk) if index != last else _last_chunk(chunk)
+            found = entities_of_chunk(chunk) if index != last else entities_of_last_chunk(chunk)
         if found is not _NOTHING:
             for key, form in zip(found[0], found[3], strict=True):
                 tags.setdefault(key, form)

@@ -57,7 +57,7 @@ _SURE_LINK = (r"^(?i:https?://)?(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,}(?::[0-9]+)?(?:
 _BARE_TCO = r"^(?i:https?://)?(?i:www\.)?(?i:t\.co)/?$"
 # A chunk that is one plain handle ('@name' or '@name:') is that mention, lower-cased.
 _SIMPLE_MENTION = r"^@(?P<handle>[A-Za-z0-9_]{1,32}):?$"
-_ASCII_TRAILING = "".join(ch for ch in entities._TRAILING if ch.isascii())
+_ASCII_TRAILING = "".join(ch for ch in entities.LINK_TRAILING if ch.isascii())
 _HOST = r"^(?i:[a-z][a-z0-9+.\-]*://)?(?:[^/?#@\s]*@)?(?P<host>[^/?#:\s\[\]]+)"
 
 ListColumns = tuple[pa.ListArray, pa.ListArray, pa.ListArray, pa.ListArray, pa.ListArray]
@@ -117,7 +117,7 @@ def _entity_lists(
         pc.list_parent_indices(words).filter(candidate).to_numpy()]
     chunks = chunks.filter(candidate)
     # A text's last chunk that may end in '...' once cleaned (a '.' or a non-ASCII last
-    # character) goes to ``entities._last_chunk``: the link or tag a truncation cut.
+    # character) goes to ``entities.entities_of_last_chunk``: the link or tag a truncation cut.
     last = last[candidate.to_numpy(zero_copy_only=False)] & pc.match_substring_regex(
         chunks, r"(?:\.|[^\x00-\x7f])$").to_numpy(zero_copy_only=False)
     simple = pc.match_substring_regex(chunks, pattern=_SIMPLE_LINK).to_numpy(
@@ -143,7 +143,8 @@ def _entity_lists(
     # A last chunk is keyed with a trailing ' ' (no chunk holds whitespace).
     keys = pc.if_else(pa.array(last), pc.binary_join_element_wise(chunks, " ", ""), chunks)
     encoded = pc.dictionary_encode(keys.take(pa.array(rest)))
-    found = [entities._last_chunk(chunk[:-1]) if chunk.endswith(" ") else entities._chunk(chunk)
+    found = [entities.entities_of_last_chunk(chunk[:-1]) if chunk.endswith(" ")
+             else entities.entities_of_chunk(chunk)
              for chunk in encoded.dictionary.to_pylist()]
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     tags = _expand(found, 0, codes, owner[rest], rest)
