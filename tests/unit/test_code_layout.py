@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
 
 import duckdb
@@ -76,3 +77,49 @@ def test_the_store_table_is_the_output_schema() -> None:
     assert empty.schema.names == OUTPUT_SCHEMA.names
     assert empty.schema.field("scores").type == OUTPUT_SCHEMA.field("scores").type
     assert empty.schema.field("hashtags").type.value_type == pa.string()
+
+
+def is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ModuleNotFoundError, ValueError):  # the parent is a module, not a package
+        return False
+
+
+def private_names_read_across_modules(path: Path) -> list[str]:
+    """``from swarmlens.x import _name`` and ``module._name`` (``module`` a swarmlens
+    module imported by ``path``): private names read from another module."""
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules: set[str] = set()
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(a.asname for a in node.names
+                           if a.asname and a.name.startswith("swarmlens."))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("swarmlens"):
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"{node.module}.{alias.name}")
+                elif is_module(f"{node.module}.{alias.name}"):
+                    modules.add(alias.asname or alias.name)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in modules and node.attr.startswith("_")
+                and not node.attr.startswith("__")):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_module_reads_another_modules_private_names(tmp_path: Path) -> None:
+    # The checker finds both forms (so this test can fail) ...
+    sample = tmp_path / "sample.py"
+    sample.write_text("from swarmlens.classifier.text import entities\n"
+                      "from swarmlens.classifier.vocab import _x\n"
+                      "entities._chunk('a')\n", encoding="utf-8")
+    assert private_names_read_across_modules(sample) == [
+        "swarmlens.classifier.vocab._x", "entities._chunk"]
+    # ... and the package has neither.
+    found = {str(p.relative_to(ROOT)): names for p in source_files(".py")
+             if (names := private_names_read_across_modules(p))}
+    assert not found, found
